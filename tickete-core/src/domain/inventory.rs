@@ -1,0 +1,98 @@
+use chrono::{NaiveDate, NaiveTime};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A price exactly as the partner gave it (decimals, never floats).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Price {
+    /// What the customer pays.
+    pub final_price: Decimal,
+    /// The list price before discount.
+    pub original_price: Decimal,
+    /// Discount as the partner reported it (0 when missing).
+    pub discount: Decimal,
+    /// ISO currency code, e.g. `SGD`.
+    pub currency_code: String,
+}
+
+/// Availability and price of one passenger type within a slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaxAvailability {
+    /// Partner pax type such as `ADULT_12~99`; unique within a slot.
+    pub pax_type: String,
+    /// Display name, when the partner sends one.
+    pub name: Option<String>,
+    /// Description, when the partner sends one.
+    pub description: Option<String>,
+    /// Minimum bookable count, when given.
+    pub min: Option<u32>,
+    /// Maximum bookable count, when given.
+    pub max: Option<u32>,
+    /// Seats left for this type.
+    pub remaining: u32,
+    /// Whether this is the slot's primary (headline) pax type.
+    pub is_primary: bool,
+    /// Price for this type.
+    pub price: Price,
+}
+
+/// One bookable time slot on one date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    /// The partner's unique slot id.
+    pub provider_slot_id: String,
+    /// The date of the slot (always the date it was fetched for).
+    pub start_date: NaiveDate,
+    /// Start time, minute precision.
+    pub start_time: NaiveTime,
+    /// End time, minute precision.
+    pub end_time: NaiveTime,
+    /// Slot capacity left, independent of the pax counts.
+    pub remaining: u32,
+    /// Currency of the slot.
+    pub currency_code: String,
+    /// Partner variant id.
+    pub variant_id: i64,
+    /// Pax types in partner order; at least one.
+    pub pax: Vec<PaxAvailability>,
+}
+
+impl Slot {
+    /// The pax whose price represents the slot: the one marked primary, else the first.
+    pub fn primary_pax(&self) -> &PaxAvailability {
+        self.pax
+            .iter()
+            .find(|pax| pax.is_primary)
+            .unwrap_or(&self.pax[0])
+    }
+}
+
+/// The validated partner answer for one product on one date.
+///
+/// Build it with [`crate::validate::validate_day`]; slots are sorted by start time, then
+/// provider slot id, so equal content always hashes equally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaySnapshot {
+    /// The date this snapshot describes.
+    pub date: NaiveDate,
+    /// Slots of the day; empty when the product has nothing that date.
+    pub slots: Vec<Slot>,
+}
+
+impl DaySnapshot {
+    /// A snapshot with its slots put in canonical order.
+    pub fn new(date: NaiveDate, mut slots: Vec<Slot>) -> Self {
+        slots.sort_by(|a, b| {
+            (a.start_time, &a.provider_slot_id).cmp(&(b.start_time, &b.provider_slot_id))
+        });
+        Self { date, slots }
+    }
+
+    /// Hex SHA-256 of the canonical content; an unchanged hash means nothing to write.
+    pub fn content_hash(&self) -> String {
+        // Serialising our own types cannot fail: no maps with non-string keys, no floats.
+        let canonical = serde_json::to_vec(self).expect("snapshot serialises");
+        hex::encode(Sha256::digest(canonical))
+    }
+}

@@ -1,0 +1,14 @@
+//! Domain types shared by every tickete crate.
+
+mod catalogue;
+mod ids;
+mod inventory;
+mod sync;
+
+pub use catalogue::{Product, ProductPatch, ProductView, TimeSlotType};
+pub use ids::{ParseIdError, ProductId, RunId};
+pub use inventory::{DaySnapshot, PaxAvailability, Price, Slot};
+pub use sync::{
+    DayState, JobPatch, NewRun, RunCounts, RunStatus, SyncJob, SyncRun, SyncTask, TaskPriority,
+    Trigger,
+};

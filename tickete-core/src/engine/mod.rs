@@ -1,0 +1,486 @@
+//! The sync engine: plans runs into a merged, prioritised queue and spends the partner budget
+//! on it, one paced call at a time.
+//!
+//! [`Engine`] is a cheap handle (clone it freely). Start the worker with [`Engine::run`] and
+//! the cron loop with [`schedule::run_scheduler`]; both stop cooperatively on a cancellation
+//! token, finishing the in-flight call and its write.
+
+mod pacer;
+mod planner;
+mod queue;
+mod runs;
+pub mod schedule;
+mod worker;
+
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use tokio::sync::{broadcast, watch, Notify};
+
+pub use pacer::{PartnerBudget, Pacer};
+pub use planner::{plan, window_dates};
+pub use schedule::{LocalScheduler, Scheduler};
+
+use crate::clock::{Clock, SystemClock};
+use crate::domain::{NewRun, ProductId, RunId, SyncJob, SyncRun, Trigger};
+use crate::source::InventorySource;
+use crate::store::{InventoryStore, PauseState, StoreError};
+use queue::TaskQueue;
+use runs::RunTracker;
+
+/// Job name recorded for one-off window syncs (`POST /admin/cron/sync`, `tickete sync`).
+pub const MANUAL_SYNC_JOB: &str = "manual-sync";
+
+/// Longest window a run may cover (SPEC: `daysToSync` ≤ 62).
+pub const MAX_WINDOW_DAYS: u32 = 62;
+
+/// How transient failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Backoff before the second attempt; doubles each time, plus up to 100 % jitter.
+    pub base_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            base_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Ceiling of partner calls per minute, for the whole deployment.
+    pub rate_per_minute: NonZeroU32,
+    /// Zone that defines "today" and cron times.
+    pub time_zone: Tz,
+    /// Transient failure retries.
+    pub retry: RetryPolicy,
+    /// Calls that may be waiting on the partner at once (each still paced).
+    pub max_in_flight: usize,
+    /// A call that takes longer is a transient failure.
+    pub fetch_timeout: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            rate_per_minute: NonZeroU32::new(30).expect("30 > 0"),
+            time_zone: Tz::UTC,
+            retry: RetryPolicy::default(),
+            max_in_flight: 4,
+            fetch_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the engine refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// Syncing is paused; resume first.
+    #[error("sync is paused; resume it before starting a run")]
+    Paused,
+    /// A run of this job is still in progress.
+    #[error("job {0} is already running")]
+    AlreadyRunning(String),
+    /// The requested window is outside 1..=62 days.
+    #[error("window of {0} days is outside 1..={MAX_WINDOW_DAYS}")]
+    InvalidWindow(u32),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Something that happened in the engine, for progress displays and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineEvent {
+    /// A task reached its final outcome.
+    TaskSettled {
+        /// Product.
+        product: ProductId,
+        /// Date.
+        date: NaiveDate,
+        /// Whether the fetch succeeded.
+        ok: bool,
+    },
+    /// A run's counts moved.
+    RunProgress(SyncRun),
+    /// A run ended (any final status).
+    RunFinished(SyncRun),
+}
+
+/// A snapshot of the engine for `GET /sync/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EngineStatus {
+    /// Pause flag.
+    pub pause: PauseState,
+    /// Tasks waiting.
+    pub pending: usize,
+    /// Tasks being fetched.
+    pub in_flight: usize,
+    /// Pacing ceiling.
+    pub rate_per_minute: u32,
+    /// When a partner 429 hold ends, if one is in force.
+    pub held_until: Option<DateTime<Utc>>,
+}
+
+/// What a run covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRequest {
+    /// Job name recorded on the run.
+    pub job: String,
+    /// Days from today.
+    pub window_days: u32,
+    /// Only these products (all enabled products when `None`).
+    pub products: Option<Vec<ProductId>>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// When it was due; `None` = now.
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+impl RunRequest {
+    /// A run of a stored job.
+    pub fn for_job(job: &SyncJob, trigger: Trigger) -> Self {
+        Self {
+            job: job.name.clone(),
+            window_days: job.window_days,
+            products: None,
+            trigger,
+            due_at: None,
+        }
+    }
+
+    /// A one-off manual sync of the next `days` days.
+    pub fn next_days(days: u32) -> Self {
+        Self {
+            job: MANUAL_SYNC_JOB.to_owned(),
+            window_days: days,
+            products: None,
+            trigger: Trigger::Manual,
+            due_at: None,
+        }
+    }
+}
+
+/// The plan a run would make, without calling the partner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanPreview {
+    /// (product, date) pairs in the window.
+    pub planned: u32,
+    /// Pairs already fresh.
+    pub skipped_fresh: u32,
+    /// Partner calls the run would spend (without retries).
+    pub calls: u32,
+    /// How long those calls take at the pacing ceiling.
+    pub estimated: Duration,
+}
+
+/// Handle to the sync engine. Clones share one queue and one pacer.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: EngineConfig,
+    store: Arc<dyn InventoryStore>,
+    source: Arc<dyn InventorySource>,
+    budget: Arc<dyn PartnerBudget>,
+    clock: Arc<dyn Clock>,
+    work: Mutex<Work>,
+    start_lock: tokio::sync::Mutex<()>,
+    wake: Notify,
+    pause: watch::Sender<PauseState>,
+    events: broadcast::Sender<EngineEvent>,
+}
+
+#[derive(Default)]
+struct Work {
+    queue: TaskQueue,
+    runs: RunTracker,
+}
+
+/// Builds an [`Engine`].
+pub struct EngineBuilder {
+    config: EngineConfig,
+    store: Arc<dyn InventoryStore>,
+    source: Arc<dyn InventorySource>,
+    clock: Arc<dyn Clock>,
+    budget: Option<Arc<dyn PartnerBudget>>,
+}
+
+impl EngineBuilder {
+    /// Replaces the default settings.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Replaces the system clock (tests use [`crate::TokioClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the in-process pacer, e.g. with a budget shared by replicas.
+    pub fn budget(mut self, budget: Arc<dyn PartnerBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Loads the persisted pause flag and returns the engine.
+    pub async fn build(self) -> Result<Engine, StoreError> {
+        let pause = self.store.pause_state().await?;
+        let budget = self.budget.unwrap_or_else(|| {
+            Arc::new(Pacer::new(self.config.rate_per_minute, self.clock.clone()))
+        });
+        let (events, _) = broadcast::channel(1024);
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                config: self.config,
+                store: self.store,
+                source: self.source,
+                budget,
+                clock: self.clock,
+                work: Mutex::new(Work::default()),
+                start_lock: tokio::sync::Mutex::new(()),
+                wake: Notify::new(),
+                pause: watch::Sender::new(pause),
+                events,
+            }),
+        })
+    }
+}
+
+impl Engine {
+    /// Starts building an engine over `store` and `source`.
+    pub fn builder(
+        store: Arc<dyn InventoryStore>,
+        source: Arc<dyn InventorySource>,
+    ) -> EngineBuilder {
+        EngineBuilder {
+            config: EngineConfig::default(),
+            store,
+            source,
+            clock: Arc::new(SystemClock),
+            budget: None,
+        }
+    }
+
+    /// The store the engine writes to.
+    pub fn store(&self) -> &Arc<dyn InventoryStore> {
+        &self.inner.store
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// Today in the service time zone.
+    pub fn today(&self) -> NaiveDate {
+        self.inner
+            .clock
+            .now()
+            .with_timezone(&self.inner.config.time_zone)
+            .date_naive()
+    }
+
+    /// Events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Current queue, pause and budget state.
+    pub fn status(&self) -> EngineStatus {
+        let work = self.work();
+        EngineStatus {
+            pause: *self.inner.pause.borrow(),
+            pending: work.queue.pending_len(),
+            in_flight: work.queue.in_flight_len(),
+            rate_per_minute: self.inner.budget.rate_per_minute(),
+            held_until: self.inner.budget.held_until(),
+        }
+    }
+
+    /// Whether a run of `job` is in progress in this engine.
+    pub fn is_running(&self, job: &str) -> bool {
+        self.work().runs.is_running(job)
+    }
+
+    /// What `request` would do now, without recording or fetching anything.
+    pub async fn preview(&self, request: &RunRequest) -> Result<PlanPreview, EngineError> {
+        let (tasks, skipped_fresh, planned) = self.plan_request(request).await?;
+        let calls = tasks.len() as u32;
+        let per_call = Duration::from_secs(60) / self.inner.budget.rate_per_minute().max(1);
+        Ok(PlanPreview {
+            planned,
+            skipped_fresh,
+            calls,
+            estimated: per_call * calls.saturating_sub(1),
+        })
+    }
+
+    /// Records a run for `request`, queues its tasks and returns the run as recorded.
+    ///
+    /// Refused while paused, or while a run of the same job is in progress.
+    pub async fn start_run(&self, request: RunRequest) -> Result<SyncRun, EngineError> {
+        let _serialised = self.inner.start_lock.lock().await;
+        if self.inner.pause.borrow().paused {
+            return Err(EngineError::Paused);
+        }
+        if self.is_running(&request.job) {
+            return Err(EngineError::AlreadyRunning(request.job));
+        }
+        let now = self.inner.clock.now();
+        let due_at = request.due_at.unwrap_or(now);
+        let (tasks, skipped_fresh, planned) = self.plan_request(&RunRequest {
+            due_at: Some(due_at),
+            ..request.clone()
+        })
+        .await?;
+        let mut run = self
+            .inner
+            .store
+            .create_run(&NewRun {
+                job: request.job.clone(),
+                trigger: request.trigger,
+                started_at: now,
+                due_at,
+            })
+            .await?;
+        run.counts.planned = planned;
+        run.counts.skipped_fresh = skipped_fresh;
+        if tasks.is_empty() {
+            run.status = run.counts.final_status();
+            run.finished_at = Some(now);
+        } else {
+            let mut work = self.work();
+            for task in &tasks {
+                work.queue.push(task, run.id);
+            }
+            work.runs.insert(run.clone(), tasks.len() as u32);
+        }
+        self.inner.store.save_run(&run).await?;
+        tracing::info!(
+            run = %run.id, job = %run.job, trigger = %run.trigger,
+            planned, skipped_fresh, queued = tasks.len(), "run started"
+        );
+        worker::record_queue_depth(self);
+        if run.finished_at.is_some() {
+            worker::record_run_finished(&run);
+            let _ = self.inner.events.send(EngineEvent::RunFinished(run.clone()));
+        }
+        self.inner.wake.notify_one();
+        Ok(run)
+    }
+
+    /// Pauses partner calls (persisted). The in-flight call, if any, finishes.
+    pub async fn pause(&self) -> Result<PauseState, EngineError> {
+        let state = self
+            .inner
+            .store
+            .set_paused(true, self.inner.clock.now())
+            .await?;
+        self.inner.pause.send_replace(state);
+        tracing::info!("sync paused");
+        Ok(state)
+    }
+
+    /// Resumes partner calls (persisted); queued work continues.
+    pub async fn resume(&self) -> Result<PauseState, EngineError> {
+        let state = self
+            .inner
+            .store
+            .set_paused(false, self.inner.clock.now())
+            .await?;
+        self.inner.pause.send_replace(state);
+        self.inner.wake.notify_one();
+        tracing::info!("sync resumed");
+        Ok(state)
+    }
+
+    /// Re-reads the pause flag from the store (another process may have changed it).
+    pub async fn refresh_pause(&self) -> Result<PauseState, StoreError> {
+        let state = self.inner.store.pause_state().await?;
+        self.inner.pause.send_if_modified(|current| {
+            let changed = *current != state;
+            *current = state;
+            changed
+        });
+        if !state.paused {
+            self.inner.wake.notify_one();
+        }
+        Ok(state)
+    }
+
+    /// Waits until run `id` finishes and returns it as stored.
+    pub async fn wait_for_run(&self, id: RunId) -> Result<SyncRun, StoreError> {
+        let mut events = self.subscribe();
+        if self.work().runs.get(id).is_none() {
+            return self.inner.store.get_run(id).await;
+        }
+        loop {
+            match events.recv().await {
+                Ok(EngineEvent::RunFinished(run)) if run.id == id => return Ok(run),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if self.work().runs.get(id).is_none() {
+                        return self.inner.store.get_run(id).await;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    return self.inner.store.get_run(id).await
+                }
+            }
+        }
+    }
+
+    async fn plan_request(
+        &self,
+        request: &RunRequest,
+    ) -> Result<(Vec<crate::domain::SyncTask>, u32, u32), EngineError> {
+        if request.window_days == 0 || request.window_days > MAX_WINDOW_DAYS {
+            return Err(EngineError::InvalidWindow(request.window_days));
+        }
+        let today = self.today();
+        let dates = window_dates(today, request.window_days);
+        let products = match &request.products {
+            Some(only) => only.clone(),
+            None => self.inner.store.enabled_products().await?,
+        };
+        let until = dates.last().map_or(today, |last| last.succ_opt().unwrap_or(*last));
+        let states = self.inner.store.day_states(today, until).await?;
+        let due_at = request.due_at.unwrap_or_else(|| self.inner.clock.now());
+        let (tasks, skipped) = plan(&products, &dates, &states, due_at);
+        let planned = (products.len() * dates.len()) as u32;
+        Ok((tasks, skipped, planned))
+    }
+
+    fn work(&self) -> std::sync::MutexGuard<'_, Work> {
+        self.inner.work.lock().expect("engine work lock")
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .field("status", &self.status())
+            .finish()
+    }
+}

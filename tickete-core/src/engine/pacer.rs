@@ -1,0 +1,147 @@
+//! The partner budget: one pacer for every partner call of a deployment.
+
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use governor::clock::{Clock as GovernorClock, ReasonablyRealtime};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+
+use crate::clock::Clock;
+use crate::store::StoreError;
+
+/// Decides when the next partner call may be sent.
+///
+/// The local [`Pacer`] serves one process; a database-backed budget lets several replicas share
+/// one partner limit.
+#[async_trait]
+pub trait PartnerBudget: Send + Sync + 'static {
+    /// Waits until one call may be sent, and spends it. Cancel-safe: dropping the future before
+    /// it returns spends nothing.
+    async fn acquire(&self) -> Result<(), StoreError>;
+    /// Holds every call until `until` (the partner's reset time), e.g. after a 429.
+    async fn hold_until(&self, until: DateTime<Utc>) -> Result<(), StoreError>;
+    /// The ceiling, in calls per minute.
+    fn rate_per_minute(&self) -> u32;
+    /// When calls resume, if a 429 hold is in force.
+    fn held_until(&self) -> Option<DateTime<Utc>>;
+}
+
+/// Governor clock driven by tokio time, so paused-time tests pace exactly like production.
+#[derive(Debug, Clone)]
+struct TokioGovernorClock {
+    start: tokio::time::Instant,
+}
+
+impl GovernorClock for TokioGovernorClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        Nanos::from(self.start.elapsed())
+    }
+}
+
+impl ReasonablyRealtime for TokioGovernorClock {}
+
+type Limiter =
+    RateLimiter<NotKeyed, InMemoryState, TokioGovernorClock, NoOpMiddleware<Nanos>>;
+
+/// In-process GCRA pacer: calls are spaced evenly at `60 s / rate` (burst 1), so no 60 s window
+/// ever holds more than `rate` calls, and a queue of work runs at the ceiling.
+pub struct Pacer {
+    rate_per_minute: NonZeroU32,
+    limiter: Limiter,
+    governor_clock: TokioGovernorClock,
+    clock: Arc<dyn Clock>,
+    hold: Mutex<Option<(tokio::time::Instant, DateTime<Utc>)>>,
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer")
+            .field("rate_per_minute", &self.rate_per_minute)
+            .field("held_until", &self.held_until())
+            .finish()
+    }
+}
+
+impl Pacer {
+    /// A pacer at `rate_per_minute` calls, reading wall time from `clock`.
+    pub fn new(rate_per_minute: NonZeroU32, clock: Arc<dyn Clock>) -> Self {
+        let period = Duration::from_secs(60) / rate_per_minute.get();
+        let quota = Quota::with_period(period)
+            .expect("period of a non-zero rate is non-zero")
+            .allow_burst(NonZeroU32::MIN);
+        let governor_clock = TokioGovernorClock {
+            start: tokio::time::Instant::now(),
+        };
+        Self {
+            rate_per_minute,
+            limiter: RateLimiter::direct_with_clock(quota, governor_clock.clone()),
+            governor_clock,
+            clock,
+            hold: Mutex::new(None),
+        }
+    }
+
+    fn current_hold(&self) -> Option<tokio::time::Instant> {
+        let mut hold = self.hold.lock().expect("pacer hold lock");
+        match *hold {
+            Some((until, _)) if until > tokio::time::Instant::now() => Some(until),
+            Some(_) => {
+                *hold = None;
+                None
+            }
+            None => None,
+        }
+    }
+}
+
+#[async_trait]
+impl PartnerBudget for Pacer {
+    async fn acquire(&self) -> Result<(), StoreError> {
+        loop {
+            if let Some(until) = self.current_hold() {
+                tokio::time::sleep_until(until).await;
+                continue;
+            }
+            match self.limiter.check() {
+                Ok(()) => return Ok(()),
+                Err(not_until) => {
+                    let wait = not_until.wait_time_from(self.governor_clock.now());
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    async fn hold_until(&self, until: DateTime<Utc>) -> Result<(), StoreError> {
+        // Jitter keeps every waiter (and every replica) from hitting the partner at the reset
+        // instant, when its window may not have rolled over yet.
+        let jitter = Duration::from_millis(rand::random::<u64>() % 1000);
+        let wait = (until - self.clock.now()).to_std().unwrap_or_default() + jitter;
+        let resume = tokio::time::Instant::now() + wait;
+        let mut hold = self.hold.lock().expect("pacer hold lock");
+        if hold.is_none_or(|(current, _)| current < resume) {
+            let resume_wall = self.clock.now()
+                + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+            *hold = Some((resume, resume_wall));
+        }
+        Ok(())
+    }
+
+    fn rate_per_minute(&self) -> u32 {
+        self.rate_per_minute.get()
+    }
+
+    fn held_until(&self) -> Option<DateTime<Utc>> {
+        self.current_hold()?;
+        self.hold.lock().expect("pacer hold lock").map(|(_, wall)| wall)
+    }
+}
+

@@ -1,0 +1,153 @@
+//! The task queue: one entry per (product, date), ordered by priority.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use tokio::time::Instant;
+
+use crate::domain::{ProductId, RunId, SyncTask, TaskPriority};
+
+/// (product, date): the identity of a task.
+pub(crate) type TaskKey = (ProductId, NaiveDate);
+
+/// Bookkeeping that travels with a task between attempts.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TaskEntry {
+    /// Runs waiting on this task's outcome.
+    pub runs: Vec<RunId>,
+    /// Attempts that ended in a transient failure.
+    pub attempts: u32,
+    /// Backoff: not to be sent before this instant.
+    pub not_before: Option<Instant>,
+}
+
+/// What pushing a task did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Enqueued {
+    /// A new pending task.
+    Queued,
+    /// Merged into a pending task for the same (product, date).
+    Merged,
+    /// Attached to the in-flight fetch for the same (product, date).
+    Attached,
+}
+
+/// Where the queue stands for a worker looking for work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Readiness {
+    /// A task can go now.
+    Ready,
+    /// Every pending task is backing off; the first can go at this instant.
+    At(Instant),
+    /// Nothing pending.
+    Empty,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct TaskQueue {
+    pending: BTreeMap<(TaskPriority, ProductId), TaskEntry>,
+    index: HashMap<TaskKey, TaskPriority>,
+    in_flight: HashMap<TaskKey, Vec<RunId>>,
+}
+
+impl TaskQueue {
+    /// Adds `task` for `run`, merging with a pending or in-flight task of the same key.
+    pub fn push(&mut self, task: &SyncTask, run: RunId) -> Enqueued {
+        let key = (task.product, task.date);
+        if let Some(runs) = self.in_flight.get_mut(&key) {
+            runs.push(run);
+            return Enqueued::Attached;
+        }
+        match self.index.get(&key).copied() {
+            Some(existing) => {
+                let mut entry = self
+                    .pending
+                    .remove(&(existing, task.product))
+                    .expect("index and pending agree");
+                entry.runs.push(run);
+                // A merged task keeps the higher (smaller) priority of the two.
+                let priority = existing.min(task.priority);
+                self.index.insert(key, priority);
+                self.pending.insert((priority, task.product), entry);
+                Enqueued::Merged
+            }
+            None => {
+                self.index.insert(key, task.priority);
+                self.pending.insert(
+                    (task.priority, task.product),
+                    TaskEntry {
+                        runs: vec![run],
+                        ..TaskEntry::default()
+                    },
+                );
+                Enqueued::Queued
+            }
+        }
+    }
+
+    /// Whether a task can be taken at `now`.
+    pub fn readiness(&self, now: Instant) -> Readiness {
+        let mut earliest: Option<Instant> = None;
+        for entry in self.pending.values() {
+            match entry.not_before {
+                Some(at) if at > now => earliest = Some(earliest.map_or(at, |e| e.min(at))),
+                _ => return Readiness::Ready,
+            }
+        }
+        earliest.map_or(Readiness::Empty, Readiness::At)
+    }
+
+    /// Takes the highest-priority task that is not backing off, and marks it in flight.
+    pub fn pop_ready(&mut self, now: Instant) -> Option<(SyncTask, TaskEntry)> {
+        let (&(priority, product), _) = self
+            .pending
+            .iter()
+            .find(|(_, entry)| entry.not_before.is_none_or(|at| at <= now))?;
+        let entry = self
+            .pending
+            .remove(&(priority, product))
+            .expect("found above");
+        let key = (product, priority.date);
+        self.index.remove(&key);
+        self.in_flight.insert(key, entry.runs.clone());
+        let task = SyncTask {
+            product,
+            date: priority.date,
+            priority,
+        };
+        Some((task, entry))
+    }
+
+    /// Ends an in-flight task; returns every run waiting on it (including runs attached
+    /// while it was in flight).
+    pub fn finish(&mut self, key: TaskKey) -> Vec<RunId> {
+        self.in_flight.remove(&key).unwrap_or_default()
+    }
+
+    /// Puts an in-flight task back (retry or rate limit), keeping runs attached meanwhile.
+    pub fn requeue(&mut self, task: SyncTask, mut entry: TaskEntry) {
+        let key = (task.product, task.date);
+        entry.runs = self.finish(key);
+        self.index.insert(key, task.priority);
+        self.pending.insert((task.priority, task.product), entry);
+    }
+
+    /// Drops every pending task; returns the runs that were waiting on them.
+    pub fn clear_pending(&mut self) -> Vec<RunId> {
+        self.index.clear();
+        std::mem::take(&mut self.pending)
+            .into_values()
+            .flat_map(|entry| entry.runs)
+            .collect()
+    }
+
+    /// Pending tasks.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Tasks being fetched.
+    pub fn in_flight_len(&self) -> usize {
+        self.in_flight.len()
+    }
+}

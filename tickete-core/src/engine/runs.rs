@@ -1,0 +1,97 @@
+//! Live bookkeeping of running runs: counts, errors, completion.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::{ProductId, RunId, RunStatus, SyncRun};
+use crate::store::ApplyOutcome;
+
+/// Final outcome of one task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TaskOutcome {
+    /// Fetched and applied.
+    Fetched(ApplyOutcome),
+    /// Gave up; the message says why.
+    Failed(String),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RunTracker {
+    runs: HashMap<RunId, Tracked>,
+}
+
+#[derive(Debug)]
+struct Tracked {
+    run: SyncRun,
+    outstanding: u32,
+}
+
+impl RunTracker {
+    /// Starts tracking `run`, which waits on `outstanding` tasks.
+    pub fn insert(&mut self, run: SyncRun, outstanding: u32) {
+        self.runs.insert(run.id, Tracked { run, outstanding });
+    }
+
+    /// Whether a run of `job` is in progress.
+    pub fn is_running(&self, job: &str) -> bool {
+        self.runs.values().any(|tracked| tracked.run.job == job)
+    }
+
+    /// The running run, if tracked.
+    pub fn get(&self, id: RunId) -> Option<&SyncRun> {
+        self.runs.get(&id).map(|tracked| &tracked.run)
+    }
+
+    /// Counts `outcome` for `run_id`; returns the updated run, finished if it was the last task.
+    pub fn record(
+        &mut self,
+        run_id: RunId,
+        product: ProductId,
+        date: NaiveDate,
+        outcome: &TaskOutcome,
+        now: DateTime<Utc>,
+    ) -> Option<SyncRun> {
+        let tracked = self.runs.get_mut(&run_id)?;
+        let counts = &mut tracked.run.counts;
+        match outcome {
+            TaskOutcome::Fetched(applied) => {
+                counts.fetched += 1;
+                match applied {
+                    ApplyOutcome::Changed => counts.changed += 1,
+                    ApplyOutcome::Unchanged => counts.unchanged += 1,
+                }
+            }
+            TaskOutcome::Failed(message) => {
+                counts.failed += 1;
+                if tracked.run.errors.len() < SyncRun::MAX_ERRORS {
+                    tracked
+                        .run
+                        .errors
+                        .push(format!("product {product} on {date}: {message}"));
+                }
+            }
+        }
+        tracked.outstanding = tracked.outstanding.saturating_sub(1);
+        if tracked.outstanding > 0 {
+            return Some(tracked.run.clone());
+        }
+        let mut run = self.runs.remove(&run_id)?.run;
+        run.status = run.counts.final_status();
+        run.finished_at = Some(now);
+        Some(run)
+    }
+
+    /// Ends every tracked run with `status`; returns them for saving.
+    pub fn end_all(&mut self, status: RunStatus, now: DateTime<Utc>) -> Vec<SyncRun> {
+        self.runs
+            .drain()
+            .map(|(_, tracked)| {
+                let mut run = tracked.run;
+                run.status = status;
+                run.finished_at = Some(now);
+                run
+            })
+            .collect()
+    }
+}

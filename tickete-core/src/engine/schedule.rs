@@ -1,0 +1,235 @@
+//! Cron evaluation in the service time zone, catch-up after downtime, and the scheduler loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use tokio_util::sync::CancellationToken;
+
+use super::{Engine, EngineError, RunRequest};
+use crate::domain::{SyncJob, Trigger};
+use crate::store::StoreError;
+
+/// A cron expression that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{expression}` is not a valid cron expression ({reason}); expected five fields such as `*/15 * * * *`")]
+pub struct ScheduleError {
+    /// What was given.
+    pub expression: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// Parses a five-field cron expression (minute hour day-of-month month day-of-week).
+pub fn parse_schedule(expression: &str) -> Result<Cron, ScheduleError> {
+    let error = |reason: String| ScheduleError {
+        expression: expression.chars().take(80).collect(),
+        reason,
+    };
+    if expression.split_whitespace().count() != 5 {
+        return Err(error("it must have exactly five fields".into()));
+    }
+    Cron::new(expression)
+        .parse()
+        .map_err(|e| error(e.to_string()))
+}
+
+/// The first tick of `cron` strictly after `after`, in zone `tz`.
+pub fn next_tick(cron: &Cron, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    cron.find_next_occurrence(&after.with_timezone(&tz), false)
+        .ok()
+        .map(|tick| tick.with_timezone(&Utc))
+}
+
+/// The latest tick in `(after, now]`, if any: what a catch-up run is due for.
+pub fn latest_tick_between(
+    cron: &Cron,
+    tz: Tz,
+    after: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let mut latest = None;
+    let mut cursor = after;
+    // Bounded: a year of minutely ticks. Beyond that, jump close to `now` first.
+    if now - cursor > chrono::Duration::days(366) {
+        cursor = now - chrono::Duration::days(366);
+    }
+    while let Some(tick) = next_tick(cron, tz, cursor).filter(|tick| *tick <= now) {
+        latest = Some(tick);
+        cursor = tick;
+    }
+    latest
+}
+
+/// Decides which process runs a due tick.
+///
+/// In one process every tick is ours ([`LocalScheduler`]); replicas on Postgres claim each
+/// (job, due time) once for the whole cluster.
+#[async_trait]
+pub trait Scheduler: Send + Sync + 'static {
+    /// Claims the run of `job` due at `due_at`; true when this process should start it.
+    async fn claim_tick(&self, job: &str, due_at: DateTime<Utc>) -> Result<bool, StoreError>;
+}
+
+/// Single-process scheduler: every tick is claimed (the engine refuses overlapping runs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalScheduler;
+
+#[async_trait]
+impl Scheduler for LocalScheduler {
+    async fn claim_tick(&self, _job: &str, _due_at: DateTime<Utc>) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+}
+
+/// Longest sleep between looks at the job table, so edits take effect within this time.
+const RESCAN: Duration = Duration::from_secs(15);
+
+/// Runs the cron loop until `shutdown`: one catch-up run per job at start (or a first fill
+/// when the job never ran), then every tick of every enabled job.
+pub async fn run_scheduler(
+    engine: Engine,
+    scheduler: Arc<dyn Scheduler>,
+    shutdown: CancellationToken,
+) {
+    let tz = engine.config().time_zone;
+    let mut cursor = engine.clock().now();
+    catch_up(&engine, scheduler.as_ref(), cursor).await;
+    loop {
+        let now = engine.clock().now();
+        let mut wake_at = now + chrono::Duration::from_std(RESCAN).expect("small");
+        match engine.store().list_jobs().await {
+            Ok(jobs) => {
+                for job in jobs.iter().filter(|job| job.enabled) {
+                    let Ok(cron) = parse_schedule(&job.schedule) else {
+                        continue;
+                    };
+                    if let Some(due) = latest_tick_between(&cron, tz, cursor, now) {
+                        fire(&engine, scheduler.as_ref(), job, Trigger::Schedule, due).await;
+                    }
+                    if let Some(next) = next_tick(&cron, tz, now) {
+                        wake_at = wake_at.min(next);
+                    }
+                }
+                cursor = now;
+            }
+            Err(error) => tracing::warn!(%error, "could not read jobs; retrying"),
+        }
+        let sleep = (wake_at - engine.clock().now())
+            .to_std()
+            .unwrap_or_default()
+            + Duration::from_millis(1);
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            () = tokio::time::sleep(sleep) => {}
+        }
+    }
+}
+
+async fn catch_up(engine: &Engine, scheduler: &dyn Scheduler, now: DateTime<Utc>) {
+    let jobs = match engine.store().list_jobs().await {
+        Ok(jobs) => jobs,
+        Err(error) => {
+            tracing::warn!(%error, "could not read jobs for catch-up");
+            return;
+        }
+    };
+    let tz = engine.config().time_zone;
+    for job in jobs.iter().filter(|job| job.enabled) {
+        let Ok(cron) = parse_schedule(&job.schedule) else {
+            tracing::warn!(job = %job.name, schedule = %job.schedule, "job has an invalid schedule");
+            continue;
+        };
+        let due = match engine.store().last_run(&job.name).await {
+            Ok(None) => Some(now),
+            Ok(Some(last)) => latest_tick_between(&cron, tz, last.due_at, now),
+            Err(error) => {
+                tracing::warn!(job = %job.name, %error, "could not read the last run");
+                None
+            }
+        };
+        if let Some(due) = due {
+            fire(engine, scheduler, job, Trigger::CatchUp, due).await;
+        }
+    }
+}
+
+async fn fire(
+    engine: &Engine,
+    scheduler: &dyn Scheduler,
+    job: &SyncJob,
+    trigger: Trigger,
+    due: DateTime<Utc>,
+) {
+    if engine.status().pause.paused {
+        tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
+        return;
+    }
+    match scheduler.claim_tick(&job.name, due).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(error) => {
+            tracing::warn!(job = %job.name, %error, "could not claim the tick");
+            return;
+        }
+    }
+    let request = RunRequest {
+        due_at: Some(due),
+        ..RunRequest::for_job(job, trigger)
+    };
+    match engine.start_run(request).await {
+        Ok(_) => {}
+        Err(EngineError::AlreadyRunning(_)) => {
+            tracing::info!(job = %job.name, %due, "tick skipped: the previous run is still going");
+        }
+        Err(error) => tracing::warn!(job = %job.name, %error, "could not start the run"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn ticks_follow_the_service_time_zone() {
+        let cron = parse_schedule("0 0 * * *").unwrap();
+        let singapore: Tz = "Asia/Singapore".parse().unwrap();
+        // Midnight in Singapore is 16:00 UTC the day before.
+        let next = next_tick(&cron, singapore, utc("2026-03-01T10:00:00Z")).unwrap();
+        assert_eq!(next, utc("2026-03-01T16:00:00Z"));
+    }
+
+    #[test]
+    fn latest_missed_tick_is_the_one_catch_up_is_due_for() {
+        let cron = parse_schedule("*/15 * * * *").unwrap();
+        let latest = latest_tick_between(
+            &cron,
+            Tz::UTC,
+            utc("2026-03-01T08:00:00Z"),
+            utc("2026-03-01T10:07:00Z"),
+        );
+        assert_eq!(latest, Some(utc("2026-03-01T10:00:00Z")));
+        let none = latest_tick_between(
+            &cron,
+            Tz::UTC,
+            utc("2026-03-01T10:00:00Z"),
+            utc("2026-03-01T10:07:00Z"),
+        );
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn bad_expressions_are_refused_with_the_reason() {
+        for bad in ["", "* * *", "61 * * * *", "every minute", "* * * * * *"] {
+            let error = parse_schedule(bad).unwrap_err();
+            assert!(error.to_string().contains("cron"), "{error}");
+        }
+    }
+}

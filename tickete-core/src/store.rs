@@ -1,0 +1,164 @@
+//! Where synced availability, the catalogue, jobs, runs and the pause flag are kept.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    DaySnapshot, DayState, JobPatch, NewRun, Product, ProductId, ProductPatch, ProductView, RunId,
+    Slot, SyncJob, SyncRun,
+};
+
+/// A classified store failure; callers branch on the variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The named thing does not exist, e.g. `product 99`.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request conflicts with stored state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store cannot be reached or failed; the message never carries SQL text.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store holds something this version cannot read.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+/// A 1-based page request; `limit` is bounded by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    /// 1-based page number.
+    pub page: u32,
+    /// Items per page, ≥ 1.
+    pub limit: u32,
+}
+
+impl PageRequest {
+    /// Largest page size served.
+    pub const MAX_LIMIT: u32 = 100;
+
+    /// Rows to skip.
+    pub fn offset(self) -> u64 {
+        u64::from(self.page.saturating_sub(1)) * u64::from(self.limit)
+    }
+}
+
+/// One page of results and the total number of items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// Items of this page.
+    pub items: Vec<T>,
+    /// Items over all pages.
+    pub total: u64,
+}
+
+/// Whether applying a day changed stored content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplyOutcome {
+    /// Content differed: slots and pax were rewritten.
+    Changed,
+    /// Same content hash: only `syncedAt` moved.
+    Unchanged,
+}
+
+/// The persisted pause flag.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseState {
+    /// Whether partner calls are paused.
+    pub paused: bool,
+    /// When the current pause began.
+    pub paused_at: Option<DateTime<Utc>>,
+}
+
+/// Storage of tickete's state.
+///
+/// Every method is a complete operation: `apply_day` is atomic, readers never see half a day,
+/// and failures come back as [`StoreError`] (a store that is down is `Unavailable`, never a panic).
+#[async_trait]
+pub trait InventoryStore: Send + Sync + 'static {
+    /// Cheap round trip proving the store is reachable.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts a product, or updates its name and enabled flag.
+    async fn upsert_product(&self, product: &Product) -> Result<(), StoreError>;
+    /// Changes a product; `NotFound` when unknown.
+    async fn update_product(
+        &self,
+        id: ProductId,
+        patch: &ProductPatch,
+    ) -> Result<Product, StoreError>;
+    /// Removes a product with its inventory and sync state; `NotFound` when unknown.
+    async fn delete_product(&self, id: ProductId) -> Result<(), StoreError>;
+    /// One product with derived facts; `NotFound` when unknown.
+    async fn get_product(&self, id: ProductId) -> Result<ProductView, StoreError>;
+    /// Products ordered by id.
+    async fn list_products(&self, page: PageRequest) -> Result<Page<ProductView>, StoreError>;
+    /// Ids of products to sync, ascending.
+    async fn enabled_products(&self) -> Result<Vec<ProductId>, StoreError>;
+
+    /// Atomically replaces the product's inventory for `snapshot.date`: upserts slots by
+    /// provider slot id and pax by (slot, type), deletes that date's vanished slots, and records
+    /// `synced_at` and the content hash. An unchanged hash only moves `synced_at`.
+    /// `NotFound` when the product is not in the catalogue.
+    async fn apply_day(
+        &self,
+        product: ProductId,
+        snapshot: &DaySnapshot,
+        synced_at: DateTime<Utc>,
+    ) -> Result<ApplyOutcome, StoreError>;
+    /// Records a failed fetch for (product, date) without touching its inventory.
+    async fn record_day_error(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+        error: &str,
+    ) -> Result<(), StoreError>;
+    /// Slots of one date ordered by start time (then provider slot id), pax in partner order.
+    async fn slots(&self, product: ProductId, date: NaiveDate) -> Result<Vec<Slot>, StoreError>;
+    /// Slots of dates in `[from, until)`, ordered by date then start time.
+    async fn slots_between(
+        &self,
+        product: ProductId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<Slot>, StoreError>;
+    /// Sync state of every (product, date) with `date` in `[from, until)` that has any.
+    async fn day_states(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<DayState>, StoreError>;
+
+    /// Inserts the job unless one with its name exists; true when inserted.
+    async fn insert_job_if_missing(&self, job: &SyncJob) -> Result<bool, StoreError>;
+    /// All jobs ordered by name.
+    async fn list_jobs(&self) -> Result<Vec<SyncJob>, StoreError>;
+    /// One job; `NotFound` when unknown.
+    async fn get_job(&self, name: &str) -> Result<SyncJob, StoreError>;
+    /// Changes a job; `NotFound` when unknown.
+    async fn update_job(&self, name: &str, patch: &JobPatch) -> Result<SyncJob, StoreError>;
+
+    /// Records a new run in status `running` with zero counts.
+    async fn create_run(&self, run: &NewRun) -> Result<SyncRun, StoreError>;
+    /// Overwrites a run's status, counts, errors and finish time.
+    async fn save_run(&self, run: &SyncRun) -> Result<(), StoreError>;
+    /// One run; `NotFound` when unknown.
+    async fn get_run(&self, id: RunId) -> Result<SyncRun, StoreError>;
+    /// Runs newest first, optionally of one job.
+    async fn list_runs(
+        &self,
+        job: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<SyncRun>, StoreError>;
+    /// The run of `job` with the latest `due_at`, if any.
+    async fn last_run(&self, job: &str) -> Result<Option<SyncRun>, StoreError>;
+    /// Marks every `running` run as `interrupted` (finished at `at`); returns how many.
+    async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// The persisted pause flag.
+    async fn pause_state(&self) -> Result<PauseState, StoreError>;
+    /// Sets the pause flag; `paused_at` is kept when already paused, cleared on resume.
+    async fn set_paused(&self, paused: bool, at: DateTime<Utc>) -> Result<PauseState, StoreError>;
+}

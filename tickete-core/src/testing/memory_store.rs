@@ -1,0 +1,384 @@
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::{
+    DaySnapshot, DayState, JobPatch, NewRun, Product, ProductId, ProductPatch, ProductView, RunId,
+    RunStatus, Slot, SyncJob, SyncRun,
+};
+use crate::store::{ApplyOutcome, InventoryStore, Page, PageRequest, PauseState, StoreError};
+
+/// An `InventoryStore` in process memory, with the same semantics as the SQL stores.
+///
+/// One mutex guards everything, so every operation is atomic. `set_unavailable(true)` makes
+/// every call fail with `Unavailable`, to test how callers survive a store outage.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    unavailable: bool,
+    products: BTreeMap<ProductId, Product>,
+    days: HashMap<(ProductId, NaiveDate), DaySnapshot>,
+    day_states: BTreeMap<(ProductId, NaiveDate), DayState>,
+    jobs: BTreeMap<String, SyncJob>,
+    runs: BTreeMap<RunId, SyncRun>,
+    pause: PauseState,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every following call fail (true) or work again (false).
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.state.lock().expect("memory store lock").unavailable = unavailable;
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut state = self.state.lock().expect("memory store lock");
+        if state.unavailable {
+            return Err(StoreError::Unavailable("memory store switched off".into()));
+        }
+        f(&mut state)
+    }
+}
+
+impl State {
+    fn view(&self, product: &Product) -> ProductView {
+        let counts = self
+            .days
+            .iter()
+            .filter(|((id, _), _)| *id == product.id)
+            .map(|((_, date), day)| (*date, day.slots.len() as u64));
+        ProductView::derive(product.clone(), counts)
+    }
+
+    fn product(&self, id: ProductId) -> Result<&Product, StoreError> {
+        self.products
+            .get(&id)
+            .ok_or_else(|| StoreError::NotFound(format!("product {id}")))
+    }
+}
+
+fn page_of<T: Clone>(items: Vec<T>, page: PageRequest) -> Page<T> {
+    let total = items.len() as u64;
+    let items = items
+        .into_iter()
+        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .take(page.limit as usize)
+        .collect();
+    Page { items, total }
+}
+
+#[async_trait]
+impl InventoryStore for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|_| Ok(()))
+    }
+
+    async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.products.insert(product.id, product.clone());
+            Ok(())
+        })
+    }
+
+    async fn update_product(
+        &self,
+        id: ProductId,
+        patch: &ProductPatch,
+    ) -> Result<Product, StoreError> {
+        self.with(|s| {
+            let product = s
+                .products
+                .get_mut(&id)
+                .ok_or_else(|| StoreError::NotFound(format!("product {id}")))?;
+            if let Some(name) = &patch.name {
+                product.name = name.clone();
+            }
+            if let Some(enabled) = patch.enabled {
+                product.enabled = enabled;
+            }
+            Ok(product.clone())
+        })
+    }
+
+    async fn delete_product(&self, id: ProductId) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.products
+                .remove(&id)
+                .ok_or_else(|| StoreError::NotFound(format!("product {id}")))?;
+            s.days.retain(|(product, _), _| *product != id);
+            s.day_states.retain(|(product, _), _| *product != id);
+            Ok(())
+        })
+    }
+
+    async fn get_product(&self, id: ProductId) -> Result<ProductView, StoreError> {
+        self.with(|s| Ok(s.view(s.product(id)?)))
+    }
+
+    async fn list_products(&self, page: PageRequest) -> Result<Page<ProductView>, StoreError> {
+        self.with(|s| {
+            let views = s.products.values().map(|p| s.view(p)).collect();
+            Ok(page_of(views, page))
+        })
+    }
+
+    async fn enabled_products(&self) -> Result<Vec<ProductId>, StoreError> {
+        self.with(|s| {
+            Ok(s.products
+                .values()
+                .filter(|p| p.enabled)
+                .map(|p| p.id)
+                .collect())
+        })
+    }
+
+    async fn apply_day(
+        &self,
+        product: ProductId,
+        snapshot: &DaySnapshot,
+        synced_at: DateTime<Utc>,
+    ) -> Result<ApplyOutcome, StoreError> {
+        self.with(|s| {
+            s.product(product)?;
+            let hash = snapshot.content_hash();
+            let key = (product, snapshot.date);
+            let state = s.day_states.entry(key).or_insert_with(|| DayState {
+                product,
+                date: snapshot.date,
+                synced_at: None,
+                hash: None,
+                last_error: None,
+            });
+            let outcome = if state.hash.as_deref() == Some(hash.as_str()) {
+                ApplyOutcome::Unchanged
+            } else {
+                ApplyOutcome::Changed
+            };
+            state.synced_at = Some(synced_at);
+            state.hash = Some(hash);
+            state.last_error = None;
+            if outcome == ApplyOutcome::Changed {
+                s.days.insert(key, snapshot.clone());
+            }
+            Ok(outcome)
+        })
+    }
+
+    async fn record_day_error(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.product(product)?;
+            s.day_states
+                .entry((product, date))
+                .or_insert_with(|| DayState {
+                    product,
+                    date,
+                    synced_at: None,
+                    hash: None,
+                    last_error: None,
+                })
+                .last_error = Some(error.to_owned());
+            Ok(())
+        })
+    }
+
+    async fn slots(&self, product: ProductId, date: NaiveDate) -> Result<Vec<Slot>, StoreError> {
+        self.with(|s| {
+            Ok(s.days
+                .get(&(product, date))
+                .map(|day| day.slots.clone())
+                .unwrap_or_default())
+        })
+    }
+
+    async fn slots_between(
+        &self,
+        product: ProductId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<Slot>, StoreError> {
+        self.with(|s| {
+            let mut dates: Vec<_> = s
+                .days
+                .iter()
+                .filter(|((id, date), _)| *id == product && *date >= from && *date < until)
+                .collect();
+            dates.sort_by_key(|((_, date), _)| *date);
+            Ok(dates
+                .into_iter()
+                .flat_map(|(_, day)| day.slots.iter().cloned())
+                .collect())
+        })
+    }
+
+    async fn day_states(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<DayState>, StoreError> {
+        self.with(|s| {
+            Ok(s.day_states
+                .values()
+                .filter(|state| state.date >= from && state.date < until)
+                .cloned()
+                .collect())
+        })
+    }
+
+    async fn insert_job_if_missing(&self, job: &SyncJob) -> Result<bool, StoreError> {
+        self.with(|s| {
+            if s.jobs.contains_key(&job.name) {
+                return Ok(false);
+            }
+            s.jobs.insert(job.name.clone(), job.clone());
+            Ok(true)
+        })
+    }
+
+    async fn list_jobs(&self) -> Result<Vec<SyncJob>, StoreError> {
+        self.with(|s| Ok(s.jobs.values().cloned().collect()))
+    }
+
+    async fn get_job(&self, name: &str) -> Result<SyncJob, StoreError> {
+        self.with(|s| {
+            s.jobs
+                .get(name)
+                .cloned()
+                .ok_or_else(|| StoreError::NotFound(format!("job {name}")))
+        })
+    }
+
+    async fn update_job(&self, name: &str, patch: &JobPatch) -> Result<SyncJob, StoreError> {
+        self.with(|s| {
+            let job = s
+                .jobs
+                .get_mut(name)
+                .ok_or_else(|| StoreError::NotFound(format!("job {name}")))?;
+            if let Some(schedule) = &patch.schedule {
+                job.schedule = schedule.clone();
+            }
+            if let Some(window_days) = patch.window_days {
+                job.window_days = window_days;
+            }
+            if let Some(enabled) = patch.enabled {
+                job.enabled = enabled;
+            }
+            Ok(job.clone())
+        })
+    }
+
+    async fn create_run(&self, run: &NewRun) -> Result<SyncRun, StoreError> {
+        self.with(|s| {
+            let id = RunId(s.runs.keys().next_back().map_or(1, |last| last.0 + 1));
+            let record = SyncRun {
+                id,
+                job: run.job.clone(),
+                trigger: run.trigger,
+                started_at: run.started_at,
+                due_at: run.due_at,
+                finished_at: None,
+                status: RunStatus::Running,
+                counts: Default::default(),
+                errors: Vec::new(),
+            };
+            s.runs.insert(id, record.clone());
+            Ok(record)
+        })
+    }
+
+    async fn save_run(&self, run: &SyncRun) -> Result<(), StoreError> {
+        self.with(|s| {
+            let stored = s
+                .runs
+                .get_mut(&run.id)
+                .ok_or_else(|| StoreError::NotFound(format!("run {}", run.id)))?;
+            stored.status = run.status;
+            stored.counts = run.counts.clone();
+            stored.errors = run.errors.clone();
+            stored.finished_at = run.finished_at;
+            Ok(())
+        })
+    }
+
+    async fn get_run(&self, id: RunId) -> Result<SyncRun, StoreError> {
+        self.with(|s| {
+            s.runs
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| StoreError::NotFound(format!("run {id}")))
+        })
+    }
+
+    async fn list_runs(
+        &self,
+        job: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<SyncRun>, StoreError> {
+        self.with(|s| {
+            let runs = s
+                .runs
+                .values()
+                .rev()
+                .filter(|run| job.is_none_or(|job| run.job == job))
+                .cloned()
+                .collect();
+            Ok(page_of(runs, page))
+        })
+    }
+
+    async fn last_run(&self, job: &str) -> Result<Option<SyncRun>, StoreError> {
+        self.with(|s| {
+            Ok(s.runs
+                .values()
+                .filter(|run| run.job == job)
+                .max_by_key(|run| (run.due_at, run.id))
+                .cloned())
+        })
+    }
+
+    async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.with(|s| {
+            let mut count = 0;
+            for run in s.runs.values_mut() {
+                if run.status == RunStatus::Running {
+                    run.status = RunStatus::Interrupted;
+                    run.finished_at = Some(at);
+                    count += 1;
+                }
+            }
+            Ok(count)
+        })
+    }
+
+    async fn pause_state(&self) -> Result<PauseState, StoreError> {
+        self.with(|s| Ok(s.pause))
+    }
+
+    async fn set_paused(&self, paused: bool, at: DateTime<Utc>) -> Result<PauseState, StoreError> {
+        self.with(|s| {
+            s.pause = match (paused, s.pause.paused) {
+                (true, true) => s.pause,
+                (true, false) => PauseState {
+                    paused: true,
+                    paused_at: Some(at),
+                },
+                (false, _) => PauseState::default(),
+            };
+            Ok(s.pause)
+        })
+    }
+}

@@ -1,0 +1,11 @@
+//! Test support (feature `testing`): an in-memory store, a scripted fake partner, sample data
+//! and the store contract suite every `InventoryStore` must pass.
+
+pub mod contract;
+mod fake_source;
+mod memory_store;
+mod samples;
+
+pub use fake_source::{FakeCall, FakeSource};
+pub use memory_store::MemoryStore;
+pub use samples::{sample_day, sample_slot};

@@ -1,0 +1,1 @@
+//! tickete partner (see its issue).

@@ -1,0 +1,1 @@
+//! tickete server (see its issue).

@@ -1,0 +1,1 @@
+//! tickete store-postgres (see its issue).

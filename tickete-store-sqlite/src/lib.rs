@@ -1,0 +1,1 @@
+//! tickete store-sqlite (see its issue).
