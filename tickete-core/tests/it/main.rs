@@ -1,0 +1,2 @@
+//! Integration tests of tickete-core: the engine under a paused clock, the store contract.
+mod engine;
