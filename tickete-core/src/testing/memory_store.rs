@@ -41,7 +41,10 @@ impl MemoryStore {
         self.state.lock().expect("memory store lock").unavailable = unavailable;
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut State) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut state = self.state.lock().expect("memory store lock");
         if state.unavailable {
             return Err(StoreError::Unavailable("memory store switched off".into()));
@@ -168,7 +171,9 @@ impl InventoryStore for MemoryStore {
             state.hash = Some(hash);
             state.last_error = None;
             if outcome == ApplyOutcome::Changed {
-                s.days.insert(key, snapshot.clone());
+                // Canonical order, so `slots` is by start time even for a hand-built snapshot.
+                s.days
+                    .insert(key, DaySnapshot::new(snapshot.date, snapshot.slots.clone()));
             }
             Ok(outcome)
         })

@@ -1,0 +1,701 @@
+//! Contract cases for synced inventory: applying days, reading slots, day states.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chrono::{Days, NaiveDate};
+
+use super::support::{
+    assert_not_found, at, date, family_slot, id, money, pax, price, product, slot, sorted_states,
+    state_of,
+};
+use crate::domain::{DaySnapshot, DayState, PaxAvailability, Slot};
+use crate::pricing::{lowest_prices, DatePrice};
+use crate::store::{ApplyOutcome, InventoryStore};
+use crate::testing::sample_day;
+
+/// A day as the partner sends it: slots with several pax, some optional fields missing.
+fn rich_day(day: NaiveDate) -> DaySnapshot {
+    let mut bare = slot(
+        day,
+        "16:30",
+        "bare",
+        vec![PaxAvailability {
+            pax_type: "GUEST".into(),
+            name: None,
+            description: None,
+            min: None,
+            max: None,
+            remaining: 0,
+            is_primary: false,
+            price: price("0", "0"),
+        }],
+    );
+    bare.remaining = 0;
+    bare.end_time = bare.start_time + chrono::Duration::minutes(90);
+    bare.variant_id = -3;
+    DaySnapshot::new(
+        day,
+        vec![
+            family_slot(day, "09:00", "212.14"),
+            family_slot(day, "11:00", "199.00"),
+            bare,
+        ],
+    )
+}
+
+/// A day read back equals what was applied, and its day state records time and hash.
+pub async fn apply_day_round_trips_slots_and_pax(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let day = date("2025-03-25");
+    let snapshot = rich_day(day);
+    let synced_at = at("2025-03-25T04:05:06.123456Z");
+    let outcome = store
+        .apply_day(p, &snapshot, synced_at)
+        .await
+        .expect("apply");
+    assert_eq!(outcome, ApplyOutcome::Changed);
+    assert_eq!(store.slots(p, day).await.expect("slots"), snapshot.slots);
+    assert_eq!(
+        state_of(&*store, p, day).await,
+        DayState {
+            product: p,
+            date: day,
+            synced_at: Some(synced_at),
+            hash: Some(snapshot.content_hash()),
+            last_error: None,
+        }
+    );
+}
+
+/// Applying a day of an unknown product is `NotFound` and writes nothing.
+pub async fn apply_day_for_unknown_product_is_not_found(store: Arc<dyn InventoryStore>) {
+    product(&*store, 14).await;
+    let day = date("2025-03-25");
+    assert_not_found(
+        store
+            .apply_day(id(15), &rich_day(day), at("2025-03-25T00:00:00Z"))
+            .await,
+        "apply_day for product 15",
+    );
+    assert_not_found(
+        store.record_day_error(id(15), day, "boom").await,
+        "record_day_error for product 15",
+    );
+    assert!(store.slots(id(15), day).await.expect("slots").is_empty());
+    assert!(sorted_states(&*store, day, date("2025-03-26"))
+        .await
+        .is_empty());
+}
+
+/// Slots missing from a later snapshot of the same date are deleted; kept ones are updated.
+pub async fn apply_day_deletes_vanished_slots(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let day = date("2025-03-25");
+    let first = DaySnapshot::new(
+        day,
+        vec![
+            family_slot(day, "09:00", "50.00"),
+            family_slot(day, "11:00", "50.00"),
+            family_slot(day, "13:00", "50.00"),
+        ],
+    );
+    store
+        .apply_day(p, &first, at("2025-03-25T01:00:00Z"))
+        .await
+        .expect("first");
+
+    let mut kept = family_slot(day, "11:00", "45.50");
+    kept.remaining = 3;
+    kept.pax[0].remaining = 1;
+    let second = DaySnapshot::new(day, vec![kept, family_slot(day, "15:00", "60.00")]);
+    let outcome = store
+        .apply_day(p, &second, at("2025-03-25T02:00:00Z"))
+        .await
+        .expect("second");
+    assert_eq!(outcome, ApplyOutcome::Changed);
+    assert_eq!(store.slots(p, day).await.expect("slots"), second.slots);
+
+    let empty = DaySnapshot::new(day, Vec::new());
+    let outcome = store
+        .apply_day(p, &empty, at("2025-03-25T03:00:00Z"))
+        .await
+        .expect("empty");
+    assert_eq!(outcome, ApplyOutcome::Changed);
+    assert!(store.slots(p, day).await.expect("slots").is_empty());
+    let state = state_of(&*store, p, day).await;
+    assert_eq!(state.hash, Some(empty.content_hash()));
+    assert_eq!(state.synced_at, Some(at("2025-03-25T03:00:00Z")));
+}
+
+/// Pax of a kept slot are upserted by type; vanished types are deleted.
+pub async fn apply_day_replaces_pax_of_kept_slots(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let day = date("2025-03-25");
+    let t = at("2025-03-25T01:00:00Z");
+    let first = DaySnapshot::new(day, vec![family_slot(day, "09:00", "80.00")]);
+    store.apply_day(p, &first, t).await.expect("first");
+
+    let mut changed = first.clone();
+    changed.slots[0].pax = vec![
+        pax("SENIOR_65~99", "60.00", false),
+        pax("ADULT_12~99", "85.00", true),
+    ];
+    store.apply_day(p, &changed, t).await.expect("changed pax");
+    assert_eq!(store.slots(p, day).await.expect("slots"), changed.slots);
+
+    let mut reordered = changed.clone();
+    reordered.slots[0].pax.reverse();
+    store
+        .apply_day(p, &reordered, t)
+        .await
+        .expect("reordered pax");
+    assert_eq!(store.slots(p, day).await.expect("slots"), reordered.slots);
+}
+
+/// An unchanged content hash leaves inventory as it is and only moves `synced_at`.
+pub async fn apply_day_with_unchanged_hash_only_moves_synced_at(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let day = date("2025-03-25");
+    let snapshot = rich_day(day);
+    let (t1, t2) = (
+        at("2025-03-25T01:00:00Z"),
+        at("2025-03-25T01:15:00.000001Z"),
+    );
+    assert_eq!(
+        store.apply_day(p, &snapshot, t1).await.expect("first"),
+        ApplyOutcome::Changed
+    );
+    store
+        .record_day_error(p, day, "timeout")
+        .await
+        .expect("record error");
+    assert_eq!(
+        store
+            .apply_day(p, &snapshot.clone(), t2)
+            .await
+            .expect("again"),
+        ApplyOutcome::Unchanged
+    );
+    assert_eq!(store.slots(p, day).await.expect("slots"), snapshot.slots);
+    assert_eq!(
+        state_of(&*store, p, day).await,
+        DayState {
+            product: p,
+            date: day,
+            synced_at: Some(t2),
+            hash: Some(snapshot.content_hash()),
+            last_error: None,
+        },
+        "a successful fetch clears the last error"
+    );
+
+    // A day applied empty and then empty again is unchanged too.
+    let other = date("2025-03-26");
+    let empty = DaySnapshot::new(other, Vec::new());
+    assert_eq!(
+        store.apply_day(p, &empty, t1).await.expect("empty"),
+        ApplyOutcome::Changed,
+        "the first apply of a date is always a change"
+    );
+    assert_eq!(
+        store.apply_day(p, &empty, t2).await.expect("empty again"),
+        ApplyOutcome::Unchanged
+    );
+}
+
+/// Applying one (product, date) never changes another product or date, even when slot ids
+/// repeat.
+pub async fn apply_day_never_touches_other_days(store: Arc<dyn InventoryStore>) {
+    let (a, b) = (product(&*store, 14).await, product(&*store, 15).await);
+    let (d1, d2) = (date("2025-03-25"), date("2025-03-26"));
+    let t = at("2025-03-25T01:00:00Z");
+    // `sample_day` derives slot ids from date and time, so a and b share ids on d1.
+    let a1 = sample_day(d1, &["09:00", "12:00"]);
+    let a2 = sample_day(d2, &["09:00"]);
+    let mut b1 = sample_day(d1, &["09:00"]);
+    b1.slots[0].remaining = 1;
+    store.apply_day(a, &a1, t).await.expect("a d1");
+    store.apply_day(a, &a2, t).await.expect("a d2");
+    store.apply_day(b, &b1, t).await.expect("b d1");
+    assert_eq!(store.slots(a, d1).await.expect("a d1"), a1.slots);
+    assert_eq!(store.slots(b, d1).await.expect("b d1"), b1.slots);
+
+    store
+        .apply_day(a, &DaySnapshot::new(d1, Vec::new()), t)
+        .await
+        .expect("a d1 emptied");
+    assert!(store.slots(a, d1).await.expect("a d1").is_empty());
+    assert_eq!(store.slots(a, d2).await.expect("a d2"), a2.slots);
+    assert_eq!(store.slots(b, d1).await.expect("b d1"), b1.slots);
+    assert_eq!(state_of(&*store, b, d1).await.hash, Some(b1.content_hash()));
+}
+
+/// Pax come back in the order the partner sent them, not sorted.
+pub async fn pax_order_is_preserved(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let day = date("2025-03-25");
+    let snapshot = DaySnapshot::new(
+        day,
+        vec![slot(
+            day,
+            "10:00",
+            "ordered",
+            vec![
+                pax("INFANT_0~4", "0", false),
+                pax("ADULT_12~99", "120.00", true),
+                pax("CHILD_3~11", "90.00", false),
+                pax("SENIOR_65~99", "95.00", false),
+            ],
+        )],
+    );
+    store
+        .apply_day(p, &snapshot, at("2025-03-25T01:00:00Z"))
+        .await
+        .expect("apply");
+    let types: Vec<String> = store.slots(p, day).await.expect("slots")[0]
+        .pax
+        .iter()
+        .map(|pax| pax.pax_type.clone())
+        .collect();
+    assert_eq!(
+        types,
+        ["INFANT_0~4", "ADULT_12~99", "CHILD_3~11", "SENIOR_65~99"]
+    );
+}
+
+/// Missing names, descriptions and bounds stay missing; present ones (even empty) stay.
+pub async fn optional_fields_round_trip(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let day = date("2025-03-25");
+    let mut none = pax("NONE", "10.00", false);
+    none.name = None;
+    none.description = None;
+    none.min = None;
+    none.max = None;
+    let mut edge = pax("EDGE", "11.00", true);
+    edge.name = Some(String::new());
+    edge.description = Some("«Ünïcode» 'quotes' \"and\" \\ backslash".into());
+    edge.min = Some(0);
+    edge.max = Some(u32::MAX);
+    edge.remaining = u32::MAX;
+    let mut only_min = pax("ONLY_MIN", "12.00", false);
+    only_min.max = None;
+    let snapshot = DaySnapshot::new(
+        day,
+        vec![slot(day, "08:00", "optional", vec![none, edge, only_min])],
+    );
+    store
+        .apply_day(p, &snapshot, at("2025-03-25T01:00:00Z"))
+        .await
+        .expect("apply");
+    assert_eq!(store.slots(p, day).await.expect("slots"), snapshot.slots);
+}
+
+/// Prices come back as the same exact decimals (no float rounding, no integer truncation).
+pub async fn prices_round_trip_exactly(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let day = date("2025-03-25");
+    let values = [
+        "212.14",
+        "0",
+        "99999.99",
+        "73",
+        "0.01",
+        "1.5",
+        "999999999.99",
+    ];
+    let slots: Vec<Slot> = values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let mut pax = pax("ADULT_12~99", value, true);
+            pax.price.original_price = money(value);
+            pax.price.discount = money(values[(i + 1) % values.len()]);
+            slot(day, &format!("{:02}:00", 8 + i), "price", vec![pax])
+        })
+        .collect();
+    let snapshot = DaySnapshot::new(day, slots);
+    store
+        .apply_day(p, &snapshot, at("2025-03-25T01:00:00Z"))
+        .await
+        .expect("apply");
+    let read = store.slots(p, day).await.expect("slots");
+    assert_eq!(read, snapshot.slots);
+    for (slot, value) in read.iter().zip(values) {
+        let price = &slot.pax[0].price;
+        assert_eq!(price.final_price, money(value), "final price {value}");
+        assert_eq!(
+            price.final_price.normalize().to_string(),
+            money(value).normalize().to_string(),
+            "final price {value} keeps its digits"
+        );
+        assert_eq!(price.original_price.normalize(), money(value).normalize());
+        assert_eq!(price.currency_code, "SGD");
+    }
+}
+
+/// Slots of a date come back by start time, then provider slot id, whatever the input order.
+pub async fn slots_are_ordered_by_start_time(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let day = date("2025-03-25");
+    let at_time =
+        |start: &str, key: &str| slot(day, start, key, vec![pax("ADULT_12~99", "10.00", true)]);
+    // Deliberately not canonical: `DaySnapshot { .. }` skips `DaySnapshot::new`'s sort.
+    let snapshot = DaySnapshot {
+        date: day,
+        slots: vec![
+            at_time("23:30", "z"),
+            at_time("10:00", "b"),
+            at_time("09:00", "y"),
+            at_time("10:00", "a"),
+            at_time("00:15", "x"),
+        ],
+    };
+    store
+        .apply_day(p, &snapshot, at("2025-03-25T01:00:00Z"))
+        .await
+        .expect("apply");
+    let order: Vec<String> = store
+        .slots(p, day)
+        .await
+        .expect("slots")
+        .into_iter()
+        .map(|slot| slot.provider_slot_id)
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "x_2025-03-25T00:15",
+            "y_2025-03-25T09:00",
+            "a_2025-03-25T10:00",
+            "b_2025-03-25T10:00",
+            "z_2025-03-25T23:30",
+        ]
+    );
+}
+
+/// `slots_between` returns `[from, until)` of one product, by date then start time.
+pub async fn slots_between_covers_a_half_open_range_in_order(store: Arc<dyn InventoryStore>) {
+    let (a, b) = (product(&*store, 14).await, product(&*store, 15).await);
+    let first = date("2025-03-24");
+    let days: Vec<NaiveDate> = (0..5).map(|n| first + Days::new(n)).collect();
+    let t = at("2025-03-24T01:00:00Z");
+    // Applied out of date order, with slots out of time order.
+    for &n in &[2usize, 0, 4, 1, 3] {
+        let snapshot = sample_day(days[n], &["15:00", "08:00"]);
+        store.apply_day(a, &snapshot, t).await.expect("apply a");
+    }
+    store
+        .apply_day(b, &sample_day(days[1], &["12:00"]), t)
+        .await
+        .expect("apply b");
+
+    let between = store
+        .slots_between(a, days[1], days[3])
+        .await
+        .expect("between");
+    let keys: Vec<(NaiveDate, String)> = between
+        .iter()
+        .map(|slot| (slot.start_date, slot.start_time.format("%H:%M").to_string()))
+        .collect();
+    let expected: Vec<(NaiveDate, String)> = [
+        (days[1], "08:00"),
+        (days[1], "15:00"),
+        (days[2], "08:00"),
+        (days[2], "15:00"),
+    ]
+    .into_iter()
+    .map(|(d, t)| (d, t.to_owned()))
+    .collect();
+    assert_eq!(keys, expected);
+    assert_eq!(between[0], store.slots(a, days[1]).await.expect("slots")[0]);
+
+    assert!(store
+        .slots_between(a, days[2], days[2])
+        .await
+        .expect("empty range")
+        .is_empty());
+    assert!(store
+        .slots_between(id(99), days[0], days[4])
+        .await
+        .expect("unknown product")
+        .is_empty());
+    assert!(store
+        .slots(a, date("2025-05-01"))
+        .await
+        .expect("unsynced date")
+        .is_empty());
+    assert_eq!(
+        store
+            .slots_between(a, days[0], date("2026-01-01"))
+            .await
+            .expect("all")
+            .len(),
+        10
+    );
+}
+
+/// The `/dates` rule over `slots_between`: per date, the lowest primary-pax final price among
+/// slots with seats left; sold-out dates are left out.
+pub async fn dates_price_rule_uses_primary_pax_of_open_slots(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let (d1, d2, d3, d4) = (
+        date("2025-03-24"),
+        date("2025-03-25"),
+        date("2025-03-26"),
+        date("2025-03-27"),
+    );
+    let t = at("2025-03-24T01:00:00Z");
+
+    // d1: the child pax is cheaper but not primary; the cheapest adult slot is sold out.
+    let open = family_slot(d1, "09:00", "50.00");
+    let mut sold_out = family_slot(d1, "11:00", "20.00");
+    sold_out.remaining = 0;
+    let cheapest_open = family_slot(d1, "13:00", "45.50");
+    store
+        .apply_day(
+            p,
+            &DaySnapshot::new(d1, vec![open, sold_out, cheapest_open.clone()]),
+            t,
+        )
+        .await
+        .expect("d1");
+
+    // d2: everything sold out.
+    let mut gone = family_slot(d2, "09:00", "10.00");
+    gone.remaining = 0;
+    store
+        .apply_day(p, &DaySnapshot::new(d2, vec![gone]), t)
+        .await
+        .expect("d2");
+
+    // d3: no pax marked primary, so the first pax prices the slot.
+    let unmarked = slot(
+        d3,
+        "10:00",
+        "unmarked",
+        vec![
+            pax("CHILD_3~11", "30.00", false),
+            pax("ADULT_12~99", "40.00", false),
+        ],
+    );
+    store
+        .apply_day(p, &DaySnapshot::new(d3, vec![unmarked.clone()]), t)
+        .await
+        .expect("d3");
+
+    // d4 is outside the range asked for.
+    store
+        .apply_day(p, &sample_day(d4, &["09:00"]), t)
+        .await
+        .expect("d4");
+
+    let slots = store.slots_between(p, d1, d4).await.expect("between");
+    assert_eq!(
+        lowest_prices(&slots),
+        vec![
+            DatePrice {
+                date: d1,
+                price: cheapest_open.pax[1].price.clone(),
+            },
+            DatePrice {
+                date: d3,
+                price: unmarked.pax[0].price.clone(),
+            },
+        ]
+    );
+}
+
+/// A failed fetch is recorded on the day state and leaves inventory, hash and time alone.
+pub async fn record_day_error_keeps_inventory(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let (synced, never) = (date("2025-03-25"), date("2025-03-26"));
+    let snapshot = rich_day(synced);
+    let t = at("2025-03-25T01:00:00Z");
+    store.apply_day(p, &snapshot, t).await.expect("apply");
+
+    store
+        .record_day_error(p, synced, "partner answered 503")
+        .await
+        .expect("record");
+    assert_eq!(store.slots(p, synced).await.expect("slots"), snapshot.slots);
+    assert_eq!(
+        state_of(&*store, p, synced).await,
+        DayState {
+            product: p,
+            date: synced,
+            synced_at: Some(t),
+            hash: Some(snapshot.content_hash()),
+            last_error: Some("partner answered 503".into()),
+        }
+    );
+    store
+        .record_day_error(p, synced, "invalid body: ünïcode 'quoted'")
+        .await
+        .expect("record again");
+    assert_eq!(
+        state_of(&*store, p, synced).await.last_error.as_deref(),
+        Some("invalid body: ünïcode 'quoted'")
+    );
+
+    store
+        .record_day_error(p, never, "timeout")
+        .await
+        .expect("record unsynced");
+    assert_eq!(
+        state_of(&*store, p, never).await,
+        DayState {
+            product: p,
+            date: never,
+            synced_at: None,
+            hash: None,
+            last_error: Some("timeout".into()),
+        }
+    );
+    assert!(store.slots(p, never).await.expect("slots").is_empty());
+    let view = store.get_product(p).await.expect("view");
+    assert_eq!(
+        view.available_days.len(),
+        1,
+        "an error adds no available day"
+    );
+}
+
+/// `day_states` covers `[from, until)` over every product.
+pub async fn day_states_cover_a_half_open_range(store: Arc<dyn InventoryStore>) {
+    assert!(
+        sorted_states(&*store, date("2025-01-01"), date("2026-01-01"))
+            .await
+            .is_empty()
+    );
+    let (a, b) = (product(&*store, 14).await, product(&*store, 15).await);
+    let first = date("2025-03-24");
+    let days: Vec<NaiveDate> = (0..4).map(|n| first + Days::new(n)).collect();
+    let t = at("2025-03-24T01:00:00.5Z");
+    for &day in &days {
+        store
+            .apply_day(a, &sample_day(day, &["09:00"]), t)
+            .await
+            .expect("apply a");
+    }
+    store
+        .record_day_error(b, days[2], "timeout")
+        .await
+        .expect("error b");
+
+    let states = sorted_states(&*store, days[1], days[3]).await;
+    let keys: Vec<_> = states.iter().map(|s| (s.product, s.date)).collect();
+    assert_eq!(keys, vec![(a, days[1]), (a, days[2]), (b, days[2])]);
+    assert_eq!(states[0].synced_at, Some(t));
+    assert_eq!(
+        states[0].hash,
+        Some(sample_day(days[1], &["09:00"]).content_hash())
+    );
+    assert!(sorted_states(&*store, days[1], days[1]).await.is_empty());
+}
+
+/// Concurrent applies of one (product, date) serialize: readers and the final state always
+/// see exactly one snapshot, never a mix.
+pub async fn concurrent_applies_of_one_day_never_mix(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let day = date("2025-03-25");
+    let t = at("2025-03-25T01:00:00Z");
+    let snapshots: Arc<Vec<DaySnapshot>> = Arc::new(
+        (0..6u32)
+            .map(|version| {
+                let slots = (0..=version)
+                    .map(|n| {
+                        let mut slot = family_slot(day, &format!("{:02}:00", 8 + n), "100.00");
+                        // Every version shares slot ids but differs in content.
+                        slot.remaining = version;
+                        slot.pax[1].price = price(&format!("{}.{:02}", 100 + version, n), "300.00");
+                        slot
+                    })
+                    .collect();
+                DaySnapshot::new(day, slots)
+            })
+            .collect(),
+    );
+
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (store, snapshots, done) = (store.clone(), snapshots.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut reads = 0u32;
+                while !done.load(Ordering::Relaxed) || reads == 0 {
+                    let seen = store.slots(p, day).await.expect("read during applies");
+                    assert!(
+                        seen.is_empty() || snapshots.iter().any(|s| s.slots == seen),
+                        "a reader saw a mix of snapshots: {seen:?}"
+                    );
+                    reads += 1;
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let writers: Vec<_> = (0..snapshots.len())
+        .map(|version| {
+            let (store, snapshots) = (store.clone(), snapshots.clone());
+            tokio::spawn(async move {
+                for _ in 0..4 {
+                    store
+                        .apply_day(p, &snapshots[version], t)
+                        .await
+                        .expect("concurrent apply");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    done.store(true, Ordering::Relaxed);
+    for reader in readers {
+        reader.await.expect("reader");
+    }
+
+    let last = store.slots(p, day).await.expect("final slots");
+    let winner = snapshots
+        .iter()
+        .find(|s| s.slots == last)
+        .unwrap_or_else(|| panic!("final state is not one of the snapshots: {last:?}"));
+    assert_eq!(
+        state_of(&*store, p, day).await.hash,
+        Some(winner.content_hash()),
+        "the day state's hash belongs to the stored snapshot"
+    );
+}
+
+/// Concurrent applies of different dates all land.
+pub async fn concurrent_applies_of_different_days_all_land(store: Arc<dyn InventoryStore>) {
+    let p = product(&*store, 14).await;
+    let first = date("2025-03-24");
+    let t = at("2025-03-24T01:00:00Z");
+    let tasks: Vec<_> = (0..8u64)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let day = first + Days::new(n);
+                let snapshot = rich_day(day);
+                store.apply_day(p, &snapshot, t).await.expect("apply");
+                snapshot
+            })
+        })
+        .collect();
+    for task in tasks {
+        let snapshot = task.await.expect("task");
+        assert_eq!(
+            store.slots(p, snapshot.date).await.expect("slots"),
+            snapshot.slots
+        );
+    }
+    assert_eq!(
+        sorted_states(&*store, first, first + Days::new(8))
+            .await
+            .len(),
+        8
+    );
+}
