@@ -1,0 +1,247 @@
+//! Reading partner responses defensively: bounded bodies, excerpts, rate-limit resets.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::header::{CONTENT_LENGTH, RETRY_AFTER};
+use reqwest::Response;
+use serde::Deserialize;
+use tickete_core::SourceError;
+
+/// How much of an error or 429 body is read: enough for a message, never a flood.
+const SMALL_BODY_BYTES: usize = 64 * 1024;
+
+/// Characters of a body quoted in an error message.
+const EXCERPT_CHARS: usize = 120;
+
+/// Wait used when a 429 carries no usable reset time (SPEC §1).
+const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+
+/// Longest wait a 429 may impose; a reset further out is clamped so a hostile or broken
+/// answer cannot stall the service for days. After it the engine simply asks again.
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(3600);
+
+/// Removes the API key from any text that could end up in a message or a log.
+#[derive(Clone, Default)]
+pub(crate) struct Redactor {
+    key: Option<String>,
+}
+
+impl Redactor {
+    pub(crate) fn new(key: Option<String>) -> Self {
+        Self {
+            key: key.filter(|k| !k.is_empty()),
+        }
+    }
+
+    pub(crate) fn clean(&self, text: &str) -> String {
+        match &self.key {
+            Some(key) => text.replace(key.as_str(), "***"),
+            None => text.to_owned(),
+        }
+    }
+}
+
+/// A short, printable excerpt of a body.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_CHARS * 4)]);
+    let mut out: String = text
+        .chars()
+        .take(EXCERPT_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > EXCERPT_CHARS || body.len() > EXCERPT_CHARS * 4 {
+        out.push('…');
+    }
+    if out.trim().is_empty() {
+        "(empty)".into()
+    } else {
+        out
+    }
+}
+
+/// A transport failure (no status): timeouts and connection trouble are worth a retry.
+pub(crate) fn transport_error(error: &reqwest::Error, redactor: &Redactor) -> SourceError {
+    let what = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    SourceError::Transient(redactor.clean(&format!("partner {what}: {}", error_chain(error))))
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// Reads the body, refusing it as soon as it grows past `limit` bytes.
+pub(crate) async fn read_limited(
+    mut response: Response,
+    limit: usize,
+    redactor: &Redactor,
+) -> Result<Vec<u8>, SourceError> {
+    let too_large = || {
+        SourceError::InvalidResponse(format!(
+            "partner body is larger than the {limit}-byte limit; refused unread"
+        ))
+    };
+    let declared = response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit as u64) as usize);
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(&e, redactor))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Up to [`SMALL_BODY_BYTES`] of the body, for messages; failures read as an empty body.
+async fn read_small(mut response: Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = SMALL_BODY_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= SMALL_BODY_BYTES {
+            break;
+        }
+    }
+    body
+}
+
+/// An excerpt of an error body, with the key removed.
+pub(crate) async fn body_excerpt(response: Response, redactor: &Redactor) -> String {
+    redactor.clean(&excerpt(&read_small(response).await))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RateLimitBody {
+    rate_limit_state: RateLimitState,
+}
+
+#[derive(Deserialize)]
+struct RateLimitState {
+    reset: serde_json::Number,
+}
+
+/// When a 429 says the window resets: `rateLimitState.reset` (epoch ms), else `Retry-After`
+/// (seconds or an HTTP date), else 60 s from `now`; never earlier than `now`, never more
+/// than an hour ahead.
+pub(crate) async fn rate_limit_reset(response: Response, now: DateTime<Utc>) -> DateTime<Utc> {
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = read_small(response).await;
+    let latest = now + MAX_RATE_LIMIT_WAIT;
+    from_body(&body)
+        .filter(|reset| *reset > now)
+        .or_else(|| retry_after.and_then(|v| from_retry_after(v.trim(), now)))
+        .unwrap_or(now + DEFAULT_RATE_LIMIT_WAIT)
+        .clamp(now, latest)
+}
+
+fn from_body(body: &[u8]) -> Option<DateTime<Utc>> {
+    let parsed: RateLimitBody = serde_json::from_slice(body).ok()?;
+    let reset = &parsed.rate_limit_state.reset;
+    let millis = reset.as_i64().or_else(|| {
+        // A fractional epoch-ms value: keep the whole milliseconds.
+        let text = reset.to_string();
+        let whole = text.split('.').next()?;
+        whole.parse::<i64>().ok()
+    })?;
+    Utc.timestamp_millis_opt(millis).single()
+}
+
+fn from_retry_after(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        let wait = Duration::from_secs(seconds).min(MAX_RATE_LIMIT_WAIT);
+        return Some(now + wait);
+    }
+    DateTime::parse_from_rfc2822(value)
+        .ok()
+        .map(|date| date.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 3, 25, 10, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn body_reset_is_epoch_millis() {
+        let at = now() + Duration::from_secs(17);
+        let body = format!(
+            r#"{{"rateLimitState":{{"reset":{},"remaining":0}}}}"#,
+            at.timestamp_millis()
+        );
+        assert_eq!(from_body(body.as_bytes()), Some(at));
+        assert_eq!(from_body(b"not json"), None);
+        assert_eq!(from_body(br#"{"rateLimitState":{}}"#), None);
+        assert_eq!(
+            from_body(br#"{"rateLimitState":{"reset":1742896817000.5}}"#),
+            Some(Utc.timestamp_millis_opt(1_742_896_817_000).unwrap())
+        );
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_http_dates() {
+        assert_eq!(
+            from_retry_after("7", now()),
+            Some(now() + Duration::from_secs(7))
+        );
+        assert_eq!(
+            from_retry_after("Tue, 25 Mar 2025 10:00:30 GMT", now()),
+            Some(now() + Duration::from_secs(30))
+        );
+        assert_eq!(
+            from_retry_after("99999999999999999999999", now()),
+            Some(now() + MAX_RATE_LIMIT_WAIT)
+        );
+        assert_eq!(from_retry_after("soon", now()), None);
+        assert_eq!(from_retry_after("-5", now()), None);
+    }
+
+    #[test]
+    fn excerpts_are_short_and_printable() {
+        assert_eq!(excerpt(b""), "(empty)");
+        assert_eq!(excerpt(b"a\nb"), "a b");
+        let long = vec![b'x'; 10_000];
+        let text = excerpt(&long);
+        assert_eq!(text.chars().count(), EXCERPT_CHARS + 1);
+        assert!(text.ends_with('…'));
+    }
+
+    #[test]
+    fn redactor_hides_the_key() {
+        let redactor = Redactor::new(Some("s3cret".into()));
+        assert_eq!(redactor.clean("key s3cret refused"), "key *** refused");
+        assert_eq!(Redactor::new(Some(String::new())).clean("abc"), "abc");
+    }
+}
