@@ -40,8 +40,8 @@ impl TokioClock {
 
 impl Clock for TokioClock {
     fn now(&self) -> DateTime<Utc> {
-        let elapsed = chrono::Duration::from_std(self.tokio_start.elapsed())
-            .unwrap_or(chrono::Duration::MAX);
+        let elapsed =
+            chrono::Duration::from_std(self.tokio_start.elapsed()).unwrap_or(chrono::Duration::MAX);
         self.wall_start + elapsed
     }
 }

@@ -201,7 +201,10 @@ fn count(field: &str, value: i64) -> Result<u32, String> {
 fn currency(field: &str, value: Option<String>) -> Result<String, String> {
     match value {
         Some(code) if !code.trim().is_empty() && code.len() <= 8 => Ok(code),
-        Some(code) => Err(format!("{field} `{}` is not a currency code", excerpt(&code))),
+        Some(code) => Err(format!(
+            "{field} `{}` is not a currency code",
+            excerpt(&code)
+        )),
         None => Err(format!("{field} is missing")),
     }
 }

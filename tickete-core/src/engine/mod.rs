@@ -21,7 +21,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify};
 
-pub use pacer::{PartnerBudget, Pacer};
+pub use pacer::{Pacer, PartnerBudget};
 pub use planner::{plan, window_dates};
 pub use schedule::{LocalScheduler, Scheduler};
 
@@ -349,11 +349,12 @@ impl Engine {
         }
         let now = self.inner.clock.now();
         let due_at = request.due_at.unwrap_or(now);
-        let (tasks, skipped_fresh, planned) = self.plan_request(&RunRequest {
-            due_at: Some(due_at),
-            ..request.clone()
-        })
-        .await?;
+        let (tasks, skipped_fresh, planned) = self
+            .plan_request(&RunRequest {
+                due_at: Some(due_at),
+                ..request.clone()
+            })
+            .await?;
         let mut run = self
             .inner
             .store
@@ -384,7 +385,10 @@ impl Engine {
         worker::record_queue_depth(self);
         if run.finished_at.is_some() {
             worker::record_run_finished(&run);
-            let _ = self.inner.events.send(EngineEvent::RunFinished(run.clone()));
+            let _ = self
+                .inner
+                .events
+                .send(EngineEvent::RunFinished(run.clone()));
         }
         self.inner.wake.notify_one();
         Ok(run)
@@ -463,7 +467,9 @@ impl Engine {
             Some(only) => only.clone(),
             None => self.inner.store.enabled_products().await?,
         };
-        let until = dates.last().map_or(today, |last| last.succ_opt().unwrap_or(*last));
+        let until = dates
+            .last()
+            .map_or(today, |last| last.succ_opt().unwrap_or(*last));
         let states = self.inner.store.day_states(today, until).await?;
         let due_at = request.due_at.unwrap_or_else(|| self.inner.clock.now());
         let (tasks, skipped) = plan(&products, &dates, &states, due_at);

@@ -48,8 +48,7 @@ impl GovernorClock for TokioGovernorClock {
 
 impl ReasonablyRealtime for TokioGovernorClock {}
 
-type Limiter =
-    RateLimiter<NotKeyed, InMemoryState, TokioGovernorClock, NoOpMiddleware<Nanos>>;
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioGovernorClock, NoOpMiddleware<Nanos>>;
 
 /// In-process GCRA pacer: calls are spaced evenly at `60 s / rate` (burst 1), so no 60 s window
 /// ever holds more than `rate` calls, and a queue of work runs at the ceiling.
@@ -141,7 +140,9 @@ impl PartnerBudget for Pacer {
 
     fn held_until(&self) -> Option<DateTime<Utc>> {
         self.current_hold()?;
-        self.hold.lock().expect("pacer hold lock").map(|(_, wall)| wall)
+        self.hold
+            .lock()
+            .expect("pacer hold lock")
+            .map(|(_, wall)| wall)
     }
 }
-

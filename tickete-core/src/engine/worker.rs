@@ -35,7 +35,8 @@ impl Engine {
                 _ = shutdown.cancelled() => break,
                 budget = self.inner.budget.acquire() => budget,
             };
-            metrics::histogram!("tickete_pacer_wait_seconds").record(waited.elapsed().as_secs_f64());
+            metrics::histogram!("tickete_pacer_wait_seconds")
+                .record(waited.elapsed().as_secs_f64());
             if let Err(error) = budget {
                 tracing::warn!(%error, "partner budget unavailable; retrying in 1 s");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -113,7 +114,9 @@ impl Engine {
                 inner.wake.notify_one();
                 return;
             }
-            Err(SourceError::Transient(message)) if entry.attempts + 1 < inner.config.retry.attempts => {
+            Err(SourceError::Transient(message))
+                if entry.attempts + 1 < inner.config.retry.attempts =>
+            {
                 entry.attempts += 1;
                 let backoff = backoff(inner.config.retry.base_delay, entry.attempts);
                 tracing::info!(attempt = entry.attempts, ?backoff, %message, "transient failure; retrying");
@@ -143,7 +146,10 @@ impl Engine {
             let mut work = self.work();
             let runs = work.queue.finish((task.product, task.date));
             runs.into_iter()
-                .filter_map(|run| work.runs.record(run, task.product, task.date, &outcome, now))
+                .filter_map(|run| {
+                    work.runs
+                        .record(run, task.product, task.date, &outcome, now)
+                })
                 .collect()
         };
         if let TaskOutcome::Failed(message) = &outcome {

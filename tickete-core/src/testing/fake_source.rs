@@ -101,8 +101,8 @@ impl InventorySource for FakeSource {
                 at: tokio::time::Instant::now(),
             });
             let scripted = state.scripted.get_mut(&key).and_then(VecDeque::pop_front);
-            let answer = scripted
-                .unwrap_or_else(|| Ok(state.days.get(&key).cloned().unwrap_or_default()));
+            let answer =
+                scripted.unwrap_or_else(|| Ok(state.days.get(&key).cloned().unwrap_or_default()));
             (answer, state.delays.get(&key).copied())
         };
         if let Some(delay) = delay {
