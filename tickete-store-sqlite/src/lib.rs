@@ -1,1 +1,242 @@
-//! tickete store-sqlite (see its issue).
+//! # tickete-store-sqlite
+//!
+//! The embedded [`InventoryStore`]: one SQLite file in WAL mode, created if missing, schema
+//! migrated at open. It is the default store (`DATABASE_URL=sqlite://tickete.db`) and is meant
+//! for a single node.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tickete_core::StoreError> {
+//! use tickete_core::InventoryStore;
+//! let store = tickete_store_sqlite::SqliteStore::open("sqlite://tickete.db").await?;
+//! store.ping().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Storage choices: money is TEXT holding the exact decimal (never REAL), instants are
+//! microseconds since the epoch, and each day is applied in one `BEGIN IMMEDIATE` transaction
+//! of set-based statements fed by one JSON parameter, so readers see a day before or after an
+//! apply, never half of it.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use tickete_core::{
+    ApplyOutcome, DaySnapshot, DayState, InventoryStore, JobPatch, NewRun, Page, PageRequest,
+    PauseState, Product, ProductId, ProductPatch, ProductView, RunId, Slot, StoreError, SyncJob,
+    SyncRun,
+};
+
+mod catalogue;
+mod codec;
+mod error;
+mod inventory;
+mod runs;
+
+/// The migrations in `migrations/`, embedded in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a writer waits for another writer's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a call waits for a free connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Connections of a file database: readers run in parallel in WAL mode, writers queue.
+const FILE_CONNECTIONS: u32 = 4;
+
+/// The embedded SQLite store. Cheap to clone; clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and migrates its schema.
+    ///
+    /// `url` is `sqlite://path/to/file.db` (relative to the working directory),
+    /// `sqlite:///absolute/path.db`, or `sqlite::memory:` for a private in-memory database.
+    /// File databases use WAL journaling, `synchronous = NORMAL`, foreign keys and a busy
+    /// timeout. Fails with `Unavailable` when the URL is malformed, the file cannot be opened
+    /// or the schema cannot be migrated.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| {
+                StoreError::Unavailable(
+                    "invalid SQLite URL: expected sqlite://path or sqlite::memory:".into(),
+                )
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool_options = SqlitePoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+        let pool_options = if in_memory {
+            // One connection that never closes: the database lives as long as it does.
+            pool_options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            pool_options.max_connections(FILE_CONNECTIONS)
+        };
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .map_err(error::db("open database"))?;
+        Self::from_pool(pool).await
+    }
+
+    /// Wraps an existing pool (which must enable foreign keys) and migrates its schema.
+    pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|error| error::classify("migrate schema", error.into()))?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying connection pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes every connection; later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl InventoryStore for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(error::db("ping"))?;
+        Ok(())
+    }
+
+    async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
+        catalogue::upsert_product(&self.pool, product).await
+    }
+
+    async fn update_product(
+        &self,
+        id: ProductId,
+        patch: &ProductPatch,
+    ) -> Result<Product, StoreError> {
+        catalogue::update_product(&self.pool, id, patch).await
+    }
+
+    async fn delete_product(&self, id: ProductId) -> Result<(), StoreError> {
+        catalogue::delete_product(&self.pool, id).await
+    }
+
+    async fn get_product(&self, id: ProductId) -> Result<ProductView, StoreError> {
+        catalogue::get_product(&self.pool, id).await
+    }
+
+    async fn list_products(&self, page: PageRequest) -> Result<Page<ProductView>, StoreError> {
+        catalogue::list_products(&self.pool, page).await
+    }
+
+    async fn enabled_products(&self) -> Result<Vec<ProductId>, StoreError> {
+        catalogue::enabled_products(&self.pool).await
+    }
+
+    async fn apply_day(
+        &self,
+        product: ProductId,
+        snapshot: &DaySnapshot,
+        synced_at: DateTime<Utc>,
+    ) -> Result<ApplyOutcome, StoreError> {
+        inventory::apply_day(&self.pool, product, snapshot, synced_at).await
+    }
+
+    async fn record_day_error(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        inventory::record_day_error(&self.pool, product, date, error).await
+    }
+
+    async fn slots(&self, product: ProductId, date: NaiveDate) -> Result<Vec<Slot>, StoreError> {
+        inventory::slots(&self.pool, product, date).await
+    }
+
+    async fn slots_between(
+        &self,
+        product: ProductId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<Slot>, StoreError> {
+        inventory::slots_between(&self.pool, product, from, until).await
+    }
+
+    async fn day_states(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<DayState>, StoreError> {
+        inventory::day_states(&self.pool, from, until).await
+    }
+
+    async fn insert_job_if_missing(&self, job: &SyncJob) -> Result<bool, StoreError> {
+        runs::insert_job_if_missing(&self.pool, job).await
+    }
+
+    async fn list_jobs(&self) -> Result<Vec<SyncJob>, StoreError> {
+        runs::list_jobs(&self.pool).await
+    }
+
+    async fn get_job(&self, name: &str) -> Result<SyncJob, StoreError> {
+        runs::get_job(&self.pool, name).await
+    }
+
+    async fn update_job(&self, name: &str, patch: &JobPatch) -> Result<SyncJob, StoreError> {
+        runs::update_job(&self.pool, name, patch).await
+    }
+
+    async fn create_run(&self, run: &NewRun) -> Result<SyncRun, StoreError> {
+        runs::create_run(&self.pool, run).await
+    }
+
+    async fn save_run(&self, run: &SyncRun) -> Result<(), StoreError> {
+        runs::save_run(&self.pool, run).await
+    }
+
+    async fn get_run(&self, id: RunId) -> Result<SyncRun, StoreError> {
+        runs::get_run(&self.pool, id).await
+    }
+
+    async fn list_runs(
+        &self,
+        job: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<SyncRun>, StoreError> {
+        runs::list_runs(&self.pool, job, page).await
+    }
+
+    async fn last_run(&self, job: &str) -> Result<Option<SyncRun>, StoreError> {
+        runs::last_run(&self.pool, job).await
+    }
+
+    async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        runs::interrupt_running_runs(&self.pool, at).await
+    }
+
+    async fn pause_state(&self) -> Result<PauseState, StoreError> {
+        runs::pause_state(&self.pool).await
+    }
+
+    async fn set_paused(&self, paused: bool, at: DateTime<Utc>) -> Result<PauseState, StoreError> {
+        runs::set_paused(&self.pool, paused, at).await
+    }
+}

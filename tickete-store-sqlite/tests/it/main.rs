@@ -1,0 +1,4 @@
+//! Integration tests of the SQLite store.
+
+mod outage;
+mod store_contract;
