@@ -207,10 +207,10 @@ impl Profile {
                 1,
             )
         };
-        let adult = rng.range(20_00, 400_99);
+        let adult = rng.range(2_000, 40_099);
         let markup = match rng.below(3) {
             0 => 0,
-            1 => 100_00,
+            1 => 10_000,
             _ => adult * rng.range(10, 30) / 100,
         };
         let child_percent = rng.range(50, 75);
@@ -286,7 +286,7 @@ impl Profile {
         let weekday = date.weekday().num_days_from_monday() as usize;
         let day_key = date.num_days_from_ce() as u64;
         let product = u64::from(self.product);
-        let mut rng = Rng::new(&[seed, product, day_key, 0x4441_59]);
+        let mut rng = Rng::new(&[seed, product, day_key, 0x0044_4159]);
         let fixture = matches!(self.product, 14 | 15);
         // A few dates on the pattern are closed (holidays, private hire).
         let blackout = !fixture && rng.percent(4);

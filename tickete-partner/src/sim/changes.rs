@@ -72,7 +72,7 @@ fn next_time(after_ms: i64, key: u64, index: u64, changes_per_hour: f64) -> Opti
         return None;
     }
     let mean_ms = 3_600_000.0 / changes_per_hour;
-    let u = Rng::new(&[key, index, 0x4741_50]).unit();
+    let u = Rng::new(&[key, index, 0x0047_4150]).unit();
     let gap = (-(1.0 - u).ln() * mean_ms).clamp(1.0, 1e15) as i64;
     Some(after_ms.saturating_add(gap))
 }

@@ -198,7 +198,7 @@ impl Simulator {
             limiter: FixedWindow::new(config.rate_limit, window_ms),
             per_minute: SlidingMax::new(60_000),
             per_window: SlidingMax::new(window_ms),
-            faults: Rng::new(&[config.seed, 0x4641_554c_54]),
+            faults: Rng::new(&[config.seed, 0x0046_4155_4c54]),
             counters: stats::Counters::default(),
         };
         Ok(Self {
@@ -251,7 +251,8 @@ impl Simulator {
         self.stats_filtered(None)
     }
 
-    /// Ends every hanging request now (they answer 504). Shutdown does this too.
+    /// Ends every hanging request and pending latency now (hangs answer 504), and makes
+    /// later ones end at once: this is one-way. Shutdown through [`Simulator::serve`] does it.
     pub fn release_hangs(&self) {
         self.inner.hangs.cancel();
     }
