@@ -195,10 +195,11 @@ impl PartnerClient {
                 let body =
                     response::read_limited(response, self.max_body_bytes, &self.redactor).await?;
                 tickete_core::validate::parse_day(&body, date).map_err(|e| {
-                    SourceError::InvalidResponse(
-                        self.redactor
-                            .clean(&format!("{e}; body starts: {}", response::excerpt(&body))),
-                    )
+                    SourceError::InvalidResponse(format!(
+                        "{}; body starts: {}",
+                        self.redactor.clean(&e.to_string()),
+                        response::excerpt(&body, &self.redactor)
+                    ))
                 })
             }
             StatusCode::TOO_MANY_REQUESTS => {

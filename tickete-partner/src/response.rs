@@ -14,6 +14,9 @@ const SMALL_BODY_BYTES: usize = 64 * 1024;
 /// Characters of a body quoted in an error message.
 const EXCERPT_CHARS: usize = 120;
 
+/// Longest error message built from partner content.
+const MAX_MESSAGE_CHARS: usize = 500;
+
 /// Wait used when a 429 carries no usable reset time (SPEC §1).
 const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
@@ -34,23 +37,37 @@ impl Redactor {
         }
     }
 
+    /// The text without the key, cut to [`MAX_MESSAGE_CHARS`] (a hostile body can make a
+    /// parser error quote megabytes).
     pub(crate) fn clean(&self, text: &str) -> String {
-        match &self.key {
+        let redacted = match &self.key {
             Some(key) => text.replace(key.as_str(), "***"),
             None => text.to_owned(),
+        };
+        if redacted.chars().count() <= MAX_MESSAGE_CHARS {
+            return redacted;
         }
+        let mut cut: String = redacted.chars().take(MAX_MESSAGE_CHARS).collect();
+        cut.push('…');
+        cut
     }
 }
 
-/// A short, printable excerpt of a body.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_CHARS * 4)]);
+/// A short, printable excerpt of a body, with the key removed before it is cut (so a key
+/// straddling the cut cannot leak in part).
+pub(crate) fn excerpt(body: &[u8], redactor: &Redactor) -> String {
+    let window = EXCERPT_CHARS * 4 + redactor.key.as_ref().map_or(0, String::len);
+    let raw = String::from_utf8_lossy(&body[..body.len().min(window)]);
+    let text = match &redactor.key {
+        Some(key) => raw.replace(key.as_str(), "***"),
+        None => raw.into_owned(),
+    };
     let mut out: String = text
         .chars()
         .take(EXCERPT_CHARS)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if text.chars().count() > EXCERPT_CHARS || body.len() > EXCERPT_CHARS * 4 {
+    if text.chars().count() > EXCERPT_CHARS || body.len() > window {
         out.push('…');
     }
     if out.trim().is_empty() {
@@ -131,7 +148,7 @@ async fn read_small(mut response: Response) -> Vec<u8> {
 
 /// An excerpt of an error body, with the key removed.
 pub(crate) async fn body_excerpt(response: Response, redactor: &Redactor) -> String {
-    redactor.clean(&excerpt(&read_small(response).await))
+    excerpt(&read_small(response).await, redactor)
 }
 
 #[derive(Deserialize)]
@@ -230,10 +247,11 @@ mod tests {
 
     #[test]
     fn excerpts_are_short_and_printable() {
-        assert_eq!(excerpt(b""), "(empty)");
-        assert_eq!(excerpt(b"a\nb"), "a b");
+        let none = Redactor::default();
+        assert_eq!(excerpt(b"", &none), "(empty)");
+        assert_eq!(excerpt(b"a\nb", &none), "a b");
         let long = vec![b'x'; 10_000];
-        let text = excerpt(&long);
+        let text = excerpt(&long, &none);
         assert_eq!(text.chars().count(), EXCERPT_CHARS + 1);
         assert!(text.ends_with('…'));
     }
@@ -242,6 +260,12 @@ mod tests {
     fn redactor_hides_the_key() {
         let redactor = Redactor::new(Some("s3cret".into()));
         assert_eq!(redactor.clean("key s3cret refused"), "key *** refused");
+        // A key straddling the excerpt's cut is removed whole, not left in part.
+        let straddling = format!("{}s3cret", "a".repeat(EXCERPT_CHARS - 3));
+        let cut = excerpt(straddling.as_bytes(), &redactor);
+        assert!(!cut.contains("s3c"), "{cut}");
         assert_eq!(Redactor::new(Some(String::new())).clean("abc"), "abc");
+        let long = "y".repeat(100_000);
+        assert_eq!(redactor.clean(&long).chars().count(), MAX_MESSAGE_CHARS + 1);
     }
 }

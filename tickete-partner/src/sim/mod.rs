@@ -10,6 +10,13 @@
 //! - `GET /__sim/inventory/{productId}?date=`: the current truthful answer for a day, outside
 //!   the rate limit and faults, for end-to-end tests to compare with.
 //!
+//! The rate limit is a fixed window shared by every caller (as if all used one key): it
+//! opens on the first request after the previous window ended, admits `rate_limit` requests,
+//! and answers the rest 429 with `{"rateLimitState":{"reset":<epoch ms>}}` and `Retry-After`
+//! (seconds) until it resets. Checks run in the order key (401), limit (429), request shape
+//! (400), product (404), then injected faults, so every request counts against the budget
+//! once its key is accepted.
+//!
 //! Everything is deterministic given the seed and the time elapsed since the simulator
 //! started (see [`SimConfig::change_rate`]); faults follow a seeded stream in request order.
 

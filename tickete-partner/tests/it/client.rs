@@ -314,6 +314,15 @@ async fn bodies_that_break_the_contract_are_invalid_with_an_excerpt() {
     let not_utf8 = invalid(json(vec![0xff, 0xfe, 0x00, 0x5b])).await;
     assert!(not_utf8.contains("body starts"), "{not_utf8}");
 
+    // A parser error quoting a megabyte-long string still gives a short message.
+    let quoted = format!(r#"[{{"startDate": "{}"}}]"#, "z".repeat(1024 * 1024));
+    let long = invalid(json(quoted.into_bytes())).await;
+    assert!(
+        long.chars().count() < 1000,
+        "{} chars",
+        long.chars().count()
+    );
+
     let other_success = invalid(ResponseTemplate::new(204)).await;
     assert!(other_success.contains("204"), "{other_success}");
 }
