@@ -1,1 +1,223 @@
-//! tickete store-postgres (see its issue).
+//! # tickete-store-postgres
+//!
+//! The server [`InventoryStore`] on Postgres (`DATABASE_URL=postgres://…`), for deployments
+//! with several replicas sharing one database. The schema is migrated at connect (replicas
+//! racing to migrate are serialized by sqlx's migration lock).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tickete_core::StoreError> {
+//! use tickete_core::InventoryStore;
+//! let store =
+//!     tickete_store_postgres::PostgresStore::connect("postgres://postgres@127.0.0.1/tickete")
+//!         .await?;
+//! store.ping().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Storage choices: prices are `NUMERIC(12,2)`, so amounts come back with two decimals
+//! (`73` reads as `73.00`, the same number). A day is applied in one transaction of set-based
+//! statements over `UNNEST`ed column arrays, holding the (product, date) row lock of its day
+//! state, so concurrent applies of one day serialize and readers see a whole day or nothing
+//! of a change.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tickete_core::{
+    ApplyOutcome, DaySnapshot, DayState, InventoryStore, JobPatch, NewRun, Page, PageRequest,
+    PauseState, Product, ProductId, ProductPatch, ProductView, RunId, Slot, StoreError, SyncJob,
+    SyncRun,
+};
+
+mod catalogue;
+mod error;
+mod inventory;
+mod runs;
+
+/// The migrations in `migrations/`, embedded in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a call waits for a free connection (or a new one to be established).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections per process.
+const MAX_CONNECTIONS: u32 = 10;
+
+/// The Postgres store. Cheap to clone; clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) and migrates the
+    /// schema. Fails with `Unavailable` when the URL is malformed, the server cannot be
+    /// reached or the schema cannot be migrated.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = url
+            .parse::<sqlx::postgres::PgConnectOptions>()
+            .map_err(|_| {
+                StoreError::Unavailable(
+                    "invalid Postgres URL: expected postgres://user@host:port/database".into(),
+                )
+            })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(error::db("connect"))?;
+        Self::from_pool(pool).await
+    }
+
+    /// Wraps an existing pool and migrates its schema.
+    pub async fn from_pool(pool: PgPool) -> Result<Self, StoreError> {
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|error| error::classify("migrate schema", error.into()))?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying connection pool, for coordination built on the same database.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes every connection; later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl InventoryStore for PostgresStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(error::db("ping"))?;
+        Ok(())
+    }
+
+    async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
+        catalogue::upsert_product(&self.pool, product).await
+    }
+
+    async fn update_product(
+        &self,
+        id: ProductId,
+        patch: &ProductPatch,
+    ) -> Result<Product, StoreError> {
+        catalogue::update_product(&self.pool, id, patch).await
+    }
+
+    async fn delete_product(&self, id: ProductId) -> Result<(), StoreError> {
+        catalogue::delete_product(&self.pool, id).await
+    }
+
+    async fn get_product(&self, id: ProductId) -> Result<ProductView, StoreError> {
+        catalogue::get_product(&self.pool, id).await
+    }
+
+    async fn list_products(&self, page: PageRequest) -> Result<Page<ProductView>, StoreError> {
+        catalogue::list_products(&self.pool, page).await
+    }
+
+    async fn enabled_products(&self) -> Result<Vec<ProductId>, StoreError> {
+        catalogue::enabled_products(&self.pool).await
+    }
+
+    async fn apply_day(
+        &self,
+        product: ProductId,
+        snapshot: &DaySnapshot,
+        synced_at: DateTime<Utc>,
+    ) -> Result<ApplyOutcome, StoreError> {
+        inventory::apply_day(&self.pool, product, snapshot, synced_at).await
+    }
+
+    async fn record_day_error(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        inventory::record_day_error(&self.pool, product, date, error).await
+    }
+
+    async fn slots(&self, product: ProductId, date: NaiveDate) -> Result<Vec<Slot>, StoreError> {
+        inventory::slots(&self.pool, product, date).await
+    }
+
+    async fn slots_between(
+        &self,
+        product: ProductId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<Slot>, StoreError> {
+        inventory::slots_between(&self.pool, product, from, until).await
+    }
+
+    async fn day_states(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<DayState>, StoreError> {
+        inventory::day_states(&self.pool, from, until).await
+    }
+
+    async fn insert_job_if_missing(&self, job: &SyncJob) -> Result<bool, StoreError> {
+        runs::insert_job_if_missing(&self.pool, job).await
+    }
+
+    async fn list_jobs(&self) -> Result<Vec<SyncJob>, StoreError> {
+        runs::list_jobs(&self.pool).await
+    }
+
+    async fn get_job(&self, name: &str) -> Result<SyncJob, StoreError> {
+        runs::get_job(&self.pool, name).await
+    }
+
+    async fn update_job(&self, name: &str, patch: &JobPatch) -> Result<SyncJob, StoreError> {
+        runs::update_job(&self.pool, name, patch).await
+    }
+
+    async fn create_run(&self, run: &NewRun) -> Result<SyncRun, StoreError> {
+        runs::create_run(&self.pool, run).await
+    }
+
+    async fn save_run(&self, run: &SyncRun) -> Result<(), StoreError> {
+        runs::save_run(&self.pool, run).await
+    }
+
+    async fn get_run(&self, id: RunId) -> Result<SyncRun, StoreError> {
+        runs::get_run(&self.pool, id).await
+    }
+
+    async fn list_runs(
+        &self,
+        job: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<SyncRun>, StoreError> {
+        runs::list_runs(&self.pool, job, page).await
+    }
+
+    async fn last_run(&self, job: &str) -> Result<Option<SyncRun>, StoreError> {
+        runs::last_run(&self.pool, job).await
+    }
+
+    async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        runs::interrupt_running_runs(&self.pool, at).await
+    }
+
+    async fn pause_state(&self) -> Result<PauseState, StoreError> {
+        runs::pause_state(&self.pool).await
+    }
+
+    async fn set_paused(&self, paused: bool, at: DateTime<Utc>) -> Result<PauseState, StoreError> {
+        runs::set_paused(&self.pool, paused, at).await
+    }
+}

@@ -1,0 +1,404 @@
+//! Synced inventory: applying a day, reading slots, day states.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::postgres::PgRow;
+use sqlx::PgPool;
+use tickete_core::{
+    ApplyOutcome, DaySnapshot, DayState, PaxAvailability, Price, ProductId, Slot, StoreError,
+};
+
+use crate::error::{column, count, db, product_id};
+
+/// Rejects a snapshot that cannot be stored faithfully (validated snapshots always pass).
+fn check_snapshot(snapshot: &DaySnapshot) -> Result<(), StoreError> {
+    let mut ids = HashSet::new();
+    for slot in &snapshot.slots {
+        if slot.start_date != snapshot.date {
+            return Err(StoreError::Conflict(format!(
+                "slot {} is dated {}, not {}",
+                slot.provider_slot_id, slot.start_date, snapshot.date
+            )));
+        }
+        if !ids.insert(slot.provider_slot_id.as_str()) {
+            return Err(StoreError::Conflict(format!(
+                "slot id {} appears twice on {}",
+                slot.provider_slot_id, snapshot.date
+            )));
+        }
+        let mut types = HashSet::new();
+        if let Some(pax) = slot
+            .pax
+            .iter()
+            .find(|pax| !types.insert(pax.pax_type.as_str()))
+        {
+            return Err(StoreError::Conflict(format!(
+                "pax type {} appears twice in slot {}",
+                pax.pax_type, slot.provider_slot_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The snapshot as column arrays, bound once per statement and expanded with `UNNEST`.
+#[derive(Default)]
+struct Columns {
+    slot_ids: Vec<String>,
+    starts: Vec<NaiveTime>,
+    ends: Vec<NaiveTime>,
+    slot_remaining: Vec<i64>,
+    slot_currency: Vec<String>,
+    variants: Vec<i64>,
+    pax_slot: Vec<String>,
+    pax_type: Vec<String>,
+    position: Vec<i32>,
+    name: Vec<Option<String>>,
+    description: Vec<Option<String>>,
+    min: Vec<Option<i64>>,
+    max: Vec<Option<i64>>,
+    pax_remaining: Vec<i64>,
+    primary: Vec<bool>,
+    final_price: Vec<Decimal>,
+    original_price: Vec<Decimal>,
+    discount: Vec<Decimal>,
+    pax_currency: Vec<String>,
+}
+
+impl Columns {
+    fn of(snapshot: &DaySnapshot) -> Self {
+        let mut c = Columns::default();
+        for slot in &snapshot.slots {
+            c.slot_ids.push(slot.provider_slot_id.clone());
+            c.starts.push(slot.start_time);
+            c.ends.push(slot.end_time);
+            c.slot_remaining.push(i64::from(slot.remaining));
+            c.slot_currency.push(slot.currency_code.clone());
+            c.variants.push(slot.variant_id);
+            for (position, pax) in slot.pax.iter().enumerate() {
+                c.pax_slot.push(slot.provider_slot_id.clone());
+                c.pax_type.push(pax.pax_type.clone());
+                c.position.push(i32::try_from(position).unwrap_or(i32::MAX));
+                c.name.push(pax.name.clone());
+                c.description.push(pax.description.clone());
+                c.min.push(pax.min.map(i64::from));
+                c.max.push(pax.max.map(i64::from));
+                c.pax_remaining.push(i64::from(pax.remaining));
+                c.primary.push(pax.is_primary);
+                c.final_price.push(pax.price.final_price);
+                c.original_price.push(pax.price.original_price);
+                c.discount.push(pax.price.discount);
+                c.pax_currency.push(pax.price.currency_code.clone());
+            }
+        }
+        c
+    }
+}
+
+#[tracing::instrument(skip_all, fields(product = %product, date = %snapshot.date))]
+pub(crate) async fn apply_day(
+    pool: &PgPool,
+    product: ProductId,
+    snapshot: &DaySnapshot,
+    synced_at: DateTime<Utc>,
+) -> Result<ApplyOutcome, StoreError> {
+    check_snapshot(snapshot)?;
+    let hash = snapshot.content_hash();
+    let (id, day) = (i64::from(product.get()), snapshot.date);
+    let fail = || db("apply day");
+    let mut tx = pool.begin().await.map_err(fail())?;
+    // KEY SHARE keeps the product from being deleted until this apply commits.
+    let known: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM products WHERE id = $1 FOR KEY SHARE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail())?;
+    if known.is_none() {
+        return Err(StoreError::NotFound(format!("product {product}")));
+    }
+    // The day-state row is the (product, date) lock: concurrent applies of the same day
+    // queue here, later ones see the earlier one's committed hash.
+    sqlx::query(
+        "INSERT INTO day_states (product_id, day) VALUES ($1, $2)
+         ON CONFLICT (product_id, day) DO NOTHING",
+    )
+    .bind(id)
+    .bind(day)
+    .execute(&mut *tx)
+    .await
+    .map_err(fail())?;
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT hash FROM day_states WHERE product_id = $1 AND day = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(day)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(fail())?;
+
+    let outcome = if stored.as_deref() == Some(hash.as_str()) {
+        ApplyOutcome::Unchanged
+    } else {
+        let c = Columns::of(snapshot);
+        sqlx::query(
+            "DELETE FROM slots WHERE product_id = $1 AND day = $2
+             AND NOT (provider_slot_id = ANY($3))",
+        )
+        .bind(id)
+        .bind(day)
+        .bind(&c.slot_ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail())?;
+        sqlx::query(
+            "INSERT INTO slots (product_id, day, provider_slot_id, start_time, end_time,
+                                remaining, currency_code, variant_id)
+             SELECT $1::int8, $2::date, u.* FROM UNNEST($3::text[], $4::time[], $5::time[], $6::int8[],
+                                            $7::text[], $8::int8[]) AS u
+             ON CONFLICT (product_id, day, provider_slot_id) DO UPDATE SET
+                 start_time = excluded.start_time,
+                 end_time = excluded.end_time,
+                 remaining = excluded.remaining,
+                 currency_code = excluded.currency_code,
+                 variant_id = excluded.variant_id",
+        )
+        .bind(id)
+        .bind(day)
+        .bind(&c.slot_ids)
+        .bind(&c.starts)
+        .bind(&c.ends)
+        .bind(&c.slot_remaining)
+        .bind(&c.slot_currency)
+        .bind(&c.variants)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail())?;
+        sqlx::query(
+            "DELETE FROM pax USING slots AS s
+             WHERE pax.slot_id = s.id AND s.product_id = $1 AND s.day = $2
+               AND (s.provider_slot_id, pax.pax_type) NOT IN (
+                   SELECT * FROM UNNEST($3::text[], $4::text[]))",
+        )
+        .bind(id)
+        .bind(day)
+        .bind(&c.pax_slot)
+        .bind(&c.pax_type)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail())?;
+        sqlx::query(
+            "INSERT INTO pax (slot_id, pax_type, position, name, description, min_count,
+                              max_count, remaining, is_primary, final_price, original_price,
+                              discount, currency_code)
+             SELECT s.id, u.pax_type, u.position, u.name, u.description, u.min_count,
+                    u.max_count, u.remaining, u.is_primary, u.final_price, u.original_price,
+                    u.discount, u.currency_code
+             FROM UNNEST($3::text[], $4::text[], $5::int4[], $6::text[], $7::text[],
+                         $8::int8[], $9::int8[], $10::int8[], $11::bool[], $12::numeric[],
+                         $13::numeric[], $14::numeric[], $15::text[])
+                  AS u(slot_key, pax_type, position, name, description, min_count, max_count,
+                       remaining, is_primary, final_price, original_price, discount,
+                       currency_code)
+             JOIN slots AS s
+               ON s.product_id = $1 AND s.day = $2 AND s.provider_slot_id = u.slot_key
+             ON CONFLICT (slot_id, pax_type) DO UPDATE SET
+                 position = excluded.position,
+                 name = excluded.name,
+                 description = excluded.description,
+                 min_count = excluded.min_count,
+                 max_count = excluded.max_count,
+                 remaining = excluded.remaining,
+                 is_primary = excluded.is_primary,
+                 final_price = excluded.final_price,
+                 original_price = excluded.original_price,
+                 discount = excluded.discount,
+                 currency_code = excluded.currency_code",
+        )
+        .bind(id)
+        .bind(day)
+        .bind(&c.pax_slot)
+        .bind(&c.pax_type)
+        .bind(&c.position)
+        .bind(&c.name)
+        .bind(&c.description)
+        .bind(&c.min)
+        .bind(&c.max)
+        .bind(&c.pax_remaining)
+        .bind(&c.primary)
+        .bind(&c.final_price)
+        .bind(&c.original_price)
+        .bind(&c.discount)
+        .bind(&c.pax_currency)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail())?;
+        ApplyOutcome::Changed
+    };
+    sqlx::query(
+        "UPDATE day_states SET synced_at = $3, hash = $4, last_error = NULL
+         WHERE product_id = $1 AND day = $2",
+    )
+    .bind(id)
+    .bind(day)
+    .bind(synced_at)
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await
+    .map_err(fail())?;
+    tx.commit().await.map_err(fail())?;
+    Ok(outcome)
+}
+
+pub(crate) async fn record_day_error(
+    pool: &PgPool,
+    product: ProductId,
+    date: NaiveDate,
+    error: &str,
+) -> Result<(), StoreError> {
+    let written = sqlx::query(
+        "INSERT INTO day_states (product_id, day, last_error)
+         SELECT $1::int8, $2::date, $3::text WHERE EXISTS (SELECT 1 FROM products WHERE id = $1)
+         ON CONFLICT (product_id, day) DO UPDATE SET last_error = excluded.last_error",
+    )
+    .bind(i64::from(product.get()))
+    .bind(date)
+    .bind(error)
+    .execute(pool)
+    .await
+    .map_err(db("record day error"))?;
+    if written.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("product {product}")));
+    }
+    Ok(())
+}
+
+const SLOT_COLUMNS: &str = "
+    SELECT s.provider_slot_id, s.day, s.start_time, s.end_time, s.remaining, s.currency_code,
+           s.variant_id, p.pax_type, p.name, p.description, p.min_count, p.max_count,
+           p.remaining, p.is_primary, p.final_price, p.original_price, p.discount,
+           p.currency_code
+    FROM slots AS s LEFT JOIN pax AS p ON p.slot_id = s.id";
+
+/// Slots of `[from, until)`; one statement, so it reads one committed state of every day.
+pub(crate) async fn slots_between(
+    pool: &PgPool,
+    product: ProductId,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Result<Vec<Slot>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "{SLOT_COLUMNS}
+         WHERE s.product_id = $1 AND s.day >= $2 AND s.day < $3
+         ORDER BY s.day, s.start_time, s.provider_slot_id, p.position"
+    ))
+    .bind(i64::from(product.get()))
+    .bind(from)
+    .bind(until)
+    .fetch_all(pool)
+    .await
+    .map_err(db("read slots"))?;
+    assemble(&rows)
+}
+
+/// Slots of one date.
+pub(crate) async fn slots(
+    pool: &PgPool,
+    product: ProductId,
+    date: NaiveDate,
+) -> Result<Vec<Slot>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "{SLOT_COLUMNS}
+         WHERE s.product_id = $1 AND s.day = $2
+         ORDER BY s.start_time, s.provider_slot_id, p.position"
+    ))
+    .bind(i64::from(product.get()))
+    .bind(date)
+    .fetch_all(pool)
+    .await
+    .map_err(db("read slots"))?;
+    assemble(&rows)
+}
+
+/// Folds joined (slot, pax) rows, already in order, into slots.
+fn assemble(rows: &[PgRow]) -> Result<Vec<Slot>, StoreError> {
+    let mut slots: Vec<Slot> = Vec::new();
+    for row in rows {
+        let provider_slot_id: String = column(row, 0)?;
+        let start_date: NaiveDate = column(row, 1)?;
+        let same = slots.last().is_some_and(|last| {
+            last.provider_slot_id == provider_slot_id && last.start_date == start_date
+        });
+        if !same {
+            slots.push(Slot {
+                provider_slot_id,
+                start_date,
+                start_time: column(row, 2)?,
+                end_time: column(row, 3)?,
+                remaining: count(column(row, 4)?, "slot remaining")?,
+                currency_code: column(row, 5)?,
+                variant_id: column(row, 6)?,
+                pax: Vec::new(),
+            });
+        }
+        if let (Some(pax), Some(slot)) = (pax(row)?, slots.last_mut()) {
+            slot.pax.push(pax);
+        }
+    }
+    Ok(slots)
+}
+
+fn pax(row: &PgRow) -> Result<Option<PaxAvailability>, StoreError> {
+    let Some(pax_type) = column::<Option<String>>(row, 7)? else {
+        return Ok(None);
+    };
+    let optional = |index: usize, what: &str| -> Result<Option<u32>, StoreError> {
+        column::<Option<i64>>(row, index)?
+            .map(|value| count(value, what))
+            .transpose()
+    };
+    Ok(Some(PaxAvailability {
+        pax_type,
+        name: column(row, 8)?,
+        description: column(row, 9)?,
+        min: optional(10, "pax min")?,
+        max: optional(11, "pax max")?,
+        remaining: count(column(row, 12)?, "pax remaining")?,
+        is_primary: column(row, 13)?,
+        price: Price {
+            final_price: column(row, 14)?,
+            original_price: column(row, 15)?,
+            discount: column(row, 16)?,
+            currency_code: column(row, 17)?,
+        },
+    }))
+}
+
+pub(crate) async fn day_states(
+    pool: &PgPool,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Result<Vec<DayState>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT product_id, day, synced_at, hash, last_error FROM day_states
+         WHERE day >= $1 AND day < $2 ORDER BY product_id, day",
+    )
+    .bind(from)
+    .bind(until)
+    .fetch_all(pool)
+    .await
+    .map_err(db("read day states"))?;
+    rows.iter()
+        .map(|row| {
+            Ok(DayState {
+                product: product_id(column(row, 0)?)?,
+                date: column(row, 1)?,
+                synced_at: column(row, 2)?,
+                hash: column(row, 3)?,
+                last_error: column(row, 4)?,
+            })
+        })
+        .collect()
+}

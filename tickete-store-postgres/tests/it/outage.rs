@@ -1,0 +1,62 @@
+//! A Postgres store that cannot reach its server answers `Unavailable`, never panics.
+
+use chrono::Utc;
+use tickete_core::{InventoryStore, PageRequest, ProductId, StoreError};
+use tickete_store_postgres::PostgresStore;
+
+use crate::harness::TestDatabase;
+
+fn unavailable<T: std::fmt::Debug>(result: Result<T, StoreError>) -> String {
+    match result {
+        Err(StoreError::Unavailable(message)) => message,
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+/// Needs no server: nothing listens on port 1.
+#[tokio::test]
+async fn connecting_to_a_closed_port_is_unavailable() {
+    let message =
+        unavailable(PostgresStore::connect("postgres://postgres@127.0.0.1:1/tickete").await);
+    assert!(
+        !message.contains("127.0.0.1:1/"),
+        "no URL in the message: {message}"
+    );
+    unavailable(PostgresStore::connect("not a url").await);
+}
+
+#[tokio::test]
+async fn a_closed_pool_is_unavailable() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let store = database.store().clone();
+    store.ping().await.expect("ping while open");
+    store.close().await;
+    let message = unavailable(store.ping().await);
+    assert!(
+        !message.to_lowercase().contains("select"),
+        "no SQL text: {message}"
+    );
+    unavailable(store.get_product(ProductId::new(14).expect("id")).await);
+    unavailable(
+        store
+            .list_products(PageRequest { page: 1, limit: 10 })
+            .await,
+    );
+    unavailable(store.set_paused(true, Utc::now()).await);
+    database.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_server_that_goes_away_is_unavailable() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let store = database.store().clone();
+    store.ping().await.expect("ping");
+    // Terminates the pool's sessions and removes the database under it.
+    database.drop_underneath().await;
+    unavailable(store.ping().await);
+    unavailable(store.pause_state().await);
+}
