@@ -28,10 +28,13 @@ pub struct FakeSource {
     state: Mutex<FakeState>,
 }
 
+/// One-shot answers queued per (product, date).
+type Script = HashMap<(ProductId, NaiveDate), VecDeque<Result<Vec<Slot>, SourceError>>>;
+
 #[derive(Debug, Default)]
 struct FakeState {
     days: HashMap<(ProductId, NaiveDate), Vec<Slot>>,
-    scripted: HashMap<(ProductId, NaiveDate), VecDeque<Result<Vec<Slot>, SourceError>>>,
+    scripted: Script,
     delays: HashMap<(ProductId, NaiveDate), Duration>,
     calls: Vec<FakeCall>,
 }

@@ -1,0 +1,168 @@
+//! The router: routes, auth, rate limits, limits, metrics and request logs.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use governor::clock::{Clock, DefaultClock};
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::routes::{admin, ops, public};
+use crate::state::AppState;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Longest a request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every route of SPEC §2 with its middleware.
+pub fn router(state: AppState) -> Router {
+    let public = Router::new()
+        .route("/experience/{id}/slots", get(public::experience_slots))
+        .route("/experience/{id}/dates", get(public::experience_dates))
+        .route("/products", get(public::products))
+        .route("/products/{id}", get(public::product))
+        .route("/products/{id}/dates", get(public::product_dates))
+        .route("/products/{id}/slots", get(public::product_slots))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            public_rate_limit,
+        ));
+    let admin = Router::new()
+        .route("/sync/pause", post(admin::pause))
+        .route("/sync/resume", post(admin::resume))
+        .route("/sync/status", get(admin::status))
+        .route("/admin/cron", get(admin::list_jobs))
+        .route("/admin/cron/toggle", put(admin::toggle_job))
+        .route("/admin/cron/trigger", post(admin::trigger_job))
+        .route("/admin/cron/sync", post(admin::sync_days))
+        .route("/admin/cron/{name}", put(admin::update_job))
+        .route("/admin/runs", get(admin::list_runs))
+        .route("/admin/runs/{id}", get(admin::get_run))
+        .route(
+            "/admin/products/{id}",
+            put(admin::put_product).delete(admin::delete_product),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
+    let ops = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics));
+    Router::new()
+        .nest("/api/v1", public.merge(admin).merge(ops.clone()))
+        .merge(ops)
+        .route("/api/openapi.json", get(ops::openapi_json))
+        .route("/docs", get(ops::docs))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(request_timeout))
+        .layer(middleware::from_fn(http_metrics))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                tracing::info_span!("http", method = %request.method(), route)
+            }),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    match presented {
+        None => ApiError::unauthorized("admin routes need `Authorization: Bearer <admin token>`")
+            .into_response(),
+        Some(token) if !state.admin_token_matches(token.trim()) => {
+            ApiError::unauthorized("the admin token is wrong").into_response()
+        }
+        Some(_) => next.run(request).await,
+    }
+}
+
+async fn public_rate_limit(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(limiter) = state.public_limiter() else {
+        return next.run(request).await;
+    };
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let Some(client) = client else {
+        return next.run(request).await;
+    };
+    match limiter.check_key(&client) {
+        Ok(()) => next.run(request).await,
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let mut error = ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too many requests from this client; retry after the time in Retry-After",
+            );
+            error.retry_after = Some(wait.as_secs() + 1);
+            error.into_response()
+        }
+    }
+}
+
+async fn request_timeout(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "the request took too long; try again",
+        )
+        .into_response(),
+    }
+}
+
+async fn http_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("tickete_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
+        .increment(1);
+    metrics::histogram!("tickete_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,360 @@
+//! Configuration (SPEC §3): flags > environment > TOML file (`--config`) > defaults.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+use clap::Args;
+use serde::Deserialize;
+use tickete_core::ProductId;
+
+/// Settings as flags and environment variables; every field optional so the file and the
+/// defaults can fill the gaps.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// TOML file with the same settings (keys as in the environment, lower-case, without the
+    /// `TICKETE_` prefix, e.g. `partner_rate_per_minute = 30`).
+    #[arg(long, env = "TICKETE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// `sqlite://path` (embedded, default `sqlite://tickete.db`) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Partner base URL, or `sim` for the built-in simulator.
+    #[arg(long, env = "TICKETE_PARTNER_URL")]
+    pub partner_url: Option<String>,
+    /// Partner API key (never logged).
+    #[arg(long, env = "TICKETE_PARTNER_API_KEY", hide_env_values = true)]
+    pub partner_api_key: Option<String>,
+    /// Ceiling of partner calls per minute for this whole deployment.
+    #[arg(long, env = "TICKETE_PARTNER_RATE_PER_MINUTE")]
+    pub partner_rate_per_minute: Option<u32>,
+    /// Product ids seeded into an empty catalogue, comma separated.
+    #[arg(long, env = "TICKETE_PRODUCTS")]
+    pub products: Option<String>,
+    /// IANA time zone that defines "today" and cron times.
+    #[arg(long, env = "TICKETE_TIMEZONE")]
+    pub timezone: Option<String>,
+    /// Address the server listens on.
+    #[arg(long, env = "TICKETE_BIND")]
+    pub bind: Option<String>,
+    /// Admin bearer token; a random one is printed at start when unset.
+    #[arg(long, env = "TICKETE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Per-client limit on public routes, requests per minute; 0 = off.
+    #[arg(long, env = "TICKETE_PUBLIC_RATE_PER_MINUTE")]
+    pub public_rate_per_minute: Option<u32>,
+    /// `json` for JSON log lines, `text` otherwise.
+    #[arg(long, env = "TICKETE_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Run against the built-in partner simulator (same as `TICKETE_PARTNER_URL=sim`).
+    #[arg(long)]
+    pub partner_sim: bool,
+}
+
+/// The TOML file: the same settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    partner_url: Option<String>,
+    partner_api_key: Option<String>,
+    partner_rate_per_minute: Option<u32>,
+    products: Option<String>,
+    timezone: Option<String>,
+    bind: Option<String>,
+    admin_token: Option<String>,
+    public_rate_per_minute: Option<u32>,
+    log_format: Option<String>,
+}
+
+/// Where partner data comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PartnerTarget {
+    /// The built-in simulator, started in process.
+    Simulator,
+    /// A partner at this base URL.
+    Url(String),
+}
+
+/// Resolved settings.
+#[derive(Clone)]
+pub struct Config {
+    /// Store URL.
+    pub database_url: String,
+    /// Partner.
+    pub partner: PartnerTarget,
+    /// Partner key.
+    pub partner_api_key: Option<String>,
+    /// Partner pacing ceiling.
+    pub partner_rate_per_minute: NonZeroU32,
+    /// Seed catalogue.
+    pub products: Vec<ProductId>,
+    /// Service time zone.
+    pub timezone: Tz,
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Admin token, if configured.
+    pub admin_token: Option<String>,
+    /// Public per-client limit; 0 = off.
+    pub public_rate_per_minute: u32,
+    /// JSON logs.
+    pub json_logs: bool,
+}
+
+/// A setting that could not be used; the message names it and the expected form.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+const DEFAULT_PARTNER_URL: &str = "https://leap-api.tickete.co";
+
+impl Config {
+    /// Layers `args` (flags and env, as clap parsed them) over the file over the defaults.
+    pub fn resolve(args: ConfigArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!("cannot read config file {}: {e}", path.display()))
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| {
+                    ConfigError(format!("config file {} is invalid: {e}", path.display()))
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let database_url = args
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| "sqlite://tickete.db".into());
+        check_database_url(&database_url)?;
+        let partner_url = args
+            .partner_url
+            .or(file.partner_url)
+            .unwrap_or_else(|| DEFAULT_PARTNER_URL.into());
+        let partner = if args.partner_sim || partner_url == "sim" {
+            PartnerTarget::Simulator
+        } else {
+            if !(partner_url.starts_with("http://") || partner_url.starts_with("https://")) {
+                return Err(ConfigError(format!(
+                    "TICKETE_PARTNER_URL `{partner_url}` must be an http(s) URL or `sim`"
+                )));
+            }
+            PartnerTarget::Url(partner_url.trim_end_matches('/').to_owned())
+        };
+        let rate = args
+            .partner_rate_per_minute
+            .or(file.partner_rate_per_minute)
+            .unwrap_or(30);
+        let partner_rate_per_minute = NonZeroU32::new(rate).ok_or_else(|| {
+            ConfigError("TICKETE_PARTNER_RATE_PER_MINUTE must be at least 1".into())
+        })?;
+        let products = parse_products(&args.products.or(file.products).unwrap_or("14,15".into()))?;
+        let zone = args
+            .timezone
+            .or(file.timezone)
+            .unwrap_or_else(|| "UTC".into());
+        let timezone = zone.parse::<Tz>().map_err(|_| {
+            ConfigError(format!(
+                "TICKETE_TIMEZONE `{zone}` is not an IANA time zone such as Asia/Singapore"
+            ))
+        })?;
+        let bind_text = args
+            .bind
+            .or(file.bind)
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        let bind = bind_text.parse().map_err(|_| {
+            ConfigError(format!(
+                "TICKETE_BIND `{bind_text}` is not an address such as 127.0.0.1:3000"
+            ))
+        })?;
+        let admin_token = args.admin_token.or(file.admin_token);
+        if admin_token.as_deref().is_some_and(|t| t.len() < 8) {
+            return Err(ConfigError(
+                "TICKETE_ADMIN_TOKEN must be at least 8 characters".into(),
+            ));
+        }
+        let log_format = args.log_format.or(file.log_format);
+        Ok(Self {
+            database_url,
+            partner,
+            partner_api_key: args.partner_api_key.or(file.partner_api_key),
+            partner_rate_per_minute,
+            products,
+            timezone,
+            bind,
+            admin_token,
+            public_rate_per_minute: args
+                .public_rate_per_minute
+                .or(file.public_rate_per_minute)
+                .unwrap_or(300),
+            json_logs: log_format.as_deref() == Some("json"),
+        })
+    }
+}
+
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
+    let known = ["sqlite:", "postgres://", "postgresql://"];
+    if known.iter().any(|scheme| url.starts_with(scheme)) {
+        Ok(())
+    } else {
+        Err(ConfigError(format!(
+            "DATABASE_URL `{}` has an unsupported scheme: use sqlite://path or postgres://…",
+            redact_url(url)
+        )))
+    }
+}
+
+fn parse_products(text: &str) -> Result<Vec<ProductId>, ConfigError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<ProductId>()
+                .map_err(|e| ConfigError(format!("TICKETE_PRODUCTS: {e}")))
+        })
+        .collect()
+}
+
+/// The URL with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secret = |value: &Option<String>| value.as_ref().map(|_| "***");
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("partner", &self.partner)
+            .field("partner_api_key", &secret(&self.partner_api_key))
+            .field("partner_rate_per_minute", &self.partner_rate_per_minute)
+            .field("products", &self.products)
+            .field("timezone", &self.timezone)
+            .field("bind", &self.bind)
+            .field("admin_token", &secret(&self.admin_token))
+            .field("public_rate_per_minute", &self.public_rate_per_minute)
+            .field("json_logs", &self.json_logs)
+            .finish()
+    }
+}
+
+impl fmt::Debug for PartnerTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PartnerTarget::Simulator => f.write_str("simulator"),
+            PartnerTarget::Url(url) => f.write_str(url),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let config = Config::resolve(ConfigArgs::default()).unwrap();
+        assert_eq!(config.database_url, "sqlite://tickete.db");
+        assert_eq!(
+            config.partner,
+            PartnerTarget::Url(DEFAULT_PARTNER_URL.into())
+        );
+        assert_eq!(config.partner_rate_per_minute.get(), 30);
+        assert_eq!(
+            config.products.iter().map(|p| p.get()).collect::<Vec<_>>(),
+            [14, 15]
+        );
+        assert_eq!(config.timezone, Tz::UTC);
+        assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.public_rate_per_minute, 300);
+    }
+
+    #[test]
+    fn flags_beat_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tickete.toml");
+        std::fs::write(
+            &path,
+            "partner_rate_per_minute = 12\ntimezone = \"Asia/Singapore\"\n",
+        )
+        .unwrap();
+        let config = Config::resolve(ConfigArgs {
+            config: Some(path),
+            partner_rate_per_minute: Some(20),
+            ..ConfigArgs::default()
+        })
+        .unwrap();
+        assert_eq!(config.partner_rate_per_minute.get(), 20);
+        assert_eq!(config.timezone.name(), "Asia/Singapore");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let cases = [
+            (
+                ConfigArgs {
+                    database_url: Some("mysql://x".into()),
+                    ..Default::default()
+                },
+                "DATABASE_URL",
+            ),
+            (
+                ConfigArgs {
+                    timezone: Some("Mars/Base".into()),
+                    ..Default::default()
+                },
+                "TICKETE_TIMEZONE",
+            ),
+            (
+                ConfigArgs {
+                    products: Some("14,abc".into()),
+                    ..Default::default()
+                },
+                "TICKETE_PRODUCTS",
+            ),
+            (
+                ConfigArgs {
+                    partner_rate_per_minute: Some(0),
+                    ..Default::default()
+                },
+                "RATE_PER_MINUTE",
+            ),
+        ];
+        for (args, named) in cases {
+            let error = Config::resolve(args).unwrap_err().to_string();
+            assert!(error.contains(named), "{error}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let config = Config::resolve(ConfigArgs {
+            database_url: Some("postgres://app:hunter2@db/tickete".into()),
+            partner_api_key: Some("partner-secret".into()),
+            admin_token: Some("admin-secret".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let debug = format!("{config:?}");
+        for secret in ["hunter2", "partner-secret", "admin-secret"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert!(debug.contains("postgres://app:***@db/tickete"));
+    }
+}

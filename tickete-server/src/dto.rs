@@ -1,0 +1,382 @@
+//! Response and request bodies of SPEC §2, with their OpenAPI schemas.
+
+use chrono::{DateTime, NaiveDate, Utc, Weekday};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tickete_core::pricing::DatePrice;
+use tickete_core::{PaxAvailability, Price, ProductView, Slot, SyncJob, SyncRun, TimeSlotType};
+use utoipa::ToSchema;
+
+/// A price exactly as the partner gave it (no `discount`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceBody {
+    /// What the customer pays; a JSON number with at most 2 decimals.
+    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+    #[schema(value_type = f64, example = 212.14)]
+    pub final_price: Decimal,
+    /// ISO currency code.
+    pub currency_code: String,
+    /// Price before discount.
+    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+    #[schema(value_type = f64, example = 312.14)]
+    pub original_price: Decimal,
+}
+
+impl From<&Price> for PriceBody {
+    fn from(price: &Price) -> Self {
+        Self {
+            final_price: price.final_price,
+            currency_code: price.currency_code.clone(),
+            original_price: price.original_price,
+        }
+    }
+}
+
+/// One pax type of a slot.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaxBody {
+    /// Pax type, e.g. `ADULT_12~99`.
+    #[serde(rename = "type")]
+    pub pax_type: String,
+    /// Display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Price.
+    pub price: PriceBody,
+    /// Minimum count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<u32>,
+    /// Maximum count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+    /// Seats left for this type.
+    pub remaining: u32,
+}
+
+impl From<&PaxAvailability> for PaxBody {
+    fn from(pax: &PaxAvailability) -> Self {
+        Self {
+            pax_type: pax.pax_type.clone(),
+            name: pax.name.clone(),
+            description: pax.description.clone(),
+            price: (&pax.price).into(),
+            min: pax.min,
+            max: pax.max,
+            remaining: pax.remaining,
+        }
+    }
+}
+
+/// One slot.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotBody {
+    /// `HH:MM`.
+    #[schema(example = "09:00")]
+    pub start_time: String,
+    /// `YYYY-MM-DD`.
+    pub start_date: NaiveDate,
+    /// The primary pax's price (first pax when none is primary).
+    pub price: PriceBody,
+    /// Slot capacity left.
+    pub remaining: u32,
+    /// Pax types in partner order.
+    pub pax_availability: Vec<PaxBody>,
+}
+
+impl From<&Slot> for SlotBody {
+    fn from(slot: &Slot) -> Self {
+        Self {
+            start_time: slot.start_time.format("%H:%M").to_string(),
+            start_date: slot.start_date,
+            price: (&slot.primary_pax().price).into(),
+            remaining: slot.remaining,
+            pax_availability: slot.pax.iter().map(PaxBody::from).collect(),
+        }
+    }
+}
+
+/// `{"slots": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlotsBody {
+    /// Slots ordered by start time.
+    pub slots: Vec<SlotBody>,
+}
+
+/// One bookable date and its lowest price.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DateBody {
+    /// The date.
+    pub date: NaiveDate,
+    /// Lowest primary-pax price among slots with seats left.
+    pub price: PriceBody,
+}
+
+impl From<&DatePrice> for DateBody {
+    fn from(date: &DatePrice) -> Self {
+        Self {
+            date: date.date,
+            price: (&date.price).into(),
+        }
+    }
+}
+
+/// `{"dates": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatesBody {
+    /// Dates ascending.
+    pub dates: Vec<DateBody>,
+}
+
+/// A product with facts derived from synced inventory.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductBody {
+    /// Partner product id.
+    pub id: u32,
+    /// Display name.
+    pub name: String,
+    /// Weekdays with slots: `MONDAY` … `SUNDAY`.
+    pub available_days: Vec<String>,
+    /// `SINGLE` or `MULTI`.
+    #[schema(example = "MULTI")]
+    pub time_slot_type: String,
+    /// Whether the product is synced.
+    pub enabled: bool,
+}
+
+impl From<&ProductView> for ProductBody {
+    fn from(view: &ProductView) -> Self {
+        Self {
+            id: view.product.id.get(),
+            name: view.product.name.clone(),
+            available_days: view
+                .available_days
+                .iter()
+                .map(|d| weekday_name(*d).to_owned())
+                .collect(),
+            time_slot_type: match view.time_slot_type {
+                TimeSlotType::Single => "SINGLE",
+                TimeSlotType::Multi => "MULTI",
+            }
+            .to_owned(),
+            enabled: view.product.enabled,
+        }
+    }
+}
+
+fn weekday_name(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Mon => "MONDAY",
+        Weekday::Tue => "TUESDAY",
+        Weekday::Wed => "WEDNESDAY",
+        Weekday::Thu => "THURSDAY",
+        Weekday::Fri => "FRIDAY",
+        Weekday::Sat => "SATURDAY",
+        Weekday::Sun => "SUNDAY",
+    }
+}
+
+/// `{"data": …, "statusCode": 200}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DataEnvelope<T> {
+    /// The payload.
+    pub data: T,
+    /// HTTP status, repeated.
+    pub status_code: u16,
+}
+
+impl<T> DataEnvelope<T> {
+    /// A 200 envelope.
+    pub fn ok(data: T) -> Self {
+        Self {
+            data,
+            status_code: 200,
+        }
+    }
+}
+
+/// `{"data": [...], "totalLength", "page", "limit", "statusCode": 200}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PageEnvelope<T> {
+    /// Items of this page.
+    pub data: Vec<T>,
+    /// Items over all pages.
+    pub total_length: u64,
+    /// 1-based page.
+    pub page: u32,
+    /// Page size.
+    pub limit: u32,
+    /// HTTP status, repeated.
+    pub status_code: u16,
+}
+
+/// A job with its schedule state.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobBody {
+    /// Job name.
+    pub name: String,
+    /// Cron expression in the service time zone.
+    pub schedule: String,
+    /// Days from today.
+    pub window_days: u32,
+    /// Whether it is scheduled.
+    pub enabled: bool,
+    /// Start of the latest run.
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// Next tick, when enabled.
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// Status of the latest run.
+    pub last_status: Option<String>,
+}
+
+impl JobBody {
+    /// Combines a job with its latest run and next tick.
+    pub fn new(job: &SyncJob, last: Option<&SyncRun>, next: Option<DateTime<Utc>>) -> Self {
+        Self {
+            name: job.name.clone(),
+            schedule: job.schedule.clone(),
+            window_days: job.window_days,
+            enabled: job.enabled,
+            last_run_at: last.map(|run| run.started_at),
+            next_run_at: next.filter(|_| job.enabled),
+            last_status: last.map(|run| run.status.as_str().to_owned()),
+        }
+    }
+}
+
+/// A run of the execution log.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunBody {
+    /// Run id.
+    pub id: i64,
+    /// Job name.
+    pub job: String,
+    /// `schedule`, `manual` or `catch-up`.
+    pub trigger: String,
+    /// Start time.
+    pub started_at: DateTime<Utc>,
+    /// When it was due.
+    pub due_at: DateTime<Utc>,
+    /// End time.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `running`, `succeeded`, `partial`, `failed` or `interrupted`.
+    pub status: String,
+    /// (product, date) pairs in the window.
+    pub planned: u32,
+    /// Successful fetches.
+    pub fetched: u32,
+    /// Fetches that changed stored content.
+    pub changed: u32,
+    /// Fetches with unchanged content.
+    pub unchanged: u32,
+    /// Pairs already fresh.
+    pub skipped_fresh: u32,
+    /// Pairs that failed.
+    pub failed: u32,
+    /// Error lines.
+    pub errors: Vec<String>,
+}
+
+impl From<&SyncRun> for RunBody {
+    fn from(run: &SyncRun) -> Self {
+        Self {
+            id: run.id.0,
+            job: run.job.clone(),
+            trigger: run.trigger.as_str().to_owned(),
+            started_at: run.started_at,
+            due_at: run.due_at,
+            finished_at: run.finished_at,
+            status: run.status.as_str().to_owned(),
+            planned: run.counts.planned,
+            fetched: run.counts.fetched,
+            changed: run.counts.changed,
+            unchanged: run.counts.unchanged,
+            skipped_fresh: run.counts.skipped_fresh,
+            failed: run.counts.failed,
+            errors: run.errors.clone(),
+        }
+    }
+}
+
+/// `202` answer to a trigger: the run id and the run as recorded.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptedRun {
+    /// Id of the started run.
+    pub run_id: i64,
+    /// The run as recorded.
+    pub data: RunBody,
+    /// 202.
+    pub status_code: u16,
+}
+
+/// Partner budget as seen by this process.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetBody {
+    /// Ceiling.
+    pub rate_per_minute: u32,
+    /// Minimum spacing between calls, in milliseconds.
+    pub spacing_ms: u64,
+    /// When a partner 429 hold ends.
+    pub held_until: Option<DateTime<Utc>>,
+}
+
+/// `GET /sync/status`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatusBody {
+    /// Whether partner calls are paused.
+    pub paused: bool,
+    /// Since when.
+    pub paused_at: Option<DateTime<Utc>>,
+    /// Tasks waiting.
+    pub pending: usize,
+    /// Tasks being fetched.
+    pub in_flight: usize,
+    /// Budget.
+    pub partner_budget: BudgetBody,
+    /// Latest run of any job.
+    pub last_run: Option<RunBody>,
+}
+
+/// `PUT /admin/cron/toggle`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToggleRequest {
+    /// Job name.
+    pub name: String,
+    /// true = enabled.
+    pub status: bool,
+}
+
+/// `PUT /admin/cron/{name}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobUpdateRequest {
+    /// New cron expression.
+    pub schedule: Option<String>,
+    /// New window, 1..=62.
+    pub window_days: Option<u32>,
+    /// Enable or disable.
+    pub enabled: Option<bool>,
+}
+
+/// `PUT /admin/products/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductUpdateRequest {
+    /// Display name.
+    pub name: Option<String>,
+    /// Whether to sync it.
+    pub enabled: Option<bool>,
+}

@@ -1,0 +1,91 @@
+//! Operations: liveness, readiness, metrics, OpenAPI.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use chrono::Days;
+use serde_json::json;
+use utoipa::OpenApi;
+
+use crate::error::{ApiError, ApiResult};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+/// Process alive; no I/O.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200)))]
+pub async fn healthz() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ok"}"#,
+    )
+        .into_response()
+}
+
+/// Store reachable, else 503.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200), (status = 503)))]
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    state.store().ping().await?;
+    Ok(Json(json!({"status": "ready"})))
+}
+
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    record_data_age(&state).await;
+    let status = state.engine().status();
+    metrics::gauge!("tickete_queue_depth").set(status.pending as f64);
+    metrics::gauge!("tickete_in_flight").set(status.in_flight as f64);
+    metrics::gauge!("tickete_paused").set(if status.pause.paused { 1.0 } else { 0.0 });
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics().render(),
+    )
+        .into_response()
+}
+
+/// Age of the stalest synced (product, date) in each job window, in seconds.
+async fn record_data_age(state: &AppState) {
+    let engine = state.engine();
+    let today = engine.today();
+    let now = engine.clock().now();
+    let Ok(products) = state.store().enabled_products().await else {
+        return;
+    };
+    for (window, days) in [("today", 1u64), ("7d", 7), ("30d", 30)] {
+        let until = today + Days::new(days);
+        let Ok(states) = state.store().day_states(today, until).await else {
+            return;
+        };
+        let expected = products.len() as u64 * days;
+        let synced: Vec<_> = states
+            .iter()
+            .filter(|s| products.contains(&s.product))
+            .filter_map(|s| s.synced_at)
+            .collect();
+        let oldest = synced
+            .iter()
+            .min()
+            .map(|at| (now - *at).num_seconds().max(0));
+        if let Some(age) = oldest {
+            metrics::gauge!("tickete_data_age_seconds", "window" => window).set(age as f64);
+        }
+        metrics::gauge!("tickete_data_never_synced", "window" => window)
+            .set(expected.saturating_sub(synced.len() as u64) as f64);
+    }
+}
+
+/// The OpenAPI document generated from the handlers.
+pub async fn openapi_json() -> Response {
+    match ApiDoc::openapi().to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(error) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
+        }
+    }
+}
+
+/// Browsable API docs (Scalar, reading `/api/openapi.json`).
+pub async fn docs() -> Html<String> {
+    Html(utoipa_scalar::Scalar::new(ApiDoc::openapi()).to_html())
+}

@@ -1,0 +1,168 @@
+//! Public read routes: slots, dates, products.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use tickete_core::pricing::{dates_window, lowest_prices};
+use tickete_core::ProductId;
+
+use crate::cache::{CacheKey, CacheKind};
+use crate::dto::{
+    DataEnvelope, DateBody, DatesBody, PageEnvelope, ProductBody, SlotBody, SlotsBody,
+};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{parse_product_id, QueryParams};
+use crate::state::AppState;
+
+/// Serves a cached body, or computes, serialises and caches it.
+async fn cached<T, F>(state: &AppState, key: CacheKey, compute: F) -> ApiResult<Response>
+where
+    T: Serialize,
+    F: std::future::Future<Output = ApiResult<T>>,
+{
+    let body = match state.cache().get(&key) {
+        Some(body) => body,
+        None => {
+            let generation = state.cache().generation(key.product);
+            let value = compute.await?;
+            let bytes = if key.wrapped {
+                serde_json::to_vec(&DataEnvelope::ok(value))
+            } else {
+                serde_json::to_vec(&value)
+            }
+            .map_err(|e| {
+                ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+            })?;
+            let body = Bytes::from(bytes);
+            state.cache().put(key, generation, body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+async fn slots_of(
+    state: &AppState,
+    id: ProductId,
+    query: &QueryParams,
+    wrapped: bool,
+) -> ApiResult<Response> {
+    let date = query.required_date("date")?;
+    let key = CacheKey {
+        product: id,
+        kind: CacheKind::Slots(date),
+        wrapped,
+    };
+    cached(state, key, async {
+        state.store().get_product(id).await?;
+        let slots = state.store().slots(id, date).await?;
+        Ok(SlotsBody {
+            slots: slots.iter().map(SlotBody::from).collect(),
+        })
+    })
+    .await
+}
+
+async fn dates_of(state: &AppState, id: ProductId, wrapped: bool) -> ApiResult<Response> {
+    let (today, until) = dates_window(state.engine().today());
+    let key = CacheKey {
+        product: id,
+        kind: CacheKind::Dates(today),
+        wrapped,
+    };
+    cached(state, key, async {
+        state.store().get_product(id).await?;
+        let slots = state.store().slots_between(id, today, until).await?;
+        let dates = lowest_prices(&slots);
+        Ok(DatesBody {
+            dates: dates.iter().map(DateBody::from).collect(),
+        })
+    })
+    .await
+}
+
+/// Slots of a product on a date.
+#[utoipa::path(get, path = "/api/v1/experience/{id}/slots", tag = "public",
+    params(("id" = u32, Path, description = "Product id"), ("date" = String, Query, description = "YYYY-MM-DD")),
+    responses((status = 200, body = SlotsBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn experience_slots(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: QueryParams,
+) -> ApiResult<Response> {
+    slots_of(&state, parse_product_id(&id)?, &query, false).await
+}
+
+/// Bookable dates of a product for the next two months, with their lowest price.
+#[utoipa::path(get, path = "/api/v1/experience/{id}/dates", tag = "public",
+    params(("id" = u32, Path, description = "Product id")),
+    responses((status = 200, body = DatesBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn experience_dates(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    dates_of(&state, parse_product_id(&id)?, false).await
+}
+
+/// Slots, wrapped in the data envelope.
+#[utoipa::path(get, path = "/api/v1/products/{id}/slots", tag = "public",
+    params(("id" = u32, Path, description = "Product id"), ("date" = String, Query, description = "YYYY-MM-DD")),
+    responses((status = 200, body = DataEnvelope<SlotsBody>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn product_slots(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: QueryParams,
+) -> ApiResult<Response> {
+    slots_of(&state, parse_product_id(&id)?, &query, true).await
+}
+
+/// Dates, wrapped in the data envelope.
+#[utoipa::path(get, path = "/api/v1/products/{id}/dates", tag = "public",
+    params(("id" = u32, Path, description = "Product id")),
+    responses((status = 200, body = DataEnvelope<DatesBody>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn product_dates(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    dates_of(&state, parse_product_id(&id)?, true).await
+}
+
+/// One product.
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "public",
+    params(("id" = u32, Path, description = "Product id")),
+    responses((status = 200, body = DataEnvelope<ProductBody>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn product(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_product_id(&id)?;
+    let key = CacheKey {
+        product: id,
+        kind: CacheKind::Product,
+        wrapped: true,
+    };
+    cached(&state, key, async {
+        let view = state.store().get_product(id).await?;
+        Ok(ProductBody::from(&view))
+    })
+    .await
+}
+
+/// Products, paginated.
+#[utoipa::path(get, path = "/api/v1/products", tag = "public",
+    params(("page" = Option<u32>, Query, description = "1-based, default 1"), ("limit" = Option<u32>, Query, description = "1..=100, default 10")),
+    responses((status = 200, body = PageEnvelope<ProductBody>), (status = 400, body = ErrorBody)))]
+pub async fn products(
+    State(state): State<AppState>,
+    query: QueryParams,
+) -> ApiResult<Json<PageEnvelope<ProductBody>>> {
+    let page = query.page()?;
+    let found = state.store().list_products(page).await?;
+    Ok(Json(PageEnvelope {
+        data: found.items.iter().map(ProductBody::from).collect(),
+        total_length: found.total,
+        page: page.page,
+        limit: page.limit,
+        status_code: 200,
+    }))
+}

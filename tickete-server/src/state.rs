@@ -1,0 +1,80 @@
+//! Shared state of the HTTP handlers.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use metrics_exporter_prometheus::PrometheusHandle;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tickete_core::{Engine, InventoryStore};
+
+use crate::cache::ReadCache;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<AppInner>,
+}
+
+struct AppInner {
+    engine: Engine,
+    cache: ReadCache,
+    admin_token_digest: [u8; 32],
+    metrics: PrometheusHandle,
+    public_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl AppState {
+    /// State over a running engine.
+    pub fn new(
+        engine: Engine,
+        admin_token: &str,
+        metrics: PrometheusHandle,
+        public_rate_per_minute: u32,
+    ) -> Self {
+        let public_limiter = NonZeroU32::new(public_rate_per_minute)
+            .map(|rate| RateLimiter::keyed(Quota::per_minute(rate)));
+        Self {
+            inner: Arc::new(AppInner {
+                engine,
+                cache: ReadCache::new(std::time::Duration::from_secs(5)),
+                admin_token_digest: Sha256::digest(admin_token.as_bytes()).into(),
+                metrics,
+                public_limiter,
+            }),
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn InventoryStore> {
+        self.inner.engine.store()
+    }
+
+    /// The read cache.
+    pub fn cache(&self) -> &ReadCache {
+        &self.inner.cache
+    }
+
+    /// Prometheus renderer.
+    pub fn metrics(&self) -> &PrometheusHandle {
+        &self.inner.metrics
+    }
+
+    /// Per-client limiter of public routes, when enabled.
+    pub fn public_limiter(&self) -> Option<&DefaultKeyedRateLimiter<IpAddr>> {
+        self.inner.public_limiter.as_ref()
+    }
+
+    /// Constant-time check of a presented admin token (digests make lengths equal).
+    pub fn admin_token_matches(&self, presented: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        digest.ct_eq(&self.inner.admin_token_digest).into()
+    }
+}

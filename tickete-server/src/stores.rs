@@ -1,0 +1,39 @@
+//! Picks the store adapter from the `DATABASE_URL` scheme.
+
+use std::sync::Arc;
+
+use tickete_core::{InventoryStore, StoreError};
+use tickete_store_postgres::PostgresStore;
+use tickete_store_sqlite::SqliteStore;
+
+use crate::config::redact_url;
+
+/// An opened store and whether it may be shared by several processes.
+pub struct OpenedStore {
+    /// The store, migrations applied.
+    pub store: Arc<dyn InventoryStore>,
+    /// True for Postgres: other replicas may be running against it.
+    pub shared: bool,
+}
+
+/// Opens (and migrates) the store named by `url`.
+pub async fn open_store(url: &str) -> Result<OpenedStore, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PostgresStore::connect(url).await?;
+        Ok(OpenedStore {
+            store: Arc::new(store),
+            shared: true,
+        })
+    } else if url.starts_with("sqlite:") {
+        let store = SqliteStore::open(url).await?;
+        Ok(OpenedStore {
+            store: Arc::new(store),
+            shared: false,
+        })
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "DATABASE_URL `{}` has an unsupported scheme: use sqlite://path or postgres://…",
+            redact_url(url)
+        )))
+    }
+}

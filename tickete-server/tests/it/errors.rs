@@ -1,0 +1,296 @@
+//! Every error class answers with the SPEC body, a clear message and the right status.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::{Options, TestServer};
+
+fn assert_error(status: u16, body: &Value, expected: u16, mentions: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["statusCode"], expected, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(mentions),
+        "`{message}` should mention `{mentions}`"
+    );
+}
+
+#[tokio::test]
+async fn malformed_input_is_a_400_naming_the_parameter() {
+    let server = TestServer::start(Options::default()).await;
+    let cases = [
+        ("/api/v1/experience/abc/slots?date=2026-01-01", "product id"),
+        ("/api/v1/experience/-4/dates", "product id"),
+        ("/api/v1/experience/0/dates", "product id"),
+        ("/api/v1/experience/14/slots", "`date` is required"),
+        ("/api/v1/experience/14/slots?date=2026-13-01", "YYYY-MM-DD"),
+        ("/api/v1/experience/14/slots?date=01-02-2026", "YYYY-MM-DD"),
+        ("/api/v1/products/14/slots?date=tomorrow", "YYYY-MM-DD"),
+        ("/api/v1/products?page=0", "`page`"),
+        ("/api/v1/products?page=x", "`page`"),
+        ("/api/v1/products?limit=1000", "`limit`"),
+        ("/api/v1/products?limit=-1", "`limit`"),
+    ];
+    for (path, mentions) in cases {
+        let (status, body) = server.get(path).await;
+        assert_error(status, &body, 400, mentions);
+        assert_eq!(body["error"], "Bad Request");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_things_are_404() {
+    let server = TestServer::start(Options::default()).await;
+    for path in [
+        "/api/v1/experience/999/slots?date=2026-01-01",
+        "/api/v1/experience/999/dates",
+        "/api/v1/products/999",
+        "/api/v1/no-such-route",
+    ] {
+        let (status, body) = server.get(path).await;
+        assert_error(status, &body, 404, "");
+    }
+    let (status, body) = server
+        .admin(Method::GET, "/api/v1/admin/runs/424242", None)
+        .await;
+    assert_error(status, &body, 404, "run 424242");
+    let (status, body) = server
+        .admin(Method::POST, "/api/v1/admin/cron/trigger?name=nope", None)
+        .await;
+    assert_error(status, &body, 404, "job nope");
+    let (status, body) = server
+        .admin(
+            Method::PUT,
+            "/api/v1/admin/cron/nope",
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_error(status, &body, 404, "nope");
+    let (status, body) = server
+        .admin(Method::DELETE, "/api/v1/admin/products/999", None)
+        .await;
+    assert_error(status, &body, 404, "product 999");
+
+    // Known product, no data for the date: an empty list, not an error.
+    let (status, body) = server
+        .get("/api/v1/experience/14/slots?date=2030-01-01")
+        .await;
+    assert_eq!((status, body), (200, json!({"slots": []})));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn admin_routes_need_the_right_token() {
+    let server = TestServer::start(Options::default()).await;
+    let routes = [
+        (Method::POST, "/api/v1/sync/pause"),
+        (Method::GET, "/api/v1/sync/status"),
+        (Method::GET, "/api/v1/admin/cron"),
+        (Method::POST, "/api/v1/admin/cron/sync?daysToSync=1"),
+        (Method::GET, "/api/v1/admin/runs"),
+        (Method::DELETE, "/api/v1/admin/products/14"),
+    ];
+    for (method, path) in routes {
+        let response = server
+            .http
+            .request(method.clone(), server.url(path))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        assert!(response.headers().contains_key("www-authenticate"));
+        assert_error(
+            status,
+            &response.json().await.unwrap(),
+            401,
+            "Authorization",
+        );
+        let response = server
+            .http
+            .request(method, server.url(path))
+            .bearer_auth("wrong-token")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        assert_error(status, &response.json().await.unwrap(), 401, "wrong");
+    }
+    let (status, _) = server.get("/api/v1/products/14").await;
+    assert_eq!(status, 200, "the product survived the unauthorised delete");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_admin_bodies_and_values_are_400() {
+    let server = TestServer::start(Options::default()).await;
+    let cases = [
+        (
+            Method::PUT,
+            "/api/v1/admin/cron/sync-today",
+            Some(json!({"schedule": "every minute"})),
+            "cron",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/admin/cron/sync-today",
+            Some(json!({"schedule": "61 * * * *"})),
+            "cron",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/admin/cron/sync-today",
+            Some(json!({"windowDays": 0})),
+            "windowDays",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/admin/cron/sync-today",
+            Some(json!({"windowDays": 63})),
+            "windowDays",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/admin/cron/sync-today",
+            Some(json!({"shedule": "* * * * *"})),
+            "shedule",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/admin/cron/toggle",
+            Some(json!({"name": "sync-today"})),
+            "status",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/admin/cron/toggle",
+            Some(json!({"name": "sync-today", "status": "yes"})),
+            "invalid",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/admin/products/14",
+            Some(json!({"name": ""})),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/v1/admin/cron/sync?daysToSync=0",
+            None,
+            "daysToSync",
+        ),
+        (
+            Method::POST,
+            "/api/v1/admin/cron/sync?daysToSync=63",
+            None,
+            "daysToSync",
+        ),
+        (Method::POST, "/api/v1/admin/cron/sync", None, "daysToSync"),
+        (Method::POST, "/api/v1/admin/cron/trigger", None, "name"),
+        (Method::GET, "/api/v1/admin/runs/abc", None, "run id"),
+    ];
+    for (method, path, body, mentions) in cases {
+        let (status, response) = server.admin(method, path, body).await;
+        assert_error(status, &response, 400, mentions);
+    }
+    let response = server
+        .http
+        .put(server.url("/api/v1/admin/cron/toggle"))
+        .bearer_auth(crate::support::TOKEN)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    assert_error(status, &response.json().await.unwrap(), 400, "body");
+    let response = server
+        .http
+        .put(server.url("/api/v1/admin/products/14"))
+        .bearer_auth(crate::support::TOKEN)
+        .body(vec![b' '; 200 * 1024])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    assert_error(status, &response.json().await.unwrap(), 413, "too large");
+    let (_, jobs) = server.admin(Method::GET, "/api/v1/admin/cron", None).await;
+    assert_eq!(
+        jobs["data"][0]["schedule"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .count(),
+        5,
+        "nothing half-applied"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn public_routes_are_rate_limited_per_client() {
+    let server = TestServer::start(Options {
+        public_rate_per_minute: 5,
+        ..Options::default()
+    })
+    .await;
+    for _ in 0..5 {
+        let (status, _) = server.get("/api/v1/products").await;
+        assert_eq!(status, 200);
+    }
+    let response = server
+        .http
+        .get(server.url("/api/v1/products"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after));
+    let body: Value = response.json().await.unwrap();
+    assert_error(429, &body, 429, "too many requests");
+    let (status, _) = server.get("/healthz").await;
+    assert_eq!(status, 200, "operations routes are not limited");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn operations_routes_answer() {
+    let server = TestServer::start(Options::default()).await;
+    server.sync_days(1).await;
+    let (status, _) = server.get("/healthz").await;
+    assert_eq!(status, 200);
+    let (status, _) = server.get("/readyz").await;
+    assert_eq!(status, 200);
+    let metrics = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "tickete_partner_requests_total",
+        "tickete_queue_depth",
+        "tickete_job_runs_total",
+        "tickete_http_requests_total",
+        "tickete_data_age_seconds",
+        "tickete_pacer_wait_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+    let (status, openapi) = server.get("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(openapi["paths"]["/api/v1/experience/{id}/slots"].is_object());
+    assert!(openapi["paths"]["/api/v1/admin/cron/sync"].is_object());
+    let docs = server.http.get(server.url("/docs")).send().await.unwrap();
+    assert_eq!(docs.status().as_u16(), 200);
+    server.stop().await;
+}

@@ -1,0 +1,202 @@
+//! A server under test.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tickete_core::JobPatch;
+use tickete_partner::sim::{SimConfig, Simulator};
+use tickete_server::config::{Config, ConfigArgs};
+use tickete_server::launch::{launch, seed, LaunchError};
+use tickete_server::stores::open_store;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const TOKEN: &str = "test-admin-token";
+
+/// Where the server's partner calls go.
+pub enum Partner {
+    /// A simulator on its own port, readable by the test.
+    Sim(SimConfig),
+    /// Any URL (wiremock).
+    Url(String),
+}
+
+pub struct Options {
+    pub partner: Partner,
+    pub products: &'static str,
+    pub rate_per_minute: u32,
+    pub public_rate_per_minute: u32,
+    /// Leave the three jobs enabled (their first-start runs then begin at once).
+    pub jobs_enabled: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            partner: Partner::Sim(SimConfig {
+                rate_limit: 0,
+                change_rate: 0.0,
+                ..SimConfig::default()
+            }),
+            products: "14,15",
+            rate_per_minute: 600,
+            public_rate_per_minute: 0,
+            jobs_enabled: false,
+        }
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub sim: Option<Simulator>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), LaunchError>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start(options: Options) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (partner_url, sim) = match options.partner {
+            Partner::Sim(config) => {
+                let sim = Simulator::new(config).unwrap();
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let url = format!("http://{}", listener.local_addr().unwrap());
+                tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+                (url, Some(sim))
+            }
+            Partner::Url(url) => (url, None),
+        };
+        let config = Config::resolve(ConfigArgs {
+            database_url: Some(format!("sqlite://{}/tickete.db", dir.path().display())),
+            partner_url: Some(partner_url),
+            partner_api_key: Some("partner-key".into()),
+            partner_rate_per_minute: Some(options.rate_per_minute),
+            products: Some(options.products.into()),
+            admin_token: Some(TOKEN.into()),
+            public_rate_per_minute: Some(options.public_rate_per_minute),
+            bind: Some("127.0.0.1:0".into()),
+            ..ConfigArgs::default()
+        })
+        .unwrap();
+        if !options.jobs_enabled {
+            let opened = open_store(&config.database_url).await.unwrap();
+            seed(opened.store.as_ref(), &config).await.unwrap();
+            for job in opened.store.list_jobs().await.unwrap() {
+                let patch = JobPatch {
+                    enabled: Some(false),
+                    ..JobPatch::default()
+                };
+                opened.store.update_job(&job.name, &patch).await.unwrap();
+            }
+        }
+        let listener = TcpListener::bind(config.bind).await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(launch(config, listener, async {
+            let _ = stopped.await;
+        }));
+        let server = Self {
+            base,
+            http: reqwest::Client::new(),
+            sim,
+            stop: Some(stop),
+            server: Some(server),
+            _dir: dir,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(response) = self.http.get(format!("{}/readyz", self.base)).send().await {
+                if response.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("server did not become ready");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GET, returning status and JSON body.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(path)).send().await.unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// An admin request with the right token.
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// Starts a one-off sync of `days` days and waits for it to finish.
+    pub async fn sync_days(&self, days: u32) -> Value {
+        let (status, body) = self
+            .admin(
+                reqwest::Method::POST,
+                &format!("/api/v1/admin/cron/sync?daysToSync={days}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        self.wait_run(body["runId"].as_i64().unwrap()).await
+    }
+
+    /// Polls a run until it is no longer running.
+    pub async fn wait_run(&self, id: i64) -> Value {
+        for _ in 0..600 {
+            let (status, body) = self
+                .admin(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/admin/runs/{id}"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            if body["data"]["status"] != "running" {
+                return body["data"].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("run {id} did not finish");
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// Today in the server's zone (UTC in these tests).
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
