@@ -43,7 +43,10 @@ fn captured_days_parse_exactly() {
 #[test]
 fn a_day_for_another_date_is_refused() {
     let error = parse_day(&fixture("product-14_2025-03-25.json"), date("2025-03-26")).unwrap_err();
-    assert!(error.to_string().contains("not the requested date"), "{error}");
+    assert!(
+        error.to_string().contains("not the requested date"),
+        "{error}"
+    );
 }
 
 fn one_slot(mutate: impl FnOnce(&mut serde_json::Value)) -> Result<(), String> {
@@ -67,40 +70,69 @@ fn unknown_fields_are_ignored() {
     assert_eq!(one_slot(|_| {}), Ok(()));
 }
 
+/// Changes one field of a valid slot.
+type Mutation = Box<dyn FnOnce(&mut serde_json::Value)>;
+
 #[test]
 fn every_violation_names_the_field() {
     use serde_json::json;
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut serde_json::Value)>)> = vec![
+    let cases: Vec<(&str, Mutation)> = vec![
         ("startTime", Box::new(|s| s["startTime"] = json!("9:00"))),
         ("endTime", Box::new(|s| s["endTime"] = json!("25:00"))),
-        ("startDate", Box::new(|s| s["startDate"] = json!("25-03-2025"))),
+        (
+            "startDate",
+            Box::new(|s| s["startDate"] = json!("25-03-2025")),
+        ),
         ("remaining", Box::new(|s| s["remaining"] = json!(-1))),
-        ("currencyCode is missing", Box::new(|s| {
-            s.as_object_mut().unwrap().remove("currencyCode");
-        })),
-        ("paxAvailability is empty", Box::new(|s| s["paxAvailability"] = json!([]))),
-        ("appears twice", Box::new(|s| {
-            let pax = s["paxAvailability"][0].clone();
-            s["paxAvailability"].as_array_mut().unwrap().push(pax);
-        })),
-        ("more than 2 decimals", Box::new(|s| {
-            s["paxAvailability"][0]["price"]["finalPrice"] = json!(10.555)
-        })),
-        ("negative", Box::new(|s| {
-            s["paxAvailability"][0]["price"]["originalPrice"] = json!(-1)
-        })),
-        ("pax 0: remaining", Box::new(|s| s["paxAvailability"][0]["remaining"] = json!(-3))),
-        ("price.currencyCode", Box::new(|s| {
-            s["paxAvailability"][0]["price"]
-                .as_object_mut()
-                .unwrap()
-                .remove("currencyCode");
-        })),
-        ("providerSlotId is empty", Box::new(|s| s["providerSlotId"] = json!(""))),
+        (
+            "currencyCode is missing",
+            Box::new(|s| {
+                s.as_object_mut().unwrap().remove("currencyCode");
+            }),
+        ),
+        (
+            "paxAvailability is empty",
+            Box::new(|s| s["paxAvailability"] = json!([])),
+        ),
+        (
+            "appears twice",
+            Box::new(|s| {
+                let pax = s["paxAvailability"][0].clone();
+                s["paxAvailability"].as_array_mut().unwrap().push(pax);
+            }),
+        ),
+        (
+            "more than 2 decimals",
+            Box::new(|s| s["paxAvailability"][0]["price"]["finalPrice"] = json!(10.555)),
+        ),
+        (
+            "negative",
+            Box::new(|s| s["paxAvailability"][0]["price"]["originalPrice"] = json!(-1)),
+        ),
+        (
+            "pax 0: remaining",
+            Box::new(|s| s["paxAvailability"][0]["remaining"] = json!(-3)),
+        ),
+        (
+            "price.currencyCode",
+            Box::new(|s| {
+                s["paxAvailability"][0]["price"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("currencyCode");
+            }),
+        ),
+        (
+            "providerSlotId is empty",
+            Box::new(|s| s["providerSlotId"] = json!("")),
+        ),
     ];
     for (expected, mutate) in cases {
         let error = one_slot(mutate).unwrap_err();
-        assert!(error.contains(expected), "expected `{expected}` in `{error}`");
+        assert!(
+            error.contains(expected),
+            "expected `{expected}` in `{error}`"
+        );
         assert!(error.contains("slot 0"), "location named: {error}");
     }
 }
