@@ -94,13 +94,22 @@ pub fn partner_source(
             (url.clone(), None)
         }
     };
+    Ok((partner_client(config, &base_url)?, simulator))
+}
+
+/// A partner client for `base_url` with the configured API key, e.g. for a simulator that a
+/// caller started on its own listener (`tickete` with `TICKETE_PARTNER_URL=sim`).
+pub fn partner_client(
+    config: &Config,
+    base_url: &str,
+) -> Result<Arc<dyn InventorySource>, LaunchError> {
     let url = base_url
         .parse()
         .map_err(|e| LaunchError::Partner(format!("partner URL `{base_url}`: {e}")))?;
     let mut partner = PartnerConfig::new(url);
     partner.api_key = config.partner_api_key.clone();
     let client = PartnerClient::new(partner).map_err(|e| LaunchError::Partner(e.to_string()))?;
-    Ok((Arc::new(client), simulator))
+    Ok(Arc::new(client))
 }
 
 /// Runs the service on `listener` until `shutdown` resolves: then stops taking tasks, lets the

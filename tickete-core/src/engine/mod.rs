@@ -10,10 +10,11 @@ mod planner;
 mod queue;
 mod runs;
 pub mod schedule;
+mod work;
 mod worker;
 
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,13 +25,12 @@ use tokio::sync::{broadcast, watch, Notify};
 pub use pacer::{Pacer, PartnerBudget};
 pub use planner::{plan, window_dates};
 pub use schedule::{LocalScheduler, Scheduler};
+pub use work::{ClaimedTask, LocalQueue, QueueDepth, Readiness, TaskOutcome, WorkQueue};
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{NewRun, ProductId, RunId, SyncJob, SyncRun, Trigger};
 use crate::source::InventorySource;
 use crate::store::{InventoryStore, PauseState, StoreError};
-use queue::TaskQueue;
-use runs::RunTracker;
 
 /// Job name recorded for one-off window syncs (`POST /admin/cron/sync`, `tickete sync`).
 pub const MANUAL_SYNC_JOB: &str = "manual-sync";
@@ -197,17 +197,11 @@ struct Inner {
     source: Arc<dyn InventorySource>,
     budget: Arc<dyn PartnerBudget>,
     clock: Arc<dyn Clock>,
-    work: Mutex<Work>,
+    queue: Arc<dyn WorkQueue>,
     start_lock: tokio::sync::Mutex<()>,
     wake: Notify,
     pause: watch::Sender<PauseState>,
     events: broadcast::Sender<EngineEvent>,
-}
-
-#[derive(Default)]
-struct Work {
-    queue: TaskQueue,
-    runs: RunTracker,
 }
 
 /// Builds an [`Engine`].
@@ -217,6 +211,7 @@ pub struct EngineBuilder {
     source: Arc<dyn InventorySource>,
     clock: Arc<dyn Clock>,
     budget: Option<Arc<dyn PartnerBudget>>,
+    queue: Option<Arc<dyn WorkQueue>>,
 }
 
 impl EngineBuilder {
@@ -238,12 +233,21 @@ impl EngineBuilder {
         self
     }
 
+    /// Replaces the in-process queue, e.g. with a durable queue shared by replicas.
+    pub fn queue(mut self, queue: Arc<dyn WorkQueue>) -> Self {
+        self.queue = Some(queue);
+        self
+    }
+
     /// Loads the persisted pause flag and returns the engine.
     pub async fn build(self) -> Result<Engine, StoreError> {
         let pause = self.store.pause_state().await?;
         let budget = self.budget.unwrap_or_else(|| {
             Arc::new(Pacer::new(self.config.rate_per_minute, self.clock.clone()))
         });
+        let queue = self
+            .queue
+            .unwrap_or_else(|| Arc::new(LocalQueue::new(self.store.clone())));
         let (events, _) = broadcast::channel(1024);
         Ok(Engine {
             inner: Arc::new(Inner {
@@ -252,7 +256,7 @@ impl EngineBuilder {
                 source: self.source,
                 budget,
                 clock: self.clock,
-                work: Mutex::new(Work::default()),
+                queue,
                 start_lock: tokio::sync::Mutex::new(()),
                 wake: Notify::new(),
                 pause: watch::Sender::new(pause),
@@ -274,6 +278,7 @@ impl Engine {
             source,
             clock: Arc::new(SystemClock),
             budget: None,
+            queue: None,
         }
     }
 
@@ -306,21 +311,26 @@ impl Engine {
         self.inner.events.subscribe()
     }
 
-    /// Current queue, pause and budget state.
-    pub fn status(&self) -> EngineStatus {
-        let work = self.work();
-        EngineStatus {
-            pause: *self.inner.pause.borrow(),
-            pending: work.queue.pending_len(),
-            in_flight: work.queue.in_flight_len(),
-            rate_per_minute: self.inner.budget.rate_per_minute(),
-            held_until: self.inner.budget.held_until(),
-        }
+    /// The pause flag as this engine last saw it.
+    pub fn pause_state(&self) -> PauseState {
+        *self.inner.pause.borrow()
     }
 
-    /// Whether a run of `job` is in progress in this engine.
-    pub fn is_running(&self, job: &str) -> bool {
-        self.work().runs.is_running(job)
+    /// Current queue, pause and budget state.
+    pub async fn status(&self) -> Result<EngineStatus, StoreError> {
+        let depth = self.inner.queue.depth().await?;
+        Ok(EngineStatus {
+            pause: self.pause_state(),
+            pending: depth.pending,
+            in_flight: depth.in_flight,
+            rate_per_minute: self.inner.budget.rate_per_minute(),
+            held_until: self.inner.budget.held_until(),
+        })
+    }
+
+    /// Whether a run of `job` is in progress.
+    pub async fn is_running(&self, job: &str) -> Result<bool, StoreError> {
+        self.inner.queue.is_running(job).await
     }
 
     /// What `request` would do now, without recording or fetching anything.
@@ -344,7 +354,7 @@ impl Engine {
         if self.inner.pause.borrow().paused {
             return Err(EngineError::Paused);
         }
-        if self.is_running(&request.job) {
+        if self.is_running(&request.job).await? {
             return Err(EngineError::AlreadyRunning(request.job));
         }
         let now = self.inner.clock.now();
@@ -370,19 +380,16 @@ impl Engine {
         if tasks.is_empty() {
             run.status = run.counts.final_status();
             run.finished_at = Some(now);
-        } else {
-            let mut work = self.work();
-            for task in &tasks {
-                work.queue.push(task, run.id);
-            }
-            work.runs.insert(run.clone(), tasks.len() as u32);
         }
         self.inner.store.save_run(&run).await?;
+        if !tasks.is_empty() {
+            self.inner.queue.enqueue(&run, &tasks).await?;
+        }
         tracing::info!(
             run = %run.id, job = %run.job, trigger = %run.trigger,
             planned, skipped_fresh, queued = tasks.len(), "run started"
         );
-        worker::record_queue_depth(self);
+        worker::record_queue_depth(self).await;
         if run.finished_at.is_some() {
             worker::record_run_finished(&run);
             let _ = self
@@ -434,21 +441,26 @@ impl Engine {
     }
 
     /// Waits until run `id` finishes and returns it as stored.
+    ///
+    /// Finishing is seen from this engine's events, and from the store (every second) for
+    /// runs another process may finish.
     pub async fn wait_for_run(&self, id: RunId) -> Result<SyncRun, StoreError> {
         let mut events = self.subscribe();
-        if self.work().runs.get(id).is_none() {
-            return self.inner.store.get_run(id).await;
-        }
         loop {
-            match events.recv().await {
-                Ok(EngineEvent::RunFinished(run)) if run.id == id => return Ok(run),
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                    if self.work().runs.get(id).is_none() {
-                        return self.inner.store.get_run(id).await;
-                    }
-                }
-                Err(broadcast::error::RecvError::Closed) => {
-                    return self.inner.store.get_run(id).await
+            let run = self.inner.store.get_run(id).await?;
+            if run.status != crate::domain::RunStatus::Running {
+                return Ok(run);
+            }
+            let check_again = tokio::time::sleep(Duration::from_secs(1));
+            tokio::pin!(check_again);
+            loop {
+                tokio::select! {
+                    () = &mut check_again => break,
+                    event = events.recv() => match event {
+                        Ok(EngineEvent::RunFinished(run)) if run.id == id => return Ok(run),
+                        Ok(_) => {}
+                        Err(_) => break,
+                    },
                 }
             }
         }
@@ -476,17 +488,13 @@ impl Engine {
         let planned = (products.len() * dates.len()) as u32;
         Ok((tasks, skipped, planned))
     }
-
-    fn work(&self) -> std::sync::MutexGuard<'_, Work> {
-        self.inner.work.lock().expect("engine work lock")
-    }
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("config", &self.inner.config)
-            .field("status", &self.status())
+            .field("pause", &self.pause_state())
             .finish()
     }
 }

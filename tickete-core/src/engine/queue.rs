@@ -2,9 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
-use tokio::time::Instant;
+use chrono::{DateTime, NaiveDate, Utc};
 
+use super::work::Readiness;
 use crate::domain::{ProductId, RunId, SyncTask, TaskPriority};
 
 /// (product, date): the identity of a task.
@@ -18,7 +18,7 @@ pub(crate) struct TaskEntry {
     /// Attempts that ended in a transient failure.
     pub attempts: u32,
     /// Backoff: not to be sent before this instant.
-    pub not_before: Option<Instant>,
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// What pushing a task did.
@@ -30,17 +30,6 @@ pub(crate) enum Enqueued {
     Merged,
     /// Attached to the in-flight fetch for the same (product, date).
     Attached,
-}
-
-/// Where the queue stands for a worker looking for work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Readiness {
-    /// A task can go now.
-    Ready,
-    /// Every pending task is backing off; the first can go at this instant.
-    At(Instant),
-    /// Nothing pending.
-    Empty,
 }
 
 #[derive(Debug, Default)]
@@ -86,8 +75,8 @@ impl TaskQueue {
     }
 
     /// Whether a task can be taken at `now`.
-    pub fn readiness(&self, now: Instant) -> Readiness {
-        let mut earliest: Option<Instant> = None;
+    pub fn readiness(&self, now: DateTime<Utc>) -> Readiness {
+        let mut earliest: Option<DateTime<Utc>> = None;
         for entry in self.pending.values() {
             match entry.not_before {
                 Some(at) if at > now => earliest = Some(earliest.map_or(at, |e| e.min(at))),
@@ -98,7 +87,7 @@ impl TaskQueue {
     }
 
     /// Takes the highest-priority task that is not backing off, and marks it in flight.
-    pub fn pop_ready(&mut self, now: Instant) -> Option<(SyncTask, TaskEntry)> {
+    pub fn pop_ready(&mut self, now: DateTime<Utc>) -> Option<(SyncTask, TaskEntry)> {
         let (&(priority, product), _) = self
             .pending
             .iter()

@@ -4,17 +4,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::work::TaskOutcome;
 use crate::domain::{ProductId, RunId, RunStatus, SyncRun};
 use crate::store::ApplyOutcome;
-
-/// Final outcome of one task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum TaskOutcome {
-    /// Fetched and applied.
-    Fetched(ApplyOutcome),
-    /// Gave up; the message says why.
-    Failed(String),
-}
 
 #[derive(Debug, Default)]
 pub(crate) struct RunTracker {
@@ -36,11 +28,6 @@ impl RunTracker {
     /// Whether a run of `job` is in progress.
     pub fn is_running(&self, job: &str) -> bool {
         self.runs.values().any(|tracked| tracked.run.job == job)
-    }
-
-    /// The running run, if tracked.
-    pub fn get(&self, id: RunId) -> Option<&SyncRun> {
-        self.runs.get(&id).map(|tracked| &tracked.run)
     }
 
     /// Counts `outcome` for `run_id`; returns the updated run, finished if it was the last task.

@@ -164,7 +164,7 @@ async fn fire(
     trigger: Trigger,
     due: DateTime<Utc>,
 ) {
-    if engine.status().pause.paused {
+    if engine.pause_state().paused {
         tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
         return;
     }

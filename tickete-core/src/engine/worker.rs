@@ -1,22 +1,26 @@
-//! The worker loop: waits for ready work and budget, fetches, applies, settles.
+//! The worker loop: waits for ready work and budget, claims, fetches, applies, settles.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::queue::{Readiness, TaskEntry};
-use super::runs::TaskOutcome;
+use super::work::{ClaimedTask, Readiness, TaskOutcome};
 use super::{Engine, EngineEvent};
-use crate::domain::{RunStatus, SyncRun, SyncTask};
+use crate::domain::{DaySnapshot, RunStatus, SyncRun, SyncTask};
 use crate::source::SourceError;
+
+/// Pause after the queue or the budget failed, before trying again.
+const ERROR_PAUSE: Duration = Duration::from_secs(1);
 
 impl Engine {
     /// Runs the worker until `shutdown` is cancelled: then stops taking tasks, lets in-flight
-    /// calls finish and write, and marks unfinished runs `interrupted`.
+    /// calls finish and write, and ends this worker's share of the work (a local queue marks
+    /// its unfinished runs `interrupted`; a shared queue leaves them to other replicas).
     pub async fn run(&self, shutdown: CancellationToken) {
         let capacity = Arc::new(Semaphore::new(self.inner.config.max_in_flight.max(1)));
         let mut in_flight = JoinSet::new();
@@ -38,48 +42,64 @@ impl Engine {
             metrics::histogram!("tickete_pacer_wait_seconds")
                 .record(waited.elapsed().as_secs_f64());
             if let Err(error) = budget {
-                tracing::warn!(%error, "partner budget unavailable; retrying in 1 s");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tracing::warn!(%error, "partner budget unavailable; retrying");
+                tokio::time::sleep(ERROR_PAUSE).await;
                 continue;
             }
             // Pause may have landed while we waited for the budget.
-            if self.inner.pause.borrow().paused {
+            if self.pause_state().paused {
                 continue;
             }
-            let Some((task, entry)) = self.work().queue.pop_ready(Instant::now()) else {
-                continue;
+            let claimed = match self.inner.queue.claim(self.inner.clock.now()).await {
+                Ok(Some(claimed)) => claimed,
+                // Another worker took it meanwhile.
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "could not claim a task; retrying");
+                    tokio::time::sleep(ERROR_PAUSE).await;
+                    continue;
+                }
             };
-            record_queue_depth(self);
-            in_flight.spawn(self.clone().execute(task, entry, permit));
+            record_queue_depth(self).await;
+            in_flight.spawn(self.clone().execute(claimed, permit));
         }
         while in_flight.join_next().await.is_some() {}
-        self.interrupt_all().await;
+        self.stop_worker().await;
     }
 
     async fn wait_for_ready_work(&self) {
         loop {
-            if self.inner.pause.borrow().paused {
+            if self.pause_state().paused {
                 let mut pause = self.inner.pause.subscribe();
                 let _ = pause.wait_for(|state| !state.paused).await;
                 continue;
             }
-            let readiness = self.work().queue.readiness(Instant::now());
-            match readiness {
-                Readiness::Ready => return,
-                Readiness::At(at) => {
+            let now = self.inner.clock.now();
+            let wake_at = match self.inner.queue.readiness(now).await {
+                Ok(Readiness::Ready) => return,
+                Ok(Readiness::At(at)) => Some(until(now, at)),
+                Ok(Readiness::Empty) => self.inner.queue.poll_interval(),
+                Err(error) => {
+                    tracing::warn!(%error, "could not read the queue; retrying");
+                    Some(ERROR_PAUSE)
+                }
+            };
+            match wake_at {
+                Some(delay) => {
                     tokio::select! {
-                        () = tokio::time::sleep_until(at) => {}
+                        () = tokio::time::sleep(delay) => {}
                         () = self.inner.wake.notified() => {}
                     }
                 }
-                Readiness::Empty => self.inner.wake.notified().await,
+                None => self.inner.wake.notified().await,
             }
         }
     }
 
-    #[tracing::instrument(skip_all, fields(product = %task.product, date = %task.date))]
-    async fn execute(self, task: SyncTask, mut entry: TaskEntry, _permit: OwnedSemaphorePermit) {
+    #[tracing::instrument(skip_all, fields(product = %claimed.task.product, date = %claimed.task.date))]
+    async fn execute(self, mut claimed: ClaimedTask, _permit: OwnedSemaphorePermit) {
         let inner = &self.inner;
+        let task = claimed.task.clone();
         let fetched = tokio::time::timeout(
             inner.config.fetch_timeout,
             inner.source.fetch(task.product, task.date),
@@ -110,19 +130,18 @@ impl Engine {
                 if let Err(error) = inner.budget.hold_until(reset_at).await {
                     tracing::warn!(%error, "could not share the rate-limit hold");
                 }
-                self.work().queue.requeue(task, entry);
-                inner.wake.notify_one();
+                self.release(claimed, None).await;
                 return;
             }
             Err(SourceError::Transient(message))
-                if entry.attempts + 1 < inner.config.retry.attempts =>
+                if claimed.attempts + 1 < inner.config.retry.attempts =>
             {
-                entry.attempts += 1;
-                let backoff = backoff(inner.config.retry.base_delay, entry.attempts);
-                tracing::info!(attempt = entry.attempts, ?backoff, %message, "transient failure; retrying");
-                entry.not_before = Some(Instant::now() + backoff);
-                self.work().queue.requeue(task, entry);
-                inner.wake.notify_one();
+                claimed.attempts += 1;
+                let backoff = backoff(inner.config.retry.base_delay, claimed.attempts);
+                tracing::info!(attempt = claimed.attempts, ?backoff, %message, "transient failure; retrying");
+                let not_before = inner.clock.now()
+                    + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::MAX);
+                self.release(claimed, Some(not_before)).await;
                 return;
             }
             Err(error) => {
@@ -140,59 +159,57 @@ impl Engine {
         self.settle(&task, outcome).await;
     }
 
+    async fn release(&self, claimed: ClaimedTask, not_before: Option<DateTime<Utc>>) {
+        if let Err(error) = self.inner.queue.release(claimed, not_before).await {
+            // A shared queue's lease expires, so the task comes back even then.
+            tracing::warn!(%error, "could not put the task back");
+        }
+        self.inner.wake.notify_one();
+    }
+
     async fn settle(&self, task: &SyncTask, outcome: TaskOutcome) {
-        let now = self.inner.clock.now();
-        let updated: Vec<SyncRun> = {
-            let mut work = self.work();
-            let runs = work.queue.finish((task.product, task.date));
-            runs.into_iter()
-                .filter_map(|run| {
-                    work.runs
-                        .record(run, task.product, task.date, &outcome, now)
-                })
-                .collect()
-        };
         if let TaskOutcome::Failed(message) = &outcome {
             tracing::warn!(product = %task.product, date = %task.date, %message, "task failed");
         }
+        let now = self.inner.clock.now();
+        let updated = match self.inner.queue.settle(task, &outcome, now).await {
+            Ok(updated) => updated,
+            Err(error) => {
+                tracing::warn!(%error, "could not record the task outcome");
+                Vec::new()
+            }
+        };
         let _ = self.inner.events.send(EngineEvent::TaskSettled {
             product: task.product,
             date: task.date,
             ok: matches!(outcome, TaskOutcome::Fetched(_)),
         });
         for run in updated {
-            self.save(&run).await;
-            if run.status == RunStatus::Running {
-                let _ = self.inner.events.send(EngineEvent::RunProgress(run));
-            } else {
-                record_run_finished(&run);
-                tracing::info!(run = %run.id, job = %run.job, status = %run.status, "run finished");
-                let _ = self.inner.events.send(EngineEvent::RunFinished(run));
-            }
+            self.announce(run);
         }
     }
 
-    async fn interrupt_all(&self) {
-        let now = self.inner.clock.now();
-        let interrupted = {
-            let mut work = self.work();
-            work.queue.clear_pending();
-            work.runs.end_all(RunStatus::Interrupted, now)
-        };
-        for run in interrupted {
-            self.save(&run).await;
+    fn announce(&self, run: SyncRun) {
+        if run.status == RunStatus::Running {
+            let _ = self.inner.events.send(EngineEvent::RunProgress(run));
+        } else {
             record_run_finished(&run);
-            tracing::info!(run = %run.id, job = %run.job, "run interrupted by shutdown");
+            tracing::info!(run = %run.id, job = %run.job, status = %run.status, "run finished");
             let _ = self.inner.events.send(EngineEvent::RunFinished(run));
         }
-        record_queue_depth(self);
     }
 
-    async fn save(&self, run: &SyncRun) {
-        if let Err(error) = self.inner.store.save_run(run).await {
-            tracing::warn!(run = %run.id, %error, "could not save run progress");
+    async fn stop_worker(&self) {
+        match self.inner.queue.stop(self.inner.clock.now()).await {
+            Ok(interrupted) => interrupted.into_iter().for_each(|run| self.announce(run)),
+            Err(error) => tracing::warn!(%error, "could not record the interrupted runs"),
         }
+        record_queue_depth(self).await;
     }
+}
+
+fn until(now: DateTime<Utc>, at: DateTime<Utc>) -> Duration {
+    (at - now).to_std().unwrap_or_default()
 }
 
 /// Exponential backoff with full jitter: `base · 2^(attempt-1) · (1 + U[0,1))`.
@@ -202,7 +219,7 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
     exponential + Duration::from_millis(jitter_millis)
 }
 
-fn outcome_label(result: &Result<crate::domain::DaySnapshot, SourceError>) -> &'static str {
+fn outcome_label(result: &Result<DaySnapshot, SourceError>) -> &'static str {
     match result {
         Ok(_) => "ok",
         Err(SourceError::RateLimited { .. }) => "rate_limited",
@@ -212,9 +229,11 @@ fn outcome_label(result: &Result<crate::domain::DaySnapshot, SourceError>) -> &'
     }
 }
 
-pub(super) fn record_queue_depth(engine: &Engine) {
-    let pending = engine.work().queue.pending_len();
-    metrics::gauge!("tickete_queue_depth").set(pending as f64);
+pub(super) async fn record_queue_depth(engine: &Engine) {
+    if let Ok(depth) = engine.inner.queue.depth().await {
+        metrics::gauge!("tickete_queue_depth").set(depth.pending as f64);
+        metrics::gauge!("tickete_in_flight").set(depth.in_flight as f64);
+    }
 }
 
 pub(super) fn record_run_finished(run: &SyncRun) {

@@ -123,18 +123,27 @@ async fn pacer_never_exceeds_the_rate_and_runs_close_to_it_while_work_is_queued(
     tokio::time::sleep(Duration::from_secs(300)).await;
 
     let calls: Vec<_> = h.source.calls().iter().map(|call| call.at).collect();
-    assert_eq!(max_calls_in_any_minute(&calls), 30, "ceiling is 30 per minute");
+    assert_eq!(
+        max_calls_in_any_minute(&calls),
+        30,
+        "ceiling is 30 per minute"
+    );
     for minute in 0..4u64 {
         let from = calls[0] + Duration::from_secs(60 * minute);
         let in_minute = calls
             .iter()
             .filter(|at| **at >= from && **at < from + Duration::from_secs(60))
             .count();
-        assert!(in_minute >= 29, "minute {minute} made only {in_minute} of 30 calls");
+        assert!(
+            in_minute >= 29,
+            "minute {minute} made only {in_minute} of 30 calls"
+        );
     }
     let spacing: Vec<_> = calls.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(
-        spacing.iter().all(|gap| *gap >= Duration::from_millis(1999)),
+        spacing
+            .iter()
+            .all(|gap| *gap >= Duration::from_millis(1999)),
         "calls are spread evenly, never in bursts: {spacing:?}"
     );
     h.stop().await;
@@ -160,8 +169,16 @@ async fn a_429_holds_every_call_until_the_reset() {
         "no call between the 429 and the reset"
     );
     assert_eq!(calls.len(), 7, "6 tasks + the rate-limited attempt");
-    assert_eq!(h.source.calls_for(pid(1), today()), 2, "retried after reset");
-    assert_eq!(finished.status, RunStatus::Succeeded, "a 429 is not a task failure");
+    assert_eq!(
+        h.source.calls_for(pid(1), today()),
+        2,
+        "retried after reset"
+    );
+    assert_eq!(
+        finished.status,
+        RunStatus::Succeeded,
+        "a 429 is not a task failure"
+    );
     assert_eq!(finished.counts.failed, 0);
     h.stop().await;
 }
@@ -178,7 +195,11 @@ async fn overlapping_jobs_fetch_each_product_and_date_once() {
         assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
         assert_eq!(run.counts.planned, run.counts.fetched);
     }
-    assert_eq!(h.source.calls().len(), 60, "2 products × 30 dates, each once");
+    assert_eq!(
+        h.source.calls().len(),
+        60,
+        "2 products × 30 dates, each once"
+    );
     for offset in 0..30 {
         assert_eq!(h.source.calls_for(pid(14), day(offset)), 1);
     }
@@ -255,9 +276,16 @@ async fn failed_or_invalid_fetches_leave_stored_data_untouched() {
     assert_eq!(run.status, RunStatus::Failed);
     assert_eq!(run.counts.failed, 2);
     assert_eq!(run.errors.len(), 2);
-    assert!(run.errors.iter().any(|e| e.contains("requested date")), "{run:?}");
+    assert!(
+        run.errors.iter().any(|e| e.contains("requested date")),
+        "{run:?}"
+    );
     assert_eq!(h.source.calls_for(pid(1), today()), 1, "invalid: no retry");
-    assert_eq!(h.source.calls_for(pid(1), day(1)), 3, "transient: 3 attempts");
+    assert_eq!(
+        h.source.calls_for(pid(1), day(1)),
+        3,
+        "transient: 3 attempts"
+    );
     assert_eq!(h.store.slots(pid(1), today()).await.unwrap(), good.slots);
     assert_eq!(h.store.slots(pid(1), day(1)).await.unwrap().len(), 1);
     let states = h.store.day_states(today(), day(2)).await.unwrap();
@@ -281,7 +309,10 @@ async fn transient_failures_are_retried_with_backoff_then_succeed() {
     let calls = h.source.calls();
     assert_eq!(calls.len(), 3);
     assert!(calls[2].at - calls[1].at > calls[1].at - calls[0].at - Duration::from_secs(2));
-    assert!(calls[1].at - calls[0].at >= Duration::from_secs(2), "backoff");
+    assert!(
+        calls[1].at - calls[0].at >= Duration::from_secs(2),
+        "backoff"
+    );
     h.stop().await;
 }
 
@@ -293,8 +324,11 @@ async fn vanished_slots_are_removed_on_a_successful_fetch() {
         today(),
         sample_day(today(), &["09:00", "10:00", "11:00"]).slots,
     );
-    h.source
-        .push_day(pid(1), today(), sample_day(today(), &["09:00", "11:00"]).slots);
+    h.source.push_day(
+        pid(1),
+        today(),
+        sample_day(today(), &["09:00", "11:00"]).slots,
+    );
     h.start_worker();
     let first = h.sync("first", 1).await;
     let first = h.engine.wait_for_run(first.id).await.unwrap();
@@ -339,7 +373,10 @@ async fn pause_stops_partner_calls_and_resume_continues() {
     h.engine.pause().await.unwrap();
     let at_pause = h.source.calls().len();
     assert!((4..=6).contains(&at_pause), "{at_pause} calls before pause");
-    assert!(h.store.pause_state().await.unwrap().paused, "pause is persisted");
+    assert!(
+        h.store.pause_state().await.unwrap().paused,
+        "pause is persisted"
+    );
     assert_eq!(
         h.engine.start_run(RunRequest::next_days(1)).await,
         Err(EngineError::Paused)
@@ -347,7 +384,7 @@ async fn pause_stops_partner_calls_and_resume_continues() {
 
     tokio::time::sleep(Duration::from_secs(120)).await;
     assert_eq!(h.source.calls().len(), at_pause, "no calls while paused");
-    assert_eq!(h.engine.status().pending, 20 - at_pause);
+    assert_eq!(h.engine.status().await.unwrap().pending, 20 - at_pause);
 
     h.engine.resume().await.unwrap();
     let run = h.engine.wait_for_run(run.id).await.unwrap();
@@ -364,7 +401,7 @@ async fn pause_survives_a_restart() {
         .build()
         .await
         .unwrap();
-    assert!(restarted.status().pause.paused);
+    assert!(restarted.pause_state().paused);
 }
 
 #[tokio::test(start_paused = true)]
@@ -390,7 +427,7 @@ async fn shutdown_finishes_the_in_flight_call_and_marks_the_run_interrupted() {
     h.start_worker();
     let run = h.sync("long", 5).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(h.engine.status().in_flight, 1);
+    assert_eq!(h.engine.status().await.unwrap().in_flight, 1);
     h.stop().await;
 
     assert_eq!(h.source.calls().len(), 1, "no new calls after shutdown");
@@ -434,7 +471,13 @@ async fn seed_jobs(store: &MemoryStore) {
 
 async fn runs_of(store: &MemoryStore, job: &str) -> Vec<tickete_core::SyncRun> {
     store
-        .list_runs(Some(job), tickete_core::PageRequest { page: 1, limit: 100 })
+        .list_runs(
+            Some(job),
+            tickete_core::PageRequest {
+                page: 1,
+                limit: 100,
+            },
+        )
         .await
         .unwrap()
         .items
@@ -473,10 +516,16 @@ async fn missed_ticks_give_exactly_one_catch_up_run() {
         .iter()
         .filter(|run| run.trigger == Trigger::CatchUp)
         .collect();
-    assert_eq!(catch_ups.len(), 1, "one catch-up, never a burst: {today_runs:?}");
+    assert_eq!(
+        catch_ups.len(),
+        1,
+        "one catch-up, never a burst: {today_runs:?}"
+    );
     assert_eq!(
         catch_ups[0].due_at,
-        DateTime::parse_from_rfc3339("2026-03-01T08:00:00Z").unwrap().to_utc(),
+        DateTime::parse_from_rfc3339("2026-03-01T08:00:00Z")
+            .unwrap()
+            .to_utc(),
         "due at the latest missed tick"
     );
     // 08:00 − 3 h = 05:00: the 4-hourly job missed 08:00 too; the daily job missed nothing.

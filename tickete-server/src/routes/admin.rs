@@ -16,7 +16,7 @@ use crate::extract::{parse_product_id, JsonBody, QueryParams};
 use crate::state::AppState;
 
 async fn sync_status(state: &AppState) -> ApiResult<SyncStatusBody> {
-    let status = state.engine().status();
+    let status = state.engine().status().await?;
     let last = state
         .store()
         .list_runs(None, tickete_core::PageRequest { page: 1, limit: 1 })

@@ -33,10 +33,12 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<serde_json:
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     record_data_age(&state).await;
-    let status = state.engine().status();
-    metrics::gauge!("tickete_queue_depth").set(status.pending as f64);
-    metrics::gauge!("tickete_in_flight").set(status.in_flight as f64);
-    metrics::gauge!("tickete_paused").set(if status.pause.paused { 1.0 } else { 0.0 });
+    if let Ok(status) = state.engine().status().await {
+        metrics::gauge!("tickete_queue_depth").set(status.pending as f64);
+        metrics::gauge!("tickete_in_flight").set(status.in_flight as f64);
+    }
+    let paused = state.engine().pause_state().paused;
+    metrics::gauge!("tickete_paused").set(if paused { 1.0 } else { 0.0 });
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics().render(),

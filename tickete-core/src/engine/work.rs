@@ -1,0 +1,207 @@
+//! Where planned tasks wait and where run counts live.
+//!
+//! One process uses [`LocalQueue`] (memory; the next start re-plans what a shutdown left).
+//! Replicas share a durable queue in the database, claimed with leases, so a replica that dies
+//! mid-task loses nothing. The engine only talks to [`WorkQueue`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::queue::{TaskEntry, TaskQueue};
+use super::runs::RunTracker;
+use crate::domain::{RunStatus, SyncRun, SyncTask};
+use crate::store::{ApplyOutcome, InventoryStore, StoreError};
+
+/// Final outcome of one task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOutcome {
+    /// Fetched and applied.
+    Fetched(ApplyOutcome),
+    /// Gave up; the message says why.
+    Failed(String),
+}
+
+/// A task this worker may fetch now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedTask {
+    /// What to fetch.
+    pub task: SyncTask,
+    /// Earlier attempts that ended in a transient failure.
+    pub attempts: u32,
+}
+
+/// Whether the queue has work for a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// A task can be claimed now.
+    Ready,
+    /// Every pending task is backing off; the first is ready at this time.
+    At(DateTime<Utc>),
+    /// Nothing pending.
+    Empty,
+}
+
+/// Queue sizes for status and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Tasks waiting.
+    pub pending: usize,
+    /// Tasks claimed and being fetched.
+    pub in_flight: usize,
+}
+
+/// The task queue and the live counts of running runs.
+///
+/// Tasks are keyed by (product, date): a task queued by several runs is fetched once and its
+/// outcome counted for each of them.
+#[async_trait]
+pub trait WorkQueue: Send + Sync + 'static {
+    /// Whether a run of `job` is in progress.
+    async fn is_running(&self, job: &str) -> Result<bool, StoreError>;
+    /// Queues `tasks` for `run` (already recorded, with `planned` and `skipped_fresh` set),
+    /// merging with pending or in-flight tasks of the same (product, date).
+    async fn enqueue(&self, run: &SyncRun, tasks: &[SyncTask]) -> Result<(), StoreError>;
+    /// Whether a task could be claimed at `now`.
+    async fn readiness(&self, now: DateTime<Utc>) -> Result<Readiness, StoreError>;
+    /// Takes the highest-priority ready task, if any.
+    async fn claim(&self, now: DateTime<Utc>) -> Result<Option<ClaimedTask>, StoreError>;
+    /// Returns a claimed task to the queue, ready again at `not_before` (now when `None`).
+    async fn release(
+        &self,
+        claimed: ClaimedTask,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+    /// Records the final outcome of a claimed task on every run waiting on it, persists
+    /// those runs, and returns them (finished ones with their final status).
+    async fn settle(
+        &self,
+        task: &SyncTask,
+        outcome: &TaskOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncRun>, StoreError>;
+    /// Current sizes.
+    async fn depth(&self) -> Result<QueueDepth, StoreError>;
+    /// This worker stops: returns the runs that ended `interrupted` because of it.
+    async fn stop(&self, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError>;
+    /// How often an idle worker looks for work queued by other processes (`None`: never;
+    /// local enqueues wake it directly).
+    fn poll_interval(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// The in-process queue: priority order in memory, run counts saved to the store as they move.
+pub struct LocalQueue {
+    store: Arc<dyn InventoryStore>,
+    work: Mutex<Work>,
+}
+
+#[derive(Default)]
+struct Work {
+    queue: TaskQueue,
+    runs: RunTracker,
+}
+
+impl LocalQueue {
+    /// A queue whose runs are saved to `store`.
+    pub fn new(store: Arc<dyn InventoryStore>) -> Self {
+        Self {
+            store,
+            work: Mutex::default(),
+        }
+    }
+
+    fn work(&self) -> std::sync::MutexGuard<'_, Work> {
+        self.work.lock().expect("local queue lock")
+    }
+
+    async fn save_all(&self, runs: &[SyncRun]) -> Result<(), StoreError> {
+        for run in runs {
+            self.store.save_run(run).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl WorkQueue for LocalQueue {
+    async fn is_running(&self, job: &str) -> Result<bool, StoreError> {
+        Ok(self.work().runs.is_running(job))
+    }
+
+    async fn enqueue(&self, run: &SyncRun, tasks: &[SyncTask]) -> Result<(), StoreError> {
+        let mut work = self.work();
+        for task in tasks {
+            work.queue.push(task, run.id);
+        }
+        work.runs.insert(run.clone(), tasks.len() as u32);
+        Ok(())
+    }
+
+    async fn readiness(&self, now: DateTime<Utc>) -> Result<Readiness, StoreError> {
+        Ok(self.work().queue.readiness(now))
+    }
+
+    async fn claim(&self, now: DateTime<Utc>) -> Result<Option<ClaimedTask>, StoreError> {
+        Ok(self
+            .work()
+            .queue
+            .pop_ready(now)
+            .map(|(task, entry)| ClaimedTask {
+                task,
+                attempts: entry.attempts,
+            }))
+    }
+
+    async fn release(
+        &self,
+        claimed: ClaimedTask,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let entry = TaskEntry {
+            runs: Vec::new(),
+            attempts: claimed.attempts,
+            not_before,
+        };
+        self.work().queue.requeue(claimed.task, entry);
+        Ok(())
+    }
+
+    async fn settle(
+        &self,
+        task: &SyncTask,
+        outcome: &TaskOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncRun>, StoreError> {
+        let updated: Vec<SyncRun> = {
+            let mut work = self.work();
+            let runs = work.queue.finish((task.product, task.date));
+            runs.into_iter()
+                .filter_map(|run| work.runs.record(run, task.product, task.date, outcome, now))
+                .collect()
+        };
+        self.save_all(&updated).await?;
+        Ok(updated)
+    }
+
+    async fn depth(&self) -> Result<QueueDepth, StoreError> {
+        let work = self.work();
+        Ok(QueueDepth {
+            pending: work.queue.pending_len(),
+            in_flight: work.queue.in_flight_len(),
+        })
+    }
+
+    async fn stop(&self, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        let interrupted = {
+            let mut work = self.work();
+            work.queue.clear_pending();
+            work.runs.end_all(RunStatus::Interrupted, now)
+        };
+        self.save_all(&interrupted).await?;
+        Ok(interrupted)
+    }
+}
