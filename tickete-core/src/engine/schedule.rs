@@ -144,7 +144,11 @@ async fn catch_up(engine: &Engine, scheduler: &dyn Scheduler, now: DateTime<Utc>
             continue;
         };
         let due = match engine.store().last_run(&job.name).await {
-            Ok(None) => Some(now),
+            // First start: due at the latest tick (the same instant on every replica, so the
+            // cluster claims it once), or now for a job that has not ticked in a week.
+            Ok(None) => Some(
+                latest_tick_between(&cron, tz, now - chrono::Duration::days(7), now).unwrap_or(now),
+            ),
             Ok(Some(last)) => latest_tick_between(&cron, tz, last.due_at, now),
             Err(error) => {
                 tracing::warn!(job = %job.name, %error, "could not read the last run");
