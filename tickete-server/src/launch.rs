@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tickete_core::engine::schedule::run_scheduler;
-use tickete_core::engine::{EngineConfig, LocalScheduler};
+use tickete_core::engine::{EngineConfig, LocalScheduler, Scheduler};
 use tickete_core::{
     Engine, EngineEvent, InventorySource, InventoryStore, Product, StoreError, SyncJob,
 };
 use tickete_partner::sim::{SimConfig, Simulator};
 use tickete_partner::{PartnerClient, PartnerConfig};
+use tickete_store_postgres::coordination::{replica_name, Coordination};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -136,11 +137,25 @@ pub async fn launch(
     }
     let local_address = listener.local_addr()?;
     let (source, simulator) = partner_source(&config, local_address)?;
-    let engine = Engine::builder(store.clone(), source)
+    let mut builder = Engine::builder(store.clone(), source)
         .config(engine_config(&config))
-        .clock(clock)
-        .build()
-        .await?;
+        .clock(clock);
+    let mut scheduler: Arc<dyn Scheduler> = Arc::new(LocalScheduler);
+    if let Some(postgres) = &opened.postgres {
+        let replica = replica_name();
+        let coordination = Coordination::new(
+            postgres,
+            &replica,
+            config.partner_rate_per_minute,
+            config.task_lease,
+        );
+        tracing::info!(%replica, "coordinating with other replicas through Postgres");
+        builder = builder
+            .queue(Arc::new(coordination.queue))
+            .budget(Arc::new(coordination.budget));
+        scheduler = Arc::new(coordination.scheduler);
+    }
+    let engine = builder.build().await?;
 
     let admin_token = config.admin_token.clone().unwrap_or_else(|| {
         let token = hex::encode(rand::random::<[u8; 24]>());
@@ -165,7 +180,7 @@ pub async fn launch(
     });
     let scheduler = tokio::spawn(run_scheduler(
         engine.clone(),
-        Arc::new(LocalScheduler),
+        scheduler,
         stop.clone(),
     ));
     let background = tokio::spawn(watch_engine(state.clone(), stop.clone()));

@@ -1,0 +1,44 @@
+//! One module per command family; [`dispatch`] routes a parsed command line to it.
+
+mod completions;
+mod control;
+mod execute;
+mod jobs;
+mod products;
+mod query;
+mod runs;
+mod sim;
+mod sync;
+
+use crate::cli::{Cli, Command};
+use crate::context::Ctx;
+use crate::error::CliError;
+
+/// Runs the command of `cli`.
+pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
+    // Commands that need no settings work even when the store settings are wrong.
+    let command = match cli.command {
+        Command::Completions { shell } => return completions::run(shell),
+        Command::PartnerSim(args) => return sim::run(args).await,
+        other => other,
+    };
+    let config = tickete_server::Config::resolve(cli.config)?;
+    crate::logging::init(config.json_logs);
+    let ctx = Ctx {
+        config,
+        json: cli.json,
+    };
+    match command {
+        Command::Sync(args) => sync::run(&ctx, args).await,
+        Command::Slots { product, date } => query::slots(&ctx, product, date).await,
+        Command::Dates { product } => query::dates(&ctx, product).await,
+        Command::Products { action } => products::run(&ctx, action).await,
+        Command::Jobs { action } => jobs::run(&ctx, action).await,
+        Command::Runs { action } => runs::run(&ctx, action).await,
+        Command::Pause => control::pause(&ctx, true).await,
+        Command::Resume => control::pause(&ctx, false).await,
+        Command::Status => control::status(&ctx).await,
+        Command::Migrate => control::migrate(&ctx).await,
+        Command::Completions { .. } | Command::PartnerSim(_) => unreachable!("handled above"),
+    }
+}

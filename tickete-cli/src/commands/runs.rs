@@ -1,0 +1,99 @@
+//! `tickete runs [list|show]`: the execution log.
+
+use tickete_core::PageRequest;
+use tickete_server::dto::{DataEnvelope, PageEnvelope, RunBody};
+
+use crate::cli::{PageArgs, RunsCommand};
+use crate::context::Ctx;
+use crate::error::CliError;
+use crate::output::{self, or_dash, time, Table};
+
+/// Runs a runs action (list of the latest 20 when none is given).
+pub async fn run(ctx: &Ctx, action: Option<RunsCommand>) -> Result<(), CliError> {
+    let store = ctx.store().await?;
+    let action = action.unwrap_or(RunsCommand::List {
+        job: None,
+        page: PageArgs { page: 1, limit: 20 },
+    });
+    match action {
+        RunsCommand::List { job, page } => {
+            let runs = store
+                .list_runs(
+                    job.as_deref(),
+                    PageRequest {
+                        page: page.page,
+                        limit: page.limit,
+                    },
+                )
+                .await?;
+            let body = PageEnvelope {
+                data: runs.items.iter().map(RunBody::from).collect(),
+                total_length: runs.total,
+                page: page.page,
+                limit: page.limit,
+                status_code: 200,
+            };
+            if ctx.json {
+                return output::json(&body);
+            }
+            let mut table = Table::new(&[
+                "id", "job", "trigger", "status", "started", "planned", "fetched", "changed",
+                "fresh", "failed",
+            ]);
+            for run in &body.data {
+                table.row(vec![
+                    run.id.to_string(),
+                    run.job.clone(),
+                    run.trigger.clone(),
+                    run.status.clone(),
+                    time(run.started_at),
+                    run.planned.to_string(),
+                    run.fetched.to_string(),
+                    run.changed.to_string(),
+                    run.skipped_fresh.to_string(),
+                    run.failed.to_string(),
+                ]);
+            }
+            table.print_or("no runs recorded");
+            if body.total_length > u64::from(page.page) * u64::from(page.limit) {
+                output::line(format!(
+                    "{} runs in all; more with --page {}",
+                    body.total_length,
+                    page.page + 1
+                ));
+            }
+            Ok(())
+        }
+        RunsCommand::Show { id } => {
+            let run = RunBody::from(&store.get_run(id).await?);
+            if ctx.json {
+                return output::json(&DataEnvelope::ok(run));
+            }
+            let fields = [
+                ("id", run.id.to_string()),
+                ("job", run.job.clone()),
+                ("trigger", run.trigger.clone()),
+                ("status", run.status.clone()),
+                ("started", time(run.started_at)),
+                ("due", time(run.due_at)),
+                ("finished", or_dash(run.finished_at.map(time))),
+                ("planned", run.planned.to_string()),
+                ("fetched", run.fetched.to_string()),
+                ("changed", run.changed.to_string()),
+                ("unchanged", run.unchanged.to_string()),
+                ("skipped fresh", run.skipped_fresh.to_string()),
+                ("failed", run.failed.to_string()),
+            ];
+            for (name, value) in fields {
+                output::line(format!("{name:<14}{value}"));
+            }
+            if !run.errors.is_empty() {
+                output::line("errors:");
+                for error in &run.errors {
+                    output::line(format!("  {error}"));
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! What commands share: resolved settings, the store, and an engine over the partner.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{NaiveDate, Utc};
+use tickete_core::{DaySnapshot, Engine, InventorySource, InventoryStore, ProductId, SourceError};
+use tickete_partner::sim::{SimConfig, Simulator};
+use tickete_server::config::{redact_url, Config, PartnerTarget};
+use tickete_server::launch::{engine_config, partner_client, partner_source, seed};
+use tickete_server::stores::open_store;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::CliError;
+
+/// Settings and output mode of one invocation.
+pub struct Ctx {
+    /// Resolved settings (flags > env > file > defaults).
+    pub config: Config,
+    /// `--json`.
+    pub json: bool,
+}
+
+/// The partner of this process; with `TICKETE_PARTNER_URL=sim`, a simulator served on a
+/// loopback port until this is dropped.
+pub struct Partner {
+    /// Where fetches go.
+    pub source: Arc<dyn InventorySource>,
+    stop: CancellationToken,
+}
+
+impl Drop for Partner {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Ctx {
+    /// Opens (and migrates) the store.
+    pub async fn store(&self) -> Result<Arc<dyn InventoryStore>, CliError> {
+        let opened = open_store(&self.config.database_url).await.map_err(|e| {
+            CliError::failure(format!(
+                "cannot open the store {}: {e}",
+                redact_url(&self.config.database_url)
+            ))
+        })?;
+        Ok(opened.store)
+    }
+
+    /// Opens the store and seeds what the server seeds at start: the default jobs, and
+    /// `TICKETE_PRODUCTS` into an empty catalogue.
+    pub async fn seeded_store(&self) -> Result<Arc<dyn InventoryStore>, CliError> {
+        let store = self.store().await?;
+        seed(store.as_ref(), &self.config).await?;
+        Ok(store)
+    }
+
+    /// Today in the service time zone.
+    pub fn today(&self) -> NaiveDate {
+        Utc::now().with_timezone(&self.config.timezone).date_naive()
+    }
+
+    /// The configured partner client; for the simulator, starts one on 127.0.0.1.
+    pub async fn partner(&self) -> Result<Partner, CliError> {
+        let stop = CancellationToken::new();
+        let source = match &self.config.partner {
+            PartnerTarget::Simulator => {
+                let simulator = Simulator::new(SimConfig::default())
+                    .map_err(|e| CliError::failure(e.to_string()))?;
+                let listener = TcpListener::bind("127.0.0.1:0").await?;
+                let url = format!("http://{}", listener.local_addr()?);
+                tracing::info!(%url, "serving the partner simulator for this run");
+                tokio::spawn(simulator.serve(listener, stop.clone().cancelled_owned()));
+                partner_client(&self.config, &url)?
+            }
+            PartnerTarget::Url(_) => {
+                let unused = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+                partner_source(&self.config, unused)?.0
+            }
+        };
+        Ok(Partner { source, stop })
+    }
+
+    /// An engine over `store` and `source` with the configured rate and time zone.
+    pub async fn engine(
+        &self,
+        store: Arc<dyn InventoryStore>,
+        source: Arc<dyn InventorySource>,
+    ) -> Result<Engine, CliError> {
+        Ok(Engine::builder(store, source)
+            .config(engine_config(&self.config))
+            .build()
+            .await?)
+    }
+
+    /// An engine that can plan but never reaches the partner (`sync --dry-run`).
+    pub async fn planning_engine(
+        &self,
+        store: Arc<dyn InventoryStore>,
+    ) -> Result<Engine, CliError> {
+        self.engine(store, Arc::new(NoPartner)).await
+    }
+}
+
+/// The source of a planning-only engine: its worker is never started, so it is never asked.
+struct NoPartner;
+
+#[async_trait]
+impl InventorySource for NoPartner {
+    async fn fetch(&self, _: ProductId, _: NaiveDate) -> Result<DaySnapshot, SourceError> {
+        Err(SourceError::Permanent(
+            "a dry run never calls the partner".into(),
+        ))
+    }
+}

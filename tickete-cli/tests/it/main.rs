@@ -1,0 +1,6 @@
+//! The `tickete` binary against a temp SQLite store and the partner simulator on loopback.
+
+mod admin;
+mod support;
+mod sync;
+mod usage;

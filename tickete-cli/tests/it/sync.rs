@@ -1,0 +1,210 @@
+//! `tickete sync` against the simulator: what the partner said is what `slots` and `dates`
+//! print; a dry run spends nothing; failures exit 1 with a message.
+
+use predicates::prelude::PredicateBooleanExt;
+use predicates::str::contains;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use tickete_core::ProductId;
+use tickete_partner::sim::SimConfig;
+
+use crate::support::{today, Sim, Store};
+
+fn decimal(value: &Value) -> Decimal {
+    value.to_string().parse().unwrap()
+}
+
+#[test]
+fn sync_then_slots_and_dates_print_what_the_partner_said() {
+    let sim = Sim::start();
+    let store = Store::new();
+    store
+        .tickete(&sim.url)
+        .args(["sync", "--product", "14", "--days", "3"])
+        .assert()
+        .success()
+        .stdout(contains("succeeded"));
+    assert_eq!(sim.sim.stats().requests, 3);
+
+    let product = ProductId::new(14).unwrap();
+    for offset in 0..3u64 {
+        let date = today() + chrono::Days::new(offset);
+        let mut truth = sim.sim.day(product, date).unwrap();
+        truth.sort_by(|a, b| a.start_time.cmp(&b.start_time));
+        let body = store.json(&["slots", "14", "--date", &date.to_string()]);
+        let slots = body["slots"].as_array().unwrap();
+        assert_eq!(slots.len(), truth.len(), "{date}");
+        for (printed, partner) in slots.iter().zip(&truth) {
+            assert_eq!(printed["startTime"], partner.start_time);
+            assert_eq!(printed["startDate"], partner.start_date);
+            assert_eq!(printed["remaining"], partner.remaining);
+            let pax = printed["paxAvailability"].as_array().unwrap();
+            assert_eq!(pax.len(), partner.pax_availability.len());
+            for (printed_pax, partner_pax) in pax.iter().zip(&partner.pax_availability) {
+                assert_eq!(printed_pax["type"], partner_pax.pax_type);
+                assert_eq!(printed_pax["remaining"], partner_pax.remaining);
+                assert_eq!(
+                    decimal(&printed_pax["price"]["finalPrice"]),
+                    partner_pax.price.final_price
+                );
+                assert_eq!(
+                    decimal(&printed_pax["price"]["originalPrice"]),
+                    partner_pax.price.original_price
+                );
+            }
+        }
+    }
+
+    // Every synced date with an open slot, at its lowest primary price.
+    let dates = store.json(&["dates", "14"]);
+    let mut expected = Vec::new();
+    for offset in 0..3u64 {
+        let date = today() + chrono::Days::new(offset);
+        let lowest = sim
+            .sim
+            .day(product, date)
+            .unwrap()
+            .iter()
+            .filter(|slot| slot.remaining > 0)
+            .map(|slot| {
+                slot.pax_availability
+                    .iter()
+                    .find(|pax| pax.is_primary == Some(true))
+                    .unwrap_or(&slot.pax_availability[0])
+                    .price
+                    .final_price
+            })
+            .min();
+        if let Some(lowest) = lowest {
+            expected.push((date.to_string(), lowest));
+        }
+    }
+    let printed: Vec<(String, Decimal)> = dates["dates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["date"].as_str().unwrap().to_owned(),
+                decimal(&entry["price"]["finalPrice"]),
+            )
+        })
+        .collect();
+    assert_eq!(printed, expected);
+
+    let runs = store.json(&["runs", "list"]);
+    assert_eq!(runs["totalLength"], 1);
+    let run = &runs["data"][0];
+    assert_eq!(run["job"], "manual-sync");
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(run["fetched"], 3);
+    let shown = store.json(&["runs", "show", &run["id"].to_string()]);
+    assert_eq!(shown["data"], *run);
+
+    // Human tables too.
+    store
+        .offline()
+        .args(["slots", "14", "--date", &today().to_string()])
+        .assert()
+        .success()
+        .stdout(contains("remaining").and(contains("SGD")));
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_spends_no_partner_calls() {
+    let sim = Sim::start();
+    let store = Store::new();
+    let output = store
+        .tickete(&sim.url)
+        .args(["--json", "sync", "--days", "5", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["planned"], 10);
+    assert_eq!(plan["calls"], 10);
+    assert_eq!(plan["products"], serde_json::json!([14, 15]));
+    assert_eq!(plan["ratePerMinute"], 600);
+    // Nine gaps of 100 ms after the first call.
+    assert_eq!(plan["estimatedSeconds"], 0);
+    store
+        .tickete(&sim.url)
+        .args(["sync", "--product", "15", "--days", "62", "--dry-run"])
+        .env("TICKETE_PARTNER_RATE_PER_MINUTE", "30")
+        .assert()
+        .success()
+        .stdout(contains("62").and(contains("2m 02s at 30/min")));
+    assert_eq!(sim.sim.stats().requests, 0);
+    assert_eq!(store.json(&["runs", "list"])["totalLength"], 0);
+}
+
+#[test]
+fn an_unreachable_partner_fails_the_sync_with_exit_1() {
+    let store = Store::new();
+    store
+        .tickete("http://127.0.0.1:9")
+        .args(["sync", "--product", "14", "--days", "1"])
+        .assert()
+        .code(1)
+        .stdout(contains("failed"))
+        .stderr(
+            contains("1 of 1 partner fetches failed").and(contains("partner connection failed")),
+        );
+    let run = &store.json(&["runs", "list"])["data"][0];
+    assert_eq!(run["status"], "failed");
+    assert_eq!(run["failed"], 1);
+}
+
+#[test]
+fn a_refused_key_fails_at_once_and_keeps_no_data() {
+    let sim = Sim::with(SimConfig {
+        rate_limit: 0,
+        change_rate: 0.0,
+        api_key: Some("the-right-key".into()),
+        ..SimConfig::default()
+    });
+    let store = Store::new();
+    store
+        .tickete(&sim.url)
+        .env("TICKETE_PARTNER_API_KEY", "a-wrong-key")
+        .args(["--json", "sync", "--days", "2"])
+        .assert()
+        .code(1)
+        .stderr(contains("4 of 4 partner fetches failed").and(contains("permanent")));
+    let slots = store.json(&["slots", "14"]);
+    assert_eq!(slots["slots"], serde_json::json!([]));
+    // With the right key the same sync succeeds.
+    store
+        .tickete(&sim.url)
+        .env("TICKETE_PARTNER_API_KEY", "the-right-key")
+        .args(["sync", "--days", "2"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn jobs_trigger_runs_the_job_in_process_and_waits() {
+    let sim = Sim::start();
+    let store = Store::new();
+    store
+        .tickete(&sim.url)
+        .args(["--json", "jobs", "trigger", "sync-today"])
+        .assert()
+        .success()
+        .stdout(contains("\"job\": \"sync-today\"").and(contains("\"status\": \"succeeded\"")));
+    assert_eq!(sim.sim.stats().requests, 2);
+    let jobs = store.json(&["jobs", "list"]);
+    let today_job = jobs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|job| job["name"] == "sync-today")
+        .unwrap();
+    assert_eq!(today_job["lastStatus"], "succeeded");
+    store
+        .tickete(&sim.url)
+        .args(["jobs", "trigger", "no-such-job"])
+        .assert()
+        .code(1)
+        .stderr(contains("no-such-job"));
+}
