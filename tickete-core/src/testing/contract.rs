@@ -4,7 +4,7 @@
 //! [`store_contract_tests!`](crate::store_contract_tests) macro expands into one
 //! `#[tokio::test]` per case, so every store's test binary reports the cases by name:
 //!
-//! ```ignore
+//! ```text
 //! mod store_contract {
 //!     use std::sync::Arc;
 //!     use tickete_core::testing::MemoryStore;
