@@ -1,7 +1,7 @@
 //! # tickete-server
 //!
 //! The REST API of SPEC §2 over the sync engine, with the scheduler, in one process.
-//! Binaries call [`launch`] with a bound listener, so tests can bind port 0.
+//! Binaries call [`launch()`] with a bound listener, so tests can bind port 0.
 
 pub mod app;
 pub mod cache;
