@@ -22,7 +22,12 @@ const GLOBAL_SETTINGS: &[&str] = &[
 
 /// Server-only settings: accepted (a shared TOML file or environment may carry them) but
 /// hidden from the CLI's help.
-const SERVER_ONLY_SETTINGS: &[&str] = &["bind", "admin_token", "public_rate_per_minute"];
+const SERVER_ONLY_SETTINGS: &[&str] = &[
+    "bind",
+    "admin_token",
+    "public_rate_per_minute",
+    "task_lease_seconds",
+];
 
 /// tickete: sync partner availability, query it and operate the sync, straight on the store
 /// named by DATABASE_URL (the same settings as tickete-server).
