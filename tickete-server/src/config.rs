@@ -48,6 +48,9 @@ pub struct ConfigArgs {
     /// `json` for JSON log lines, `text` otherwise.
     #[arg(long, env = "TICKETE_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Seconds a replica may hold a claimed task before others may take it over (Postgres).
+    #[arg(long, env = "TICKETE_TASK_LEASE_SECONDS")]
+    pub task_lease_seconds: Option<u64>,
     /// Run against the built-in partner simulator (same as `TICKETE_PARTNER_URL=sim`).
     #[arg(long)]
     pub partner_sim: bool,
@@ -67,6 +70,7 @@ struct FileConfig {
     admin_token: Option<String>,
     public_rate_per_minute: Option<u32>,
     log_format: Option<String>,
+    task_lease_seconds: Option<u64>,
 }
 
 /// Where partner data comes from.
@@ -101,6 +105,8 @@ pub struct Config {
     pub public_rate_per_minute: u32,
     /// JSON logs.
     pub json_logs: bool,
+    /// Lease on a claimed task in the shared (Postgres) queue.
+    pub task_lease: std::time::Duration,
 }
 
 /// A setting that could not be used; the message names it and the expected form.
@@ -176,6 +182,15 @@ impl Config {
             ));
         }
         let log_format = args.log_format.or(file.log_format);
+        let lease = args
+            .task_lease_seconds
+            .or(file.task_lease_seconds)
+            .unwrap_or(120);
+        if lease < 2 {
+            return Err(ConfigError(
+                "TICKETE_TASK_LEASE_SECONDS must be at least 2".into(),
+            ));
+        }
         Ok(Self {
             database_url,
             partner,
@@ -190,6 +205,7 @@ impl Config {
                 .or(file.public_rate_per_minute)
                 .unwrap_or(300),
             json_logs: log_format.as_deref() == Some("json"),
+            task_lease: std::time::Duration::from_secs(lease),
         })
     }
 }
@@ -250,6 +266,7 @@ impl fmt::Debug for Config {
             .field("admin_token", &secret(&self.admin_token))
             .field("public_rate_per_minute", &self.public_rate_per_minute)
             .field("json_logs", &self.json_logs)
+            .field("task_lease", &self.task_lease)
             .finish()
     }
 }

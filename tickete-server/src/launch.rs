@@ -178,11 +178,7 @@ pub async fn launch(
         let (engine, stop) = (engine.clone(), stop.clone());
         async move { engine.run(stop).await }
     });
-    let scheduler = tokio::spawn(run_scheduler(
-        engine.clone(),
-        scheduler,
-        stop.clone(),
-    ));
+    let scheduler = tokio::spawn(run_scheduler(engine.clone(), scheduler, stop.clone()));
     let background = tokio::spawn(watch_engine(state.clone(), stop.clone()));
 
     tracing::info!(address = %local_address, config = ?config, "tickete listening");

@@ -14,6 +14,8 @@ pub struct OpenedStore {
     pub store: Arc<dyn InventoryStore>,
     /// True for Postgres: other replicas may be running against it.
     pub shared: bool,
+    /// The Postgres store, whose pool also coordinates replicas.
+    pub postgres: Option<PostgresStore>,
 }
 
 /// Opens (and migrates) the store named by `url`.
@@ -21,14 +23,16 @@ pub async fn open_store(url: &str) -> Result<OpenedStore, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = PostgresStore::connect(url).await?;
         Ok(OpenedStore {
-            store: Arc::new(store),
+            store: Arc::new(store.clone()),
             shared: true,
+            postgres: Some(store),
         })
     } else if url.starts_with("sqlite:") {
         let store = SqliteStore::open(url).await?;
         Ok(OpenedStore {
             store: Arc::new(store),
             shared: false,
+            postgres: None,
         })
     } else {
         Err(StoreError::Unavailable(format!(

@@ -33,6 +33,7 @@ use tickete_core::{
 };
 
 mod catalogue;
+pub mod coordination;
 mod error;
 mod inventory;
 mod runs;

@@ -86,7 +86,7 @@ impl Scheduler for LocalScheduler {
 }
 
 /// Longest sleep between looks at the job table, so edits take effect within this time.
-const RESCAN: Duration = Duration::from_secs(15);
+const RESCAN: Duration = Duration::from_secs(5);
 
 /// Runs the cron loop until `shutdown`: one catch-up run per job at start (or a first fill
 /// when the job never ran), then every tick of every enabled job.

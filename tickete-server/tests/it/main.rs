@@ -2,5 +2,6 @@
 //! simulator (or wiremock at the partner boundary), driven over HTTP.
 
 mod errors;
+mod replicas;
 mod support;
 mod sync;

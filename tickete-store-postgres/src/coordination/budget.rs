@@ -1,0 +1,116 @@
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tickete_core::engine::PartnerBudget;
+use tickete_core::StoreError;
+
+use crate::error::{column, db};
+
+/// The partner budget of the whole cluster: GCRA with burst 1 on one row, using the
+/// database's clock so replicas never disagree about time.
+///
+/// A call is allowed when `next_at ≤ now` and no 429 hold is in force; taking it moves
+/// `next_at` to `now + 60 s / rate` in the same statement, so two replicas can never take the
+/// same slot.
+#[derive(Debug)]
+pub struct PostgresBudget {
+    pool: PgPool,
+    rate_per_minute: NonZeroU32,
+    period_micros: i64,
+    known_hold: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl Clone for PostgresBudget {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            rate_per_minute: self.rate_per_minute,
+            period_micros: self.period_micros,
+            known_hold: Mutex::new(*self.known_hold.lock().expect("hold lock")),
+        }
+    }
+}
+
+/// Shortest wait between two looks at the budget row, so idle replicas don't hammer it.
+const MIN_POLL: Duration = Duration::from_millis(10);
+
+impl PostgresBudget {
+    /// A budget of `rate_per_minute` calls for every replica together.
+    pub fn new(pool: PgPool, rate_per_minute: NonZeroU32) -> Self {
+        Self {
+            pool,
+            rate_per_minute,
+            period_micros: 60_000_000 / i64::from(rate_per_minute.get()),
+            known_hold: Mutex::new(None),
+        }
+    }
+}
+
+#[async_trait]
+impl PartnerBudget for PostgresBudget {
+    async fn acquire(&self) -> Result<(), StoreError> {
+        loop {
+            let taken = sqlx::query(
+                "UPDATE partner_budget
+                    SET next_at = clock_timestamp() + $1 * INTERVAL '1 microsecond'
+                  WHERE id = 1
+                    AND next_at <= clock_timestamp()
+                    AND (held_until IS NULL OR held_until <= clock_timestamp())",
+            )
+            .bind(self.period_micros)
+            .execute(&self.pool)
+            .await
+            .map_err(db("take partner budget"))?;
+            if taken.rows_affected() == 1 {
+                return Ok(());
+            }
+            let row = sqlx::query(
+                "SELECT (EXTRACT(EPOCH FROM (GREATEST(next_at, COALESCE(held_until, next_at))
+                         - clock_timestamp())) * 1000000)::BIGINT,
+                        held_until
+                   FROM partner_budget WHERE id = 1",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("read partner budget"))?;
+            let wait_micros: i64 = column(&row, 0)?;
+            let held_until: Option<DateTime<Utc>> = column(&row, 1)?;
+            *self.known_hold.lock().expect("hold lock") = held_until.filter(|h| *h > Utc::now());
+            // Jitter spreads replicas that wake for the same slot.
+            let jitter = Duration::from_micros(rand::random::<u64>() % 5_000);
+            let wait = Duration::from_micros(u64::try_from(wait_micros).unwrap_or(0));
+            tokio::time::sleep(wait.max(MIN_POLL) + jitter).await;
+        }
+    }
+
+    async fn hold_until(&self, until: DateTime<Utc>) -> Result<(), StoreError> {
+        let jitter = chrono::Duration::milliseconds(i64::from(rand::random::<u16>() % 1000));
+        let until = until + jitter;
+        sqlx::query(
+            "UPDATE partner_budget
+                SET held_until = GREATEST(COALESCE(held_until, $1), $1)
+              WHERE id = 1",
+        )
+        .bind(until)
+        .execute(&self.pool)
+        .await
+        .map_err(db("hold partner budget"))?;
+        *self.known_hold.lock().expect("hold lock") = Some(until);
+        Ok(())
+    }
+
+    fn rate_per_minute(&self) -> u32 {
+        self.rate_per_minute.get()
+    }
+
+    fn held_until(&self) -> Option<DateTime<Utc>> {
+        self.known_hold
+            .lock()
+            .expect("hold lock")
+            .filter(|hold| *hold > Utc::now())
+    }
+}

@@ -1,0 +1,334 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+use tickete_core::engine::{ClaimedTask, QueueDepth, Readiness, TaskOutcome, WorkQueue};
+use tickete_core::{ApplyOutcome, RunCounts, RunId, StoreError, SyncRun, SyncTask, TaskPriority};
+
+use crate::error::{column, count, db, product_id};
+use crate::runs;
+
+/// A run still `running` with nothing outstanding after this long was cut off between being
+/// recorded and being queued (a crash); it is marked `interrupted` so its job can run again.
+const STALE_RUN: &str = "5 minutes";
+
+/// The durable task queue shared by every replica.
+#[derive(Debug, Clone)]
+pub struct PostgresQueue {
+    pool: PgPool,
+    replica: String,
+    lease: Duration,
+}
+
+impl PostgresQueue {
+    /// A queue claiming tasks as `replica`, each under a lease of `lease` (longer than one
+    /// partner call and its write).
+    pub fn new(pool: PgPool, replica: &str, lease: Duration) -> Self {
+        Self {
+            pool,
+            replica: replica.to_owned(),
+            lease,
+        }
+    }
+
+    fn lease_micros(&self) -> i64 {
+        i64::try_from(self.lease.as_micros()).unwrap_or(i64::MAX)
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.pool.begin().await.map_err(db("begin"))
+    }
+}
+
+/// What one outcome adds to a run's counters.
+struct Increments {
+    fetched: i64,
+    changed: i64,
+    unchanged: i64,
+    failed: i64,
+    error: Option<String>,
+}
+
+impl Increments {
+    fn of(task: &SyncTask, outcome: &TaskOutcome) -> Self {
+        let (fetched, changed, unchanged, failed, error) = match outcome {
+            TaskOutcome::Fetched(ApplyOutcome::Changed) => (1, 1, 0, 0, None),
+            TaskOutcome::Fetched(ApplyOutcome::Unchanged) => (1, 0, 1, 0, None),
+            TaskOutcome::Failed(message) => (
+                0,
+                0,
+                0,
+                1,
+                Some(format!(
+                    "product {} on {}: {message}",
+                    task.product, task.date
+                )),
+            ),
+        };
+        Self {
+            fetched,
+            changed,
+            unchanged,
+            failed,
+            error,
+        }
+    }
+}
+
+#[async_trait]
+impl WorkQueue for PostgresQueue {
+    async fn is_running(&self, job: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT EXISTS (SELECT 1 FROM runs WHERE job = $1 AND status = 'running'
+                AND (outstanding > 0 OR started_at > now() - INTERVAL '{STALE_RUN}'))"
+        ))
+        .bind(job)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("check running runs"))?;
+        column(&row, 0)
+    }
+
+    async fn enqueue(&self, run: &SyncRun, tasks: &[SyncTask]) -> Result<(), StoreError> {
+        let products: Vec<i64> = tasks.iter().map(|t| i64::from(t.product.get())).collect();
+        let days: Vec<NaiveDate> = tasks.iter().map(|t| t.date).collect();
+        let synced: Vec<Option<DateTime<Utc>>> =
+            tasks.iter().map(|t| t.priority.synced_at).collect();
+        let mut tx = self.begin().await?;
+        sqlx::query(&format!(
+            "UPDATE runs SET status = 'interrupted', finished_at = now()
+              WHERE status = 'running' AND outstanding = 0
+                AND started_at < now() - INTERVAL '{STALE_RUN}'"
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(db("reap stale runs"))?;
+        // A merged task keeps the higher priority: never-synced (NULL) beats any time.
+        sqlx::query(
+            "INSERT INTO sync_tasks (product_id, day, synced_at)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::DATE[], $3::TIMESTAMPTZ[])
+             ON CONFLICT (product_id, day) DO UPDATE SET synced_at =
+                 CASE WHEN sync_tasks.synced_at IS NULL OR EXCLUDED.synced_at IS NULL THEN NULL
+                      ELSE LEAST(sync_tasks.synced_at, EXCLUDED.synced_at) END",
+        )
+        .bind(&products)
+        .bind(&days)
+        .bind(&synced)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("queue tasks"))?;
+        sqlx::query(
+            "INSERT INTO sync_task_runs (product_id, day, run_id)
+             SELECT p, d, $3 FROM UNNEST($1::BIGINT[], $2::DATE[]) AS t (p, d)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&products)
+        .bind(&days)
+        .bind(run.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("attach run to tasks"))?;
+        sqlx::query("UPDATE runs SET outstanding = $2 WHERE id = $1")
+            .bind(run.id.0)
+            .bind(tasks.len() as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("count run tasks"))?;
+        tx.commit().await.map_err(db("commit queue"))
+    }
+
+    async fn readiness(&self, now: DateTime<Utc>) -> Result<Readiness, StoreError> {
+        let row = sqlx::query(
+            "SELECT COALESCE(bool_or((lease_until IS NULL OR lease_until <= $1)
+                                 AND (not_before IS NULL OR not_before <= $1)), FALSE),
+                    min(GREATEST(lease_until, not_before))
+               FROM sync_tasks",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("read queue readiness"))?;
+        let ready: bool = column(&row, 0)?;
+        let next: Option<DateTime<Utc>> = column(&row, 1)?;
+        Ok(match (ready, next) {
+            (true, _) => Readiness::Ready,
+            (false, Some(at)) => Readiness::At(at),
+            (false, None) => Readiness::Empty,
+        })
+    }
+
+    async fn claim(&self, now: DateTime<Utc>) -> Result<Option<ClaimedTask>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE sync_tasks SET lease_owner = $2, lease_until = $1 + $3 * INTERVAL '1 microsecond'
+              WHERE (product_id, day) = (
+                    SELECT product_id, day FROM sync_tasks
+                     WHERE (lease_until IS NULL OR lease_until <= $1)
+                       AND (not_before IS NULL OR not_before <= $1)
+                     ORDER BY day, synced_at NULLS FIRST, product_id
+                     LIMIT 1
+                     FOR UPDATE SKIP LOCKED)
+             RETURNING product_id, day, synced_at, attempts",
+        )
+        .bind(now)
+        .bind(&self.replica)
+        .bind(self.lease_micros())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("claim task"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let date: NaiveDate = column(&row, 1)?;
+        let attempts: i32 = column(&row, 3)?;
+        Ok(Some(ClaimedTask {
+            task: SyncTask {
+                product: product_id(column(&row, 0)?)?,
+                date,
+                priority: TaskPriority {
+                    date,
+                    synced_at: column(&row, 2)?,
+                },
+            },
+            attempts: count(i64::from(attempts), "task attempts")?,
+        }))
+    }
+
+    async fn release(
+        &self,
+        claimed: ClaimedTask,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sync_tasks
+                SET lease_owner = NULL, lease_until = NULL, not_before = $3, attempts = $4
+              WHERE product_id = $1 AND day = $2 AND lease_owner = $5",
+        )
+        .bind(i64::from(claimed.task.product.get()))
+        .bind(claimed.task.date)
+        .bind(not_before)
+        .bind(i32::try_from(claimed.attempts).unwrap_or(i32::MAX))
+        .bind(&self.replica)
+        .execute(&self.pool)
+        .await
+        .map_err(db("release task"))?;
+        Ok(())
+    }
+
+    async fn settle(
+        &self,
+        task: &SyncTask,
+        outcome: &TaskOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncRun>, StoreError> {
+        let product = i64::from(task.product.get());
+        let mut tx = self.begin().await?;
+        // Locking the task row first serialises with a run attaching to it right now.
+        let locked =
+            sqlx::query("SELECT 1 FROM sync_tasks WHERE product_id = $1 AND day = $2 FOR UPDATE")
+                .bind(product)
+                .bind(task.date)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db("lock task"))?;
+        if locked.is_none() {
+            // Another replica settled it after our lease expired; its runs are counted.
+            return Ok(Vec::new());
+        }
+        let run_ids: Vec<i64> = sqlx::query_scalar(
+            "DELETE FROM sync_task_runs WHERE product_id = $1 AND day = $2 RETURNING run_id",
+        )
+        .bind(product)
+        .bind(task.date)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("detach runs"))?;
+        sqlx::query("DELETE FROM sync_tasks WHERE product_id = $1 AND day = $2")
+            .bind(product)
+            .bind(task.date)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("remove task"))?;
+        let add = Increments::of(task, outcome);
+        let counted = sqlx::query(
+            "UPDATE runs SET fetched = fetched + $2, changed = changed + $3,
+                    unchanged = unchanged + $4, failed = failed + $5,
+                    errors = CASE WHEN $6::TEXT IS NOT NULL AND cardinality(errors) < $7
+                                  THEN array_append(errors, $6::TEXT) ELSE errors END,
+                    outstanding = outstanding - 1
+              WHERE id = ANY($1) AND status = 'running'
+          RETURNING id, outstanding, fetched, skipped_fresh, failed",
+        )
+        .bind(&run_ids)
+        .bind(add.fetched)
+        .bind(add.changed)
+        .bind(add.unchanged)
+        .bind(add.failed)
+        .bind(add.error)
+        .bind(SyncRun::MAX_ERRORS as i32)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("count task outcome"))?;
+        let mut touched = Vec::with_capacity(counted.len());
+        for row in &counted {
+            let id: i64 = column(row, 0)?;
+            let outstanding: i64 = column(row, 1)?;
+            touched.push(RunId(id));
+            if outstanding > 0 {
+                continue;
+            }
+            let counts = RunCounts {
+                fetched: count(column(row, 2)?, "fetched")?,
+                skipped_fresh: count(column(row, 3)?, "skipped")?,
+                failed: count(column(row, 4)?, "failed")?,
+                ..RunCounts::default()
+            };
+            sqlx::query("UPDATE runs SET status = $2, finished_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(counts.final_status().as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("finish run"))?;
+        }
+        tx.commit().await.map_err(db("commit task outcome"))?;
+        let mut updated = Vec::with_capacity(touched.len());
+        for id in touched {
+            updated.push(runs::get_run(&self.pool, id).await?);
+        }
+        Ok(updated)
+    }
+
+    async fn depth(&self) -> Result<QueueDepth, StoreError> {
+        let row = sqlx::query(
+            "SELECT count(*) FILTER (WHERE lease_until IS NULL OR lease_until <= now()),
+                    count(*) FILTER (WHERE lease_until > now())
+               FROM sync_tasks",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("read queue depth"))?;
+        let pending: i64 = column(&row, 0)?;
+        let in_flight: i64 = column(&row, 1)?;
+        Ok(QueueDepth {
+            pending: usize::try_from(pending).unwrap_or(0),
+            in_flight: usize::try_from(in_flight).unwrap_or(0),
+        })
+    }
+
+    async fn stop(&self, _now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        // Hand our claims back at once; the runs go on in other replicas (or at next start).
+        sqlx::query(
+            "UPDATE sync_tasks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+        )
+        .bind(&self.replica)
+        .execute(&self.pool)
+        .await
+        .map_err(db("release leases"))?;
+        Ok(Vec::new())
+    }
+
+    fn poll_interval(&self) -> Option<Duration> {
+        Some(Duration::from_millis(500))
+    }
+}
