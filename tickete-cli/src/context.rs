@@ -4,11 +4,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
+use tickete_core::engine::PartnerBudget;
 use tickete_core::{DaySnapshot, Engine, InventorySource, InventoryStore, ProductId, SourceError};
 use tickete_partner::sim::{SimConfig, Simulator};
 use tickete_server::config::{redact_url, Config, PartnerTarget};
 use tickete_server::launch::{engine_config, partner_client, partner_source, seed};
 use tickete_server::stores::open_store;
+use tickete_store_postgres::coordination::PostgresBudget;
+use tickete_store_postgres::PostgresStore;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -88,10 +91,23 @@ impl Ctx {
         store: Arc<dyn InventoryStore>,
         source: Arc<dyn InventorySource>,
     ) -> Result<Engine, CliError> {
-        Ok(Engine::builder(store, source)
-            .config(engine_config(&self.config))
-            .build()
-            .await?)
+        let mut builder = Engine::builder(store, source).config(engine_config(&self.config));
+        if let Some(budget) = self.shared_budget().await? {
+            builder = builder.budget(budget);
+        }
+        Ok(builder.build().await?)
+    }
+
+    /// On Postgres, the partner budget every server replica shares: a CLI sync next to
+    /// running servers then spends the same budget instead of adding to it.
+    async fn shared_budget(&self) -> Result<Option<Arc<dyn PartnerBudget>>, CliError> {
+        let url = &self.config.database_url;
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Ok(None);
+        }
+        let store = PostgresStore::connect(url).await?;
+        let budget = PostgresBudget::new(store.pool().clone(), self.config.partner_rate_per_minute);
+        Ok(Some(Arc::new(budget)))
     }
 
     /// An engine that can plan but never reaches the partner (`sync --dry-run`).
