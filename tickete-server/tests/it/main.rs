@@ -3,5 +3,6 @@
 
 mod errors;
 mod replicas;
+mod shutdown;
 mod support;
 mod sync;

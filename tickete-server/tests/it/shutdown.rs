@@ -1,0 +1,97 @@
+//! The real binary on SIGTERM: finishes the in-flight call, marks the run interrupted, exits 0.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tickete_core::{InventoryStore, PageRequest, RunStatus};
+use tickete_store_sqlite::SqliteStore;
+use tokio::io::AsyncBufReadExt;
+use tokio::process::Command;
+
+use crate::support::TOKEN;
+
+#[tokio::test]
+async fn sigterm_interrupts_the_run_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}/tickete.db", dir.path().display());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tickete-server"))
+        .arg("--partner-sim")
+        .env("DATABASE_URL", &database_url)
+        .env("TICKETE_BIND", format!("127.0.0.1:{port}"))
+        .env("TICKETE_ADMIN_TOKEN", TOKEN)
+        .env("TICKETE_PARTNER_RATE_PER_MINUTE", "60")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..400 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(ready, "server became ready");
+    // First start: the three jobs' fill runs are under way (at 1 call per second).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits promptly after SIGTERM")
+        .unwrap();
+    assert!(exit.success(), "clean exit: {exit:?}");
+    let mut log = String::new();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    assert!(
+        log.contains("finishing the in-flight partner call"),
+        "{log}"
+    );
+
+    let store = SqliteStore::open(&database_url).await.unwrap();
+    let runs = store
+        .list_runs(None, PageRequest { page: 1, limit: 10 })
+        .await
+        .unwrap();
+    assert!(!runs.items.is_empty());
+    assert!(
+        runs.items
+            .iter()
+            .all(|run| run.status != RunStatus::Running),
+        "no run left running: {:?}",
+        runs.items
+    );
+    let interrupted = runs
+        .items
+        .iter()
+        .find(|run| run.status == RunStatus::Interrupted)
+        .expect("the 30-day fill was interrupted");
+    assert!(interrupted.finished_at.is_some());
+    assert!(
+        interrupted.counts.fetched > 0,
+        "work done before the signal is counted"
+    );
+    assert!(interrupted.counts.fetched < interrupted.counts.planned);
+}
