@@ -6,7 +6,7 @@
 //! staleness from writers this process cannot see (other replicas, the CLI).
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -40,6 +40,7 @@ pub struct CacheKey {
 pub struct ReadCache {
     ttl: Duration,
     state: RwLock<CacheState>,
+    filling: std::sync::Mutex<HashMap<CacheKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 #[derive(Debug, Default)]
@@ -57,6 +58,24 @@ impl ReadCache {
         Self {
             ttl,
             state: RwLock::default(),
+            filling: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Exclusive right to fill `key`: when an entry expires under load, one request reads the
+    /// store while the others wait for its body instead of all reading at once.
+    pub async fn fill_lock(&self, key: CacheKey) -> FillGuard<'_> {
+        let lock = self
+            .filling
+            .lock()
+            .expect("fill lock")
+            .entry(key)
+            .or_default()
+            .clone();
+        FillGuard {
+            cache: self,
+            key,
+            _guard: lock.lock_owned().await,
         }
     }
 
@@ -99,6 +118,26 @@ impl ReadCache {
             *generation += 1;
         }
         state.entries.clear();
+    }
+}
+
+/// Held while one request fills a key; removes the key's lock when the last holder is done.
+pub struct FillGuard<'a> {
+    cache: &'a ReadCache,
+    key: CacheKey,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for FillGuard<'_> {
+    fn drop(&mut self) {
+        let mut filling = self.cache.filling.lock().expect("fill lock");
+        // Two references: the map's and our guard's mutex. More means others are waiting.
+        if filling
+            .get(&self.key)
+            .is_some_and(|lock| Arc::strong_count(lock) <= 2)
+        {
+            filling.remove(&self.key);
+        }
     }
 }
 

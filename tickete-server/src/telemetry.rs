@@ -8,7 +8,10 @@ use tracing_subscriber::EnvFilter;
 /// Installs the tracing subscriber: `RUST_LOG` filter (default `info`), text or JSON lines.
 pub fn init_logging(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour);
     let result = if json {
         builder.json().try_init()
     } else {

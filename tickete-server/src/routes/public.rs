@@ -23,6 +23,10 @@ where
     T: Serialize,
     F: std::future::Future<Output = ApiResult<T>>,
 {
+    if let Some(body) = state.cache().get(&key) {
+        return Ok(json(body));
+    }
+    let _filling = state.cache().fill_lock(key).await;
     let body = match state.cache().get(&key) {
         Some(body) => body,
         None => {
@@ -41,7 +45,11 @@ where
             body
         }
     };
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(json(body))
+}
+
+fn json(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn slots_of(
