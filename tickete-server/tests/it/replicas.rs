@@ -174,9 +174,12 @@ async fn three_replicas_share_one_budget_and_one_queue() {
         store.update_job(job, &patch).await.unwrap();
     }
 
+    // Slow answers keep several tasks in flight across replicas at once, so claims really
+    // race each other.
     let sim = Simulator::new(SimConfig {
         rate_limit: SIM_LIMIT,
         window: Duration::from_secs(1),
+        latency: Duration::from_millis(300),
         change_rate: 0.0,
         ..SimConfig::default()
     })
