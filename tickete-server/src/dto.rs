@@ -333,6 +333,14 @@ pub struct BudgetBody {
     pub held_until: Option<DateTime<Utc>>,
 }
 
+/// `GET /healthz` and `GET /readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpsStatusBody {
+    /// `ok` (alive) or `ready` (store reachable).
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
 /// `GET /sync/status`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -368,6 +376,7 @@ pub struct JobUpdateRequest {
     /// New cron expression.
     pub schedule: Option<String>,
     /// New window, 1..=62.
+    #[schema(minimum = 1, maximum = 62)]
     pub window_days: Option<u32>,
     /// Enable or disable.
     pub enabled: Option<bool>,
@@ -377,7 +386,8 @@ pub struct JobUpdateRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductUpdateRequest {
-    /// Display name.
+    /// Display name: 1 to 200 characters, not only whitespace.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     /// Whether to sync it.
     pub enabled: Option<bool>,

@@ -20,9 +20,11 @@ pub struct ApiError {
 
 /// The error body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"statusCode": 400, "error": "Bad Request", "message": "query parameter `page` is `0`: expected an integer from 1 to 1000000"}))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// HTTP status code.
+    #[schema(minimum = 400, maximum = 599)]
     pub status_code: u16,
     /// Reason phrase, e.g. `Bad Request`.
     pub error: String,

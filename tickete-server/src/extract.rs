@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
@@ -59,9 +61,19 @@ impl QueryParams {
 
     /// A required text value.
     pub fn required_text(&self, name: &str) -> Result<&str, ApiError> {
-        self.get(name)
-            .filter(|value| !value.is_empty())
+        self.optional_text(name)?
             .ok_or_else(|| ApiError::bad_request(format!("query parameter `{name}` is required")))
+    }
+
+    /// An optional text value; empty counts as absent.
+    pub fn optional_text(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        match self.get(name).filter(|value| !value.is_empty()) {
+            Some(value) => Ok(Some(checked_text(
+                &format!("query parameter `{name}`"),
+                value,
+            )?)),
+            None => Ok(None),
+        }
     }
 
     /// An integer in `min..=max`, or `default` when absent.
@@ -115,6 +127,41 @@ pub fn parse_date(name: &str, value: &str) -> Result<NaiveDate, ApiError> {
         })
 }
 
+/// One path parameter as text.
+///
+/// axum's `Path` answers a segment that is not UTF-8 once percent-decoded (`/products/%FF`)
+/// with a plain-text 400; this keeps it in the SPEC error shape and names the parameter.
+#[derive(Debug)]
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<Vec<(String, String)>>::from_request_parts(parts, state).await {
+            Ok(Path(params)) => match params.into_iter().next() {
+                Some((key, value)) => {
+                    checked_text(&format!("path parameter `{key}`"), &value)?;
+                    Ok(Self(value))
+                }
+                None => Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "route has no path parameter",
+                )),
+            },
+            Err(PathRejection::FailedToDeserializePathParams(error)) => {
+                Err(ApiError::bad_request(match error.kind() {
+                    ErrorKind::InvalidUtf8InPathParam { key } => {
+                        format!("path parameter `{key}` is not valid UTF-8 once percent-decoded")
+                    }
+                    _ => format!("the path is malformed: {}", error.body_text()),
+                }))
+            }
+            Err(rejection) => Err(ApiError::new(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
 /// Parses a product id from the path.
 pub fn parse_product_id(value: &str) -> Result<ProductId, ApiError> {
     value
@@ -145,9 +192,49 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 "request body is empty: expected a JSON object",
             ));
         }
+        let invalid =
+            |e: serde_json::Error| ApiError::bad_request(format!("request body is invalid: {e}"));
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
+        // serde would also fill a struct from an array (`["sync-today", true]`); the bodies
+        // are objects.
+        if !value.is_object() {
+            return Err(ApiError::bad_request(
+                "request body is invalid: expected a JSON object",
+            ));
+        }
+        // Text with NUL cannot be stored (Postgres rejects it); say so rather than letting
+        // the store fail with a 503.
+        if contains_nul(&value) {
+            return Err(ApiError::bad_request(format!(
+                "request body is invalid: {NUL_MESSAGE}"
+            )));
+        }
         serde_json::from_slice(&bytes)
             .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(format!("request body is invalid: {e}")))
+            .map_err(invalid)
+    }
+}
+
+const NUL_MESSAGE: &str = "text must not contain the NUL character (\\u0000)";
+
+/// `value` unless it holds a NUL character, which no store can keep.
+fn checked_text<'a>(what: &str, value: &'a str) -> Result<&'a str, ApiError> {
+    if value.contains('\0') {
+        return Err(ApiError::bad_request(format!(
+            "{what} is invalid: {NUL_MESSAGE}"
+        )));
+    }
+    Ok(value)
+}
+
+fn contains_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(contains_nul),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || contains_nul(value)),
+        _ => false,
     }
 }
 

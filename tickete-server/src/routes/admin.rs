@@ -1,6 +1,6 @@
 //! Sync control and admin routes (bearer token required).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tickete_core::engine::schedule::{next_tick, parse_schedule};
@@ -12,7 +12,7 @@ use crate::dto::{
     ProductUpdateRequest, RunBody, SyncStatusBody, ToggleRequest,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{parse_product_id, JsonBody, QueryParams};
+use crate::extract::{parse_product_id, JsonBody, PathParam, QueryParams};
 use crate::state::AppState;
 
 async fn sync_status(state: &AppState) -> ApiResult<SyncStatusBody> {
@@ -37,7 +37,7 @@ async fn sync_status(state: &AppState) -> ApiResult<SyncStatusBody> {
 
 /// Pauses partner calls (persisted; the in-flight call finishes).
 #[utoipa::path(post, path = "/api/v1/sync/pause", tag = "sync", security(("bearer" = [])),
-    responses((status = 200, body = SyncStatusBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SyncStatusBody)))]
 pub async fn pause(State(state): State<AppState>) -> ApiResult<Json<SyncStatusBody>> {
     state.engine().pause().await?;
     Ok(Json(sync_status(&state).await?))
@@ -45,7 +45,7 @@ pub async fn pause(State(state): State<AppState>) -> ApiResult<Json<SyncStatusBo
 
 /// Resumes partner calls.
 #[utoipa::path(post, path = "/api/v1/sync/resume", tag = "sync", security(("bearer" = [])),
-    responses((status = 200, body = SyncStatusBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SyncStatusBody)))]
 pub async fn resume(State(state): State<AppState>) -> ApiResult<Json<SyncStatusBody>> {
     state.engine().resume().await?;
     Ok(Json(sync_status(&state).await?))
@@ -53,7 +53,7 @@ pub async fn resume(State(state): State<AppState>) -> ApiResult<Json<SyncStatusB
 
 /// Pause flag, queue and budget.
 #[utoipa::path(get, path = "/api/v1/sync/status", tag = "sync", security(("bearer" = [])),
-    responses((status = 200, body = SyncStatusBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SyncStatusBody)))]
 pub async fn status(State(state): State<AppState>) -> ApiResult<Json<SyncStatusBody>> {
     Ok(Json(sync_status(&state).await?))
 }
@@ -72,8 +72,8 @@ async fn job_body(state: &AppState, job: &SyncJob) -> ApiResult<JobBody> {
 
 /// Jobs, paginated.
 #[utoipa::path(get, path = "/api/v1/admin/cron", tag = "admin", security(("bearer" = [])),
-    params(("page" = Option<u32>, Query), ("limit" = Option<u32>, Query)),
-    responses((status = 200, body = PageEnvelope<JobBody>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    params(("page" = Option<u32>, Query, description = "1-based, default 1", minimum = 1, maximum = 1000000), ("limit" = Option<u32>, Query, description = "1..=100, default 10", minimum = 1, maximum = 100)),
+    responses((status = 200, body = PageEnvelope<JobBody>), (status = 400, body = ErrorBody)))]
 pub async fn list_jobs(
     State(state): State<AppState>,
     query: QueryParams,
@@ -113,11 +113,11 @@ pub async fn toggle_job(
 
 /// Changes a job's schedule, window or enabled flag; takes effect without a restart.
 #[utoipa::path(put, path = "/api/v1/admin/cron/{name}", tag = "admin", security(("bearer" = [])),
-    params(("name" = String, Path)), request_body = JobUpdateRequest,
+    params(("name" = String, Path, description = "Job name")), request_body = JobUpdateRequest,
     responses((status = 200, body = DataEnvelope<JobBody>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_job(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParam(name): PathParam,
     JsonBody(body): JsonBody<JobUpdateRequest>,
 ) -> ApiResult<Json<DataEnvelope<JobBody>>> {
     if let Some(schedule) = &body.schedule {
@@ -152,8 +152,8 @@ fn accepted(run: &tickete_core::SyncRun) -> (StatusCode, Json<AcceptedRun>) {
 
 /// Runs a job now.
 #[utoipa::path(post, path = "/api/v1/admin/cron/trigger", tag = "admin", security(("bearer" = [])),
-    params(("name" = String, Query, description = "Job name")),
-    responses((status = 202, body = AcceptedRun), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("name" = String, Query, description = "Job name", min_length = 1)),
+    responses((status = 202, body = AcceptedRun), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn trigger_job(
     State(state): State<AppState>,
     query: QueryParams,
@@ -169,7 +169,7 @@ pub async fn trigger_job(
 
 /// One-off sync of the next `daysToSync` days.
 #[utoipa::path(post, path = "/api/v1/admin/cron/sync", tag = "admin", security(("bearer" = [])),
-    params(("daysToSync" = u32, Query, description = "1..=62")),
+    params(("daysToSync" = u32, Query, description = "Days from today, 1..=62", minimum = 1, maximum = 62)),
     responses((status = 202, body = AcceptedRun), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn sync_days(
     State(state): State<AppState>,
@@ -185,14 +185,14 @@ pub async fn sync_days(
 
 /// The execution log, newest first.
 #[utoipa::path(get, path = "/api/v1/admin/runs", tag = "admin", security(("bearer" = [])),
-    params(("job" = Option<String>, Query), ("page" = Option<u32>, Query), ("limit" = Option<u32>, Query)),
+    params(("job" = Option<String>, Query, description = "Only runs of this job"), ("page" = Option<u32>, Query, description = "1-based, default 1", minimum = 1, maximum = 1000000), ("limit" = Option<u32>, Query, description = "1..=100, default 10", minimum = 1, maximum = 100)),
     responses((status = 200, body = PageEnvelope<RunBody>), (status = 400, body = ErrorBody)))]
 pub async fn list_runs(
     State(state): State<AppState>,
     query: QueryParams,
 ) -> ApiResult<Json<PageEnvelope<RunBody>>> {
     let page = query.page()?;
-    let job = query.get("job").filter(|job| !job.is_empty());
+    let job = query.optional_text("job")?;
     let runs = state.store().list_runs(job, page).await?;
     Ok(Json(PageEnvelope {
         data: runs.items.iter().map(RunBody::from).collect(),
@@ -205,11 +205,11 @@ pub async fn list_runs(
 
 /// One run.
 #[utoipa::path(get, path = "/api/v1/admin/runs/{id}", tag = "admin", security(("bearer" = [])),
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, description = "Run id: a positive integer", minimum = 1)),
     responses((status = 200, body = DataEnvelope<RunBody>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_run(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> ApiResult<Json<DataEnvelope<RunBody>>> {
     let id: RunId = id
         .parse()
@@ -220,18 +220,18 @@ pub async fn get_run(
 
 /// Adds a product to the catalogue, or changes its name or enabled flag.
 #[utoipa::path(put, path = "/api/v1/admin/products/{id}", tag = "admin", security(("bearer" = [])),
-    params(("id" = u32, Path)), request_body = ProductUpdateRequest,
+    params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64)), request_body = ProductUpdateRequest,
     responses((status = 200, body = DataEnvelope<ProductBody>), (status = 201, body = DataEnvelope<ProductBody>), (status = 400, body = ErrorBody)))]
 pub async fn put_product(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     JsonBody(body): JsonBody<ProductUpdateRequest>,
 ) -> ApiResult<(StatusCode, Json<DataEnvelope<ProductBody>>)> {
     let id = parse_product_id(&id)?;
     if body
         .name
         .as_deref()
-        .is_some_and(|name| name.trim().is_empty() || name.len() > 200)
+        .is_some_and(|name| name.trim().is_empty() || name.chars().count() > 200)
     {
         return Err(ApiError::bad_request("name must be 1 to 200 characters"));
     }
@@ -261,11 +261,11 @@ pub async fn put_product(
 
 /// Removes a product with its synced inventory.
 #[utoipa::path(delete, path = "/api/v1/admin/products/{id}", tag = "admin", security(("bearer" = [])),
-    params(("id" = u32, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64)),
+    responses((status = 204, description = "Removed"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_product(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> ApiResult<StatusCode> {
     let id = parse_product_id(&id)?;
     state.store().delete_product(id).await?;

@@ -5,15 +5,15 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use chrono::Days;
-use serde_json::json;
 use utoipa::OpenApi;
 
+use crate::dto::OpsStatusBody;
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 /// Process alive; no I/O.
-#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200)))]
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = OpsStatusBody)))]
 pub async fn healthz() -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -23,10 +23,12 @@ pub async fn healthz() -> Response {
 }
 
 /// Store reachable, else 503.
-#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200), (status = 503)))]
-pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = OpsStatusBody)))]
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<OpsStatusBody>> {
     state.store().ping().await?;
-    Ok(Json(json!({"status": "ready"})))
+    Ok(Json(OpsStatusBody {
+        status: "ready".to_owned(),
+    }))
 }
 
 /// Prometheus text format.

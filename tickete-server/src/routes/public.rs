@@ -1,7 +1,7 @@
 //! Public read routes: slots, dates, products.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,7 +14,7 @@ use crate::dto::{
     DataEnvelope, DateBody, DatesBody, PageEnvelope, ProductBody, SlotBody, SlotsBody,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{parse_product_id, QueryParams};
+use crate::extract::{parse_product_id, PathParam, QueryParams};
 use crate::state::AppState;
 
 /// Serves a cached body, or computes, serialises and caches it.
@@ -94,11 +94,11 @@ async fn dates_of(state: &AppState, id: ProductId, wrapped: bool) -> ApiResult<R
 
 /// Slots of a product on a date.
 #[utoipa::path(get, path = "/api/v1/experience/{id}/slots", tag = "public",
-    params(("id" = u32, Path, description = "Product id"), ("date" = String, Query, description = "YYYY-MM-DD")),
+    params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64), ("date" = String, Query, description = "Calendar date YYYY-MM-DD", format = Date)),
     responses((status = 200, body = SlotsBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn experience_slots(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     query: QueryParams,
 ) -> ApiResult<Response> {
     slots_of(&state, parse_product_id(&id)?, &query, false).await
@@ -106,22 +106,22 @@ pub async fn experience_slots(
 
 /// Bookable dates of a product for the next two months, with their lowest price.
 #[utoipa::path(get, path = "/api/v1/experience/{id}/dates", tag = "public",
-    params(("id" = u32, Path, description = "Product id")),
+    params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64)),
     responses((status = 200, body = DatesBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn experience_dates(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> ApiResult<Response> {
     dates_of(&state, parse_product_id(&id)?, false).await
 }
 
 /// Slots, wrapped in the data envelope.
 #[utoipa::path(get, path = "/api/v1/products/{id}/slots", tag = "public",
-    params(("id" = u32, Path, description = "Product id"), ("date" = String, Query, description = "YYYY-MM-DD")),
+    params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64), ("date" = String, Query, description = "Calendar date YYYY-MM-DD", format = Date)),
     responses((status = 200, body = DataEnvelope<SlotsBody>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn product_slots(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     query: QueryParams,
 ) -> ApiResult<Response> {
     slots_of(&state, parse_product_id(&id)?, &query, true).await
@@ -129,20 +129,23 @@ pub async fn product_slots(
 
 /// Dates, wrapped in the data envelope.
 #[utoipa::path(get, path = "/api/v1/products/{id}/dates", tag = "public",
-    params(("id" = u32, Path, description = "Product id")),
+    params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64)),
     responses((status = 200, body = DataEnvelope<DatesBody>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn product_dates(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> ApiResult<Response> {
     dates_of(&state, parse_product_id(&id)?, true).await
 }
 
 /// One product.
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "public",
-    params(("id" = u32, Path, description = "Product id")),
+    params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64)),
     responses((status = 200, body = DataEnvelope<ProductBody>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn product(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn product(
+    State(state): State<AppState>,
+    PathParam(id): PathParam,
+) -> ApiResult<Response> {
     let id = parse_product_id(&id)?;
     let key = CacheKey {
         product: id,
@@ -158,7 +161,7 @@ pub async fn product(State(state): State<AppState>, Path(id): Path<String>) -> A
 
 /// Products, paginated.
 #[utoipa::path(get, path = "/api/v1/products", tag = "public",
-    params(("page" = Option<u32>, Query, description = "1-based, default 1"), ("limit" = Option<u32>, Query, description = "1..=100, default 10")),
+    params(("page" = Option<u32>, Query, description = "1-based, default 1", minimum = 1, maximum = 1000000), ("limit" = Option<u32>, Query, description = "1..=100, default 10", minimum = 1, maximum = 100)),
     responses((status = 200, body = PageEnvelope<ProductBody>), (status = 400, body = ErrorBody)))]
 pub async fn products(
     State(state): State<AppState>,
