@@ -10,7 +10,7 @@ use croner::Cron;
 use tokio_util::sync::CancellationToken;
 
 use super::{Engine, EngineError, RunRequest};
-use crate::domain::{SyncJob, Trigger};
+use crate::domain::{RunStatus, SyncJob, Trigger};
 use crate::store::StoreError;
 
 /// A cron expression that does not parse.
@@ -149,7 +149,10 @@ async fn catch_up(engine: &Engine, scheduler: &dyn Scheduler, now: DateTime<Utc>
             Ok(None) => Some(
                 latest_tick_between(&cron, tz, now - chrono::Duration::days(7), now).unwrap_or(now),
             ),
-            Ok(Some(last)) => latest_tick_between(&cron, tz, last.due_at, now),
+            // A missed tick, else the unfinished work of a run a shutdown interrupted (due as
+            // it was, so what it already fetched counts as fresh and only the rest is fetched).
+            Ok(Some(last)) => latest_tick_between(&cron, tz, last.due_at, now)
+                .or((last.status == RunStatus::Interrupted).then_some(last.due_at)),
             Err(error) => {
                 tracing::warn!(job = %job.name, %error, "could not read the last run");
                 None

@@ -571,3 +571,66 @@ async fn first_start_runs_every_enabled_job_once() {
     h.stop().await;
     scheduler.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_run_is_replanned_at_start_and_fetches_only_what_is_missing() {
+    let mut h = Harness::new(&[1], 600).await;
+    seed_jobs(&h.store).await;
+    for job in ["sync-next-7-days", "sync-next-30-days"] {
+        let patch = tickete_core::JobPatch {
+            enabled: Some(false),
+            ..Default::default()
+        };
+        h.store.update_job(job, &patch).await.unwrap();
+    }
+    // sync-today was due at 08:00 (no tick missed since); a shutdown interrupted it after it
+    // had fetched product 1, before product 2.
+    h.store
+        .upsert_product(&Product {
+            id: pid(2),
+            name: "Product 2".into(),
+            enabled: true,
+        })
+        .await
+        .unwrap();
+    let due = h.clock.now();
+    h.store
+        .apply_day(pid(1), &sample_day(today(), &["09:00"]), due)
+        .await
+        .unwrap();
+    let mut run = h
+        .store
+        .create_run(&NewRun {
+            job: "sync-today".into(),
+            trigger: Trigger::Schedule,
+            started_at: due,
+            due_at: due,
+        })
+        .await
+        .unwrap();
+    run.status = RunStatus::Interrupted;
+    h.store.save_run(&run).await.unwrap();
+
+    h.start_worker();
+    let scheduler = tokio::spawn(run_scheduler(
+        h.engine.clone(),
+        Arc::new(LocalScheduler),
+        h.shutdown.clone(),
+    ));
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let runs = runs_of(&h.store, "sync-today").await;
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let again = &runs[0];
+    assert_eq!(again.trigger, Trigger::CatchUp);
+    assert_eq!(again.due_at, due);
+    assert_eq!(again.status, RunStatus::Succeeded);
+    assert_eq!((again.counts.skipped_fresh, again.counts.fetched), (1, 1));
+    assert_eq!(
+        h.source.calls_for(pid(1), today()),
+        0,
+        "already fetched before"
+    );
+    assert_eq!(h.source.calls_for(pid(2), today()), 1);
+    h.stop().await;
+    scheduler.await.unwrap();
+}

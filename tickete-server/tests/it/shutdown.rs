@@ -94,4 +94,53 @@ async fn sigterm_interrupts_the_run_and_exits_cleanly() {
         "work done before the signal is counted"
     );
     assert!(interrupted.counts.fetched < interrupted.counts.planned);
+    store.close().await;
+
+    // The next start re-plans what the shutdown left: a catch-up of each interrupted job.
+    let mut restarted = start(&database_url, port).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    restarted.start_kill().unwrap();
+    restarted.wait().await.unwrap();
+    let store = SqliteStore::open(&database_url).await.unwrap();
+    let runs = store
+        .list_runs(Some(&interrupted.job), PageRequest { page: 1, limit: 10 })
+        .await
+        .unwrap();
+    let replanned = &runs.items[0];
+    assert_eq!(
+        replanned.trigger,
+        tickete_core::Trigger::CatchUp,
+        "{:?}",
+        runs.items
+    );
+    assert_eq!(replanned.due_at, interrupted.due_at);
+    assert!(
+        replanned.counts.skipped_fresh >= interrupted.counts.fetched,
+        "what was fetched before is not fetched again: {replanned:?}"
+    );
+}
+
+async fn start(database_url: &str, port: u16) -> tokio::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_tickete-server"))
+        .arg("--partner-sim")
+        .env("DATABASE_URL", database_url)
+        .env("TICKETE_BIND", format!("127.0.0.1:{port}"))
+        .env("TICKETE_ADMIN_TOKEN", TOKEN)
+        .env("TICKETE_PARTNER_RATE_PER_MINUTE", "60")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..400 {
+        let ready = http.get(format!("{base}/readyz")).send().await;
+        if ready.is_ok_and(|response| response.status().is_success()) {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("server did not become ready");
 }
