@@ -124,6 +124,9 @@ pub trait InventoryStore: Send + Sync + 'static {
         from: NaiveDate,
         until: NaiveDate,
     ) -> Result<Vec<Slot>, StoreError>;
+    /// Removes the inventory and sync state of every date before `date` (days no longer
+    /// bookable); returns how many (product, date) days were removed.
+    async fn prune_before(&self, date: NaiveDate) -> Result<u64, StoreError>;
     /// Sync state of every (product, date) with `date` in `[from, until)` that has any.
     async fn day_states(
         &self,

@@ -19,7 +19,7 @@ pub struct ConfigArgs {
     #[arg(long, env = "TICKETE_CONFIG")]
     pub config: Option<PathBuf>,
     /// `sqlite://path` (embedded, default `sqlite://tickete.db`) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Partner base URL, or `sim` for the built-in simulator.
     #[arg(long, env = "TICKETE_PARTNER_URL")]
@@ -175,12 +175,11 @@ impl Config {
                 "TICKETE_BIND `{bind_text}` is not an address such as 127.0.0.1:3000"
             ))
         })?;
-        let admin_token = args.admin_token.or(file.admin_token);
-        if admin_token.as_deref().is_some_and(|t| t.len() < 8) {
-            return Err(ConfigError(
-                "TICKETE_ADMIN_TOKEN must be at least 8 characters".into(),
-            ));
-        }
+        // An empty value (a blank line in an env file) means unset: a token is generated.
+        let admin_token = args
+            .admin_token
+            .or(file.admin_token)
+            .filter(|token| !token.trim().is_empty());
         let log_format = args.log_format.or(file.log_format);
         let lease = args
             .task_lease_seconds
@@ -233,23 +232,36 @@ fn parse_products(text: &str) -> Result<Vec<ProductId>, ConfigError> {
         .collect()
 }
 
-/// The URL with any password replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &credentials[..colon],
-                    &url[at..]
-                ),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
+/// The URL with any password (user info or `password=` query parameter) replaced by `***`.
+pub fn redact_url(text: &str) -> String {
+    let Ok(mut url) = url::Url::parse(text) else {
+        // Not a URL we can take apart: keep only what cannot hold a secret.
+        return match text.find("://") {
+            Some(scheme_end) if text.contains('@') => format!("{}***", &text[..scheme_end + 3]),
+            _ => text.to_owned(),
+        };
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
     }
+    let has_secret_param = url
+        .query_pairs()
+        .any(|(key, _)| key.eq_ignore_ascii_case("password"));
+    if has_secret_param {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if key.eq_ignore_ascii_case("password") {
+                    "***".to_owned()
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string().replace("%2A%2A%2A", "***")
 }
 
 impl fmt::Debug for Config {
@@ -373,5 +385,30 @@ mod tests {
             assert!(!debug.contains(secret), "{debug}");
         }
         assert!(debug.contains("postgres://app:***@db/tickete"));
+    }
+
+    #[test]
+    fn passwords_in_query_strings_are_redacted() {
+        let redacted =
+            redact_url("postgres://db/tickete?user=app&password=hunter2&sslmode=require");
+        assert!(!redacted.contains("hunter2"), "{redacted}");
+        assert!(redacted.contains("password=***") && redacted.contains("sslmode=require"));
+        assert_eq!(redact_url("sqlite://tickete.db"), "sqlite://tickete.db");
+    }
+
+    #[test]
+    fn an_empty_admin_token_means_generate_one() {
+        let config = Config::resolve(ConfigArgs {
+            admin_token: Some(String::new()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(config.admin_token, None);
+        let short = Config::resolve(ConfigArgs {
+            admin_token: Some("test".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(short.admin_token.as_deref(), Some("test"));
     }
 }

@@ -157,11 +157,22 @@ pub async fn launch(
     }
     let engine = builder.build().await?;
 
-    let admin_token = config.admin_token.clone().unwrap_or_else(|| {
-        let token = hex::encode(rand::random::<[u8; 24]>());
-        println!("tickete admin token (generated; set TICKETE_ADMIN_TOKEN to choose one): {token}");
-        token
-    });
+    let admin_token = match config.admin_token.clone() {
+        Some(token) => {
+            if token.len() < 16 {
+                tracing::warn!("TICKETE_ADMIN_TOKEN is shorter than 16 characters: easy to guess");
+            }
+            token
+        }
+        None => {
+            let token = hex::encode(rand::random::<[u8; 24]>());
+            // stderr, so a JSON log stream on stdout stays JSON.
+            eprintln!(
+                "tickete admin token (generated; set TICKETE_ADMIN_TOKEN to choose one): {token}"
+            );
+            token
+        }
+    };
     let state = AppState::new(
         engine.clone(),
         &admin_token,
@@ -206,10 +217,14 @@ pub async fn launch(
 }
 
 /// Keeps the read cache and pause flag in step: invalidates a product's cached reads when one
-/// of its days is applied, and re-reads the pause flag (another process may change it).
+/// of its days is applied, re-reads the pause flag (another process may change it), prunes
+/// past days from the store, and prunes the public rate limiter's per-client state.
 async fn watch_engine(state: AppState, stop: CancellationToken) {
     let mut events = state.engine().subscribe();
     let mut pause_refresh = tokio::time::interval(Duration::from_secs(3));
+    let mut limiter_pruning = tokio::time::interval(Duration::from_secs(60));
+    // First tick at once: past days are pruned at start, then hourly.
+    let mut day_pruning = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -219,11 +234,34 @@ async fn watch_engine(state: AppState, stop: CancellationToken) {
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => state.cache().clear(),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             },
+            _ = day_pruning.tick() => prune_past_days(&state).await,
+            _ = limiter_pruning.tick() => {
+                // One entry per client address: forget clients whose limit has refilled.
+                if let Some(limiter) = state.public_limiter() {
+                    limiter.retain_recent();
+                    limiter.shrink_to_fit();
+                }
+            }
             _ = pause_refresh.tick() => {
                 if let Err(error) = state.engine().refresh_pause().await {
                     tracing::warn!(%error, "could not re-read the pause flag");
                 }
             }
         }
+    }
+}
+
+/// Days before today are no longer bookable: their inventory goes, so the store stays the
+/// size of the synced windows and derived facts (`availableDays`, `timeSlotType`) describe
+/// what can still be booked.
+async fn prune_past_days(state: &AppState) {
+    let today = state.engine().today();
+    match state.store().prune_before(today).await {
+        Ok(0) => {}
+        Ok(days) => {
+            state.cache().clear();
+            tracing::info!(days, before = %today, "pruned past days");
+        }
+        Err(error) => tracing::warn!(%error, "could not prune past days"),
     }
 }

@@ -33,7 +33,19 @@ pub fn metrics_handle() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
             }
+            register_at_zero();
             handle
         })
         .clone()
+}
+
+/// Counters a dashboard or alert looks for exist from the start, at zero, rather than
+/// appearing with their first event.
+fn register_at_zero() {
+    for outcome in ["ok", "rate_limited", "transient", "permanent", "invalid"] {
+        metrics::counter!("tickete_partner_requests_total", "outcome" => outcome).absolute(0);
+    }
+    metrics::counter!("tickete_partner_rate_limited_total").absolute(0);
+    metrics::gauge!("tickete_queue_depth").set(0.0);
+    metrics::gauge!("tickete_in_flight").set(0.0);
 }

@@ -402,3 +402,21 @@ pub(crate) async fn day_states(
         })
         .collect()
 }
+
+/// Deletes the slots (their pax cascade) and day states of dates before `date`, in one
+/// transaction; returns the number of day states removed.
+pub(crate) async fn prune_before(pool: &PgPool, date: NaiveDate) -> Result<u64, StoreError> {
+    let mut tx = pool.begin().await.map_err(db("begin prune"))?;
+    sqlx::query("DELETE FROM slots WHERE day < $1")
+        .bind(date)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("prune slots"))?;
+    let days = sqlx::query("DELETE FROM day_states WHERE day < $1")
+        .bind(date)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("prune day states"))?;
+    tx.commit().await.map_err(db("commit prune"))?;
+    Ok(days.rows_affected())
+}

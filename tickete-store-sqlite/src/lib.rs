@@ -180,6 +180,10 @@ impl InventoryStore for SqliteStore {
         inventory::slots_between(&self.pool, product, from, until).await
     }
 
+    async fn prune_before(&self, date: NaiveDate) -> Result<u64, StoreError> {
+        inventory::prune_before(&self.pool, date).await
+    }
+
     async fn day_states(
         &self,
         from: NaiveDate,

@@ -32,9 +32,17 @@ pub fn parse_schedule(expression: &str) -> Result<Cron, ScheduleError> {
     if expression.split_whitespace().count() != 5 {
         return Err(error("it must have exactly five fields".into()));
     }
-    Cron::new(expression)
+    let cron = Cron::new(expression)
         .parse()
-        .map_err(|e| error(e.to_string()))
+        .map_err(|e| error(e.to_string()))?;
+    // `0 0 31 2 *` parses but never fires: a job with it would silently never run.
+    if cron
+        .find_next_occurrence(&chrono::Utc::now(), false)
+        .is_err()
+    {
+        return Err(error("it never fires".into()));
+    }
+    Ok(cron)
 }
 
 /// The first tick of `cron` strictly after `after`, in zone `tz`.
@@ -234,7 +242,14 @@ mod tests {
 
     #[test]
     fn bad_expressions_are_refused_with_the_reason() {
-        for bad in ["", "* * *", "61 * * * *", "every minute", "* * * * * *"] {
+        for bad in [
+            "",
+            "* * *",
+            "61 * * * *",
+            "every minute",
+            "* * * * * *",
+            "0 0 31 2 *",
+        ] {
             let error = parse_schedule(bad).unwrap_err();
             assert!(error.to_string().contains("cron"), "{error}");
         }

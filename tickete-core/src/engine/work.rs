@@ -68,11 +68,13 @@ pub trait WorkQueue: Send + Sync + 'static {
     async fn readiness(&self, now: DateTime<Utc>) -> Result<Readiness, StoreError>;
     /// Takes the highest-priority ready task, if any.
     async fn claim(&self, now: DateTime<Utc>) -> Result<Option<ClaimedTask>, StoreError>;
-    /// Returns a claimed task to the queue, ready again at `not_before` (now when `None`).
+    /// Returns a claimed task to the queue, ready again at `not_before` (now when `None`),
+    /// with the transient error that sent it back, if any.
     async fn release(
         &self,
         claimed: ClaimedTask,
         not_before: Option<DateTime<Utc>>,
+        error: Option<&str>,
     ) -> Result<(), StoreError>;
     /// Records the final outcome of a claimed task on every run waiting on it, persists
     /// those runs, and returns them (finished ones with their final status).
@@ -160,6 +162,7 @@ impl WorkQueue for LocalQueue {
         &self,
         claimed: ClaimedTask,
         not_before: Option<DateTime<Utc>>,
+        _error: Option<&str>,
     ) -> Result<(), StoreError> {
         let entry = TaskEntry {
             runs: Vec::new(),

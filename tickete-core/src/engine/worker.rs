@@ -130,7 +130,7 @@ impl Engine {
                 if let Err(error) = inner.budget.hold_until(reset_at).await {
                     tracing::warn!(%error, "could not share the rate-limit hold");
                 }
-                self.release(claimed, None).await;
+                self.release(claimed, None, None).await;
                 return;
             }
             Err(SourceError::Transient(message))
@@ -141,7 +141,8 @@ impl Engine {
                 tracing::info!(attempt = claimed.attempts, ?backoff, %message, "transient failure; retrying");
                 let not_before = inner.clock.now()
                     + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::MAX);
-                self.release(claimed, Some(not_before)).await;
+                self.release(claimed, Some(not_before), Some(&message))
+                    .await;
                 return;
             }
             Err(error) => {
@@ -159,8 +160,13 @@ impl Engine {
         self.settle(&task, outcome).await;
     }
 
-    async fn release(&self, claimed: ClaimedTask, not_before: Option<DateTime<Utc>>) {
-        if let Err(error) = self.inner.queue.release(claimed, not_before).await {
+    async fn release(
+        &self,
+        claimed: ClaimedTask,
+        not_before: Option<DateTime<Utc>>,
+        reason: Option<&str>,
+    ) {
+        if let Err(error) = self.inner.queue.release(claimed, not_before, reason).await {
             // A shared queue's lease expires, so the task comes back even then.
             tracing::warn!(%error, "could not put the task back");
         }

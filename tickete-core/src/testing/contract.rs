@@ -29,12 +29,16 @@ use async_trait::async_trait;
 use crate::store::InventoryStore;
 
 mod catalogue;
+mod concurrency;
 mod inventory;
+mod retention;
 mod runs;
 mod support;
 
 pub use catalogue::*;
+pub use concurrency::*;
 pub use inventory::*;
+pub use retention::*;
 pub use runs::*;
 
 /// A store under test, with whatever must be cleaned up after one case.
@@ -135,6 +139,7 @@ macro_rules! store_contract_tests {
             day_states_cover_a_half_open_range,
             concurrent_applies_of_one_day_never_mix,
             concurrent_applies_of_different_days_all_land,
+            prune_before_removes_only_earlier_days,
             jobs_are_inserted_once_listed_by_name_and_patched,
             unknown_job_is_not_found,
             create_run_starts_running_with_zero_counts,

@@ -230,6 +230,15 @@ impl InventoryStore for MemoryStore {
         })
     }
 
+    async fn prune_before(&self, date: NaiveDate) -> Result<u64, StoreError> {
+        self.with(|s| {
+            let before = s.day_states.len();
+            s.days.retain(|(_, day), _| *day >= date);
+            s.day_states.retain(|(_, day), _| *day >= date);
+            Ok((before - s.day_states.len()) as u64)
+        })
+    }
+
     async fn day_states(
         &self,
         from: NaiveDate,

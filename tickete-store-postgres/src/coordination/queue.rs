@@ -14,6 +14,10 @@ use crate::runs;
 const STALE_RUN: &str = "5 minutes";
 
 /// The durable task queue shared by every replica.
+///
+/// Leases are set and compared with the database's clock, so a replica whose own clock is off
+/// cannot take over a task another replica is still fetching; backoff times (`not_before`)
+/// come from the engine's clock, which also decides when a worker wakes for them.
 #[derive(Debug, Clone)]
 pub struct PostgresQueue {
     pool: PgPool,
@@ -140,7 +144,7 @@ impl WorkQueue for PostgresQueue {
 
     async fn readiness(&self, now: DateTime<Utc>) -> Result<Readiness, StoreError> {
         let row = sqlx::query(
-            "SELECT COALESCE(bool_or((lease_until IS NULL OR lease_until <= $1)
+            "SELECT COALESCE(bool_or((lease_until IS NULL OR lease_until <= clock_timestamp())
                                  AND (not_before IS NULL OR not_before <= $1)), FALSE),
                     min(GREATEST(lease_until, not_before))
                FROM sync_tasks",
@@ -160,10 +164,12 @@ impl WorkQueue for PostgresQueue {
 
     async fn claim(&self, now: DateTime<Utc>) -> Result<Option<ClaimedTask>, StoreError> {
         let row = sqlx::query(
-            "UPDATE sync_tasks SET lease_owner = $2, lease_until = $1 + $3 * INTERVAL '1 microsecond'
+            "UPDATE sync_tasks
+                SET lease_owner = $2,
+                    lease_until = clock_timestamp() + $3 * INTERVAL '1 microsecond'
               WHERE (product_id, day) = (
                     SELECT product_id, day FROM sync_tasks
-                     WHERE (lease_until IS NULL OR lease_until <= $1)
+                     WHERE (lease_until IS NULL OR lease_until <= clock_timestamp())
                        AND (not_before IS NULL OR not_before <= $1)
                      ORDER BY day, synced_at NULLS FIRST, product_id
                      LIMIT 1
@@ -198,10 +204,12 @@ impl WorkQueue for PostgresQueue {
         &self,
         claimed: ClaimedTask,
         not_before: Option<DateTime<Utc>>,
+        error: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE sync_tasks
-                SET lease_owner = NULL, lease_until = NULL, not_before = $3, attempts = $4
+                SET lease_owner = NULL, lease_until = NULL, not_before = $3, attempts = $4,
+                    last_error = COALESCE($6, last_error)
               WHERE product_id = $1 AND day = $2 AND lease_owner = $5",
         )
         .bind(i64::from(claimed.task.product.get()))
@@ -209,6 +217,7 @@ impl WorkQueue for PostgresQueue {
         .bind(not_before)
         .bind(i32::try_from(claimed.attempts).unwrap_or(i32::MAX))
         .bind(&self.replica)
+        .bind(error)
         .execute(&self.pool)
         .await
         .map_err(db("release task"))?;
