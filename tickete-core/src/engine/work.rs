@@ -95,6 +95,11 @@ pub trait WorkQueue: Send + Sync + 'static {
     }
 }
 
+/// Saves of a run before giving up.
+const SAVE_ATTEMPTS: u32 = 5;
+/// Pause after a failed save, times the attempt number.
+const SAVE_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
 /// The in-process queue: priority order in memory, run counts saved to the store as they move.
 pub struct LocalQueue {
     store: Arc<dyn InventoryStore>,
@@ -120,9 +125,18 @@ impl LocalQueue {
         self.work.lock().expect("local queue lock")
     }
 
+    /// Saves each run, retrying a failing store a few times: a final status lost here would
+    /// leave the run `running` in the log although it is over.
     async fn save_all(&self, runs: &[SyncRun]) -> Result<(), StoreError> {
         for run in runs {
-            self.store.save_run(run).await?;
+            let mut attempt = 1;
+            while let Err(error) = self.store.save_run(run).await {
+                if attempt == SAVE_ATTEMPTS {
+                    return Err(error);
+                }
+                tokio::time::sleep(SAVE_RETRY_PAUSE * attempt).await;
+                attempt += 1;
+            }
         }
         Ok(())
     }

@@ -1,118 +1,13 @@
-//! Engine behaviour under a paused tokio clock: pacing, 429 holds, merging, priority, failures,
-//! pause/resume, shutdown and catch-up.
+//! Engine behaviour under a paused tokio clock: pacing, 429 holds, merging, priority,
+//! failures, pause/resume and shutdown.
 
-use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate};
-use tickete_core::engine::schedule::run_scheduler;
-use tickete_core::engine::{LocalScheduler, RunRequest};
-use tickete_core::testing::{sample_day, FakeSource, MemoryStore};
-use tickete_core::{
-    Clock, Engine, EngineConfig, EngineError, InventoryStore, NewRun, Product, ProductId,
-    RunStatus, SourceError, SyncJob, TokioClock, Trigger,
-};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use tickete_core::engine::RunRequest;
+use tickete_core::testing::sample_day;
+use tickete_core::{Clock, Engine, EngineError, InventoryStore, RunStatus, SourceError};
 
-const START: &str = "2026-03-01T08:00:00Z";
-
-fn pid(raw: u32) -> ProductId {
-    ProductId::new(raw).unwrap()
-}
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
-}
-
-fn day(offset: u64) -> NaiveDate {
-    today() + chrono::Days::new(offset)
-}
-
-struct Harness {
-    store: Arc<MemoryStore>,
-    source: Arc<FakeSource>,
-    clock: Arc<TokioClock>,
-    engine: Engine,
-    shutdown: CancellationToken,
-    worker: Option<JoinHandle<()>>,
-}
-
-impl Harness {
-    async fn new(products: &[u32], rate: u32) -> Self {
-        let store = Arc::new(MemoryStore::new());
-        for &id in products {
-            store
-                .upsert_product(&Product {
-                    id: pid(id),
-                    name: format!("Product {id}"),
-                    enabled: true,
-                })
-                .await
-                .unwrap();
-        }
-        let source = Arc::new(FakeSource::new());
-        let clock = Arc::new(TokioClock::starting_at(
-            DateTime::parse_from_rfc3339(START).unwrap().to_utc(),
-        ));
-        let config = EngineConfig {
-            rate_per_minute: NonZeroU32::new(rate).unwrap(),
-            ..EngineConfig::default()
-        };
-        let engine = Engine::builder(store.clone(), source.clone())
-            .config(config)
-            .clock(clock.clone())
-            .build()
-            .await
-            .unwrap();
-        Self {
-            store,
-            source,
-            clock,
-            engine,
-            shutdown: CancellationToken::new(),
-            worker: None,
-        }
-    }
-
-    fn start_worker(&mut self) {
-        let engine = self.engine.clone();
-        let shutdown = self.shutdown.clone();
-        self.worker = Some(tokio::spawn(async move { engine.run(shutdown).await }));
-    }
-
-    async fn stop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(worker) = self.worker.take() {
-            worker.await.unwrap();
-        }
-    }
-
-    async fn sync(&self, job: &str, days: u32) -> tickete_core::SyncRun {
-        self.engine
-            .start_run(RunRequest {
-                job: job.into(),
-                ..RunRequest::next_days(days)
-            })
-            .await
-            .unwrap()
-    }
-}
-
-/// Most calls in any half-open window `[t, t + 60 s)` starting at a call.
-fn max_calls_in_any_minute(calls: &[tokio::time::Instant]) -> usize {
-    calls
-        .iter()
-        .map(|start| {
-            calls
-                .iter()
-                .filter(|at| **at >= *start && **at < *start + Duration::from_secs(60))
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
-}
+use crate::harness::{day, max_calls_in_any_minute, pid, today, Harness};
 
 #[tokio::test(start_paused = true)]
 async fn pacer_never_exceeds_the_rate_and_runs_close_to_it_while_work_is_queued() {
@@ -463,174 +358,23 @@ async fn fresh_pairs_are_skipped() {
     h.stop().await;
 }
 
-async fn seed_jobs(store: &MemoryStore) {
-    for job in SyncJob::defaults() {
-        store.insert_job_if_missing(&job).await.unwrap();
-    }
-}
-
-async fn runs_of(store: &MemoryStore, job: &str) -> Vec<tickete_core::SyncRun> {
-    store
-        .list_runs(
-            Some(job),
-            tickete_core::PageRequest {
-                page: 1,
-                limit: 100,
-            },
-        )
-        .await
-        .unwrap()
-        .items
-}
-
 #[tokio::test(start_paused = true)]
-async fn missed_ticks_give_exactly_one_catch_up_run() {
-    let mut h = Harness::new(&[1], 600).await;
-    seed_jobs(&h.store).await;
-    // sync-today last ran 3 hours ago: 12 ticks were missed while the service was down.
-    let three_hours_ago = h.clock.now() - chrono::Duration::hours(3);
-    for job in ["sync-today", "sync-next-7-days", "sync-next-30-days"] {
-        let mut run = h
-            .store
-            .create_run(&NewRun {
-                job: job.into(),
-                trigger: Trigger::Schedule,
-                started_at: three_hours_ago,
-                due_at: three_hours_ago,
-            })
-            .await
-            .unwrap();
-        run.status = RunStatus::Succeeded;
-        h.store.save_run(&run).await.unwrap();
-    }
+async fn a_short_store_outage_does_not_lose_the_final_status_of_a_run() {
+    let mut h = Harness::new(&[1], 30).await;
+    h.source.set_delay(pid(1), today(), Duration::from_secs(5));
     h.start_worker();
-    let scheduler = tokio::spawn(run_scheduler(
-        h.engine.clone(),
-        Arc::new(LocalScheduler),
-        h.shutdown.clone(),
-    ));
-    tokio::time::sleep(Duration::from_secs(60)).await;
-
-    let today_runs = runs_of(&h.store, "sync-today").await;
-    let catch_ups: Vec<_> = today_runs
-        .iter()
-        .filter(|run| run.trigger == Trigger::CatchUp)
-        .collect();
-    assert_eq!(
-        catch_ups.len(),
-        1,
-        "one catch-up, never a burst: {today_runs:?}"
-    );
-    assert_eq!(
-        catch_ups[0].due_at,
-        DateTime::parse_from_rfc3339("2026-03-01T08:00:00Z")
-            .unwrap()
-            .to_utc(),
-        "due at the latest missed tick"
-    );
-    // 08:00 − 3 h = 05:00: the 4-hourly job missed 08:00 too; the daily job missed nothing.
-    assert_eq!(runs_of(&h.store, "sync-next-7-days").await.len(), 2);
-    assert_eq!(runs_of(&h.store, "sync-next-30-days").await.len(), 1);
-
-    // Then the schedule goes on: 08:15, 08:30, 08:45 within the next 50 minutes.
-    tokio::time::sleep(Duration::from_secs(50 * 60)).await;
-    let scheduled = runs_of(&h.store, "sync-today")
-        .await
-        .into_iter()
-        .filter(|run| run.trigger == Trigger::Schedule)
-        .count();
-    assert_eq!(scheduled, 1 + 3, "the old run and three ticks");
-    h.stop().await;
-    scheduler.await.unwrap();
-}
-
-#[tokio::test(start_paused = true)]
-async fn first_start_runs_every_enabled_job_once() {
-    let mut h = Harness::new(&[1], 600).await;
-    seed_jobs(&h.store).await;
-    h.store
-        .update_job(
-            "sync-next-30-days",
-            &tickete_core::JobPatch {
-                enabled: Some(false),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    h.start_worker();
-    let scheduler = tokio::spawn(run_scheduler(
-        h.engine.clone(),
-        Arc::new(LocalScheduler),
-        h.shutdown.clone(),
-    ));
-    tokio::time::sleep(Duration::from_secs(30)).await;
-    assert_eq!(runs_of(&h.store, "sync-today").await.len(), 1);
-    assert_eq!(runs_of(&h.store, "sync-next-7-days").await.len(), 1);
-    assert_eq!(runs_of(&h.store, "sync-next-30-days").await.len(), 0);
-    h.stop().await;
-    scheduler.await.unwrap();
-}
-
-#[tokio::test(start_paused = true)]
-async fn an_interrupted_run_is_replanned_at_start_and_fetches_only_what_is_missing() {
-    let mut h = Harness::new(&[1], 600).await;
-    seed_jobs(&h.store).await;
-    for job in ["sync-next-7-days", "sync-next-30-days"] {
-        let patch = tickete_core::JobPatch {
-            enabled: Some(false),
-            ..Default::default()
-        };
-        h.store.update_job(job, &patch).await.unwrap();
-    }
-    // sync-today was due at 08:00 (no tick missed since); a shutdown interrupted it after it
-    // had fetched product 1, before product 2.
-    h.store
-        .upsert_product(&Product {
-            id: pid(2),
-            name: "Product 2".into(),
-            enabled: true,
-        })
-        .await
-        .unwrap();
-    let due = h.clock.now();
-    h.store
-        .apply_day(pid(1), &sample_day(today(), &["09:00"]), due)
-        .await
-        .unwrap();
-    let mut run = h
-        .store
-        .create_run(&NewRun {
-            job: "sync-today".into(),
-            trigger: Trigger::Schedule,
-            started_at: due,
-            due_at: due,
-        })
-        .await
-        .unwrap();
-    run.status = RunStatus::Interrupted;
-    h.store.save_run(&run).await.unwrap();
-
-    h.start_worker();
-    let scheduler = tokio::spawn(run_scheduler(
-        h.engine.clone(),
-        Arc::new(LocalScheduler),
-        h.shutdown.clone(),
-    ));
+    let run = h.sync("outage", 1).await;
+    // The store goes down while the only task is in flight, and comes back 1.5 s after.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    h.store.set_unavailable(true);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    h.store.set_unavailable(false);
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let runs = runs_of(&h.store, "sync-today").await;
-    assert_eq!(runs.len(), 2, "{runs:?}");
-    let again = &runs[0];
-    assert_eq!(again.trigger, Trigger::CatchUp);
-    assert_eq!(again.due_at, due);
-    assert_eq!(again.status, RunStatus::Succeeded);
-    assert_eq!((again.counts.skipped_fresh, again.counts.fetched), (1, 1));
-    assert_eq!(
-        h.source.calls_for(pid(1), today()),
-        0,
-        "already fetched before"
+    let stored = h.store.get_run(run.id).await.unwrap();
+    assert_eq!(stored.status, RunStatus::Failed, "{stored:?}");
+    assert!(
+        stored.errors[0].contains("could not store the day"),
+        "{stored:?}"
     );
-    assert_eq!(h.source.calls_for(pid(2), today()), 1);
     h.stop().await;
-    scheduler.await.unwrap();
 }

@@ -1,4 +1,6 @@
 //! Integration tests of tickete-core: the engine under a paused clock, the store contract.
 mod engine;
+mod harness;
+mod scheduling;
 mod store_contract;
 mod validation;

@@ -1,0 +1,133 @@
+//! A paused-clock engine over the in-memory store and the scripted fake partner.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate};
+use tickete_core::engine::RunRequest;
+use tickete_core::testing::{FakeSource, MemoryStore};
+use tickete_core::{
+    Engine, EngineConfig, InventoryStore, PageRequest, Product, ProductId, SyncJob, SyncRun,
+    TokioClock,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const START: &str = "2026-03-01T08:00:00Z";
+
+pub fn pid(raw: u32) -> ProductId {
+    ProductId::new(raw).unwrap()
+}
+
+pub fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
+}
+
+pub fn day(offset: u64) -> NaiveDate {
+    today() + chrono::Days::new(offset)
+}
+
+pub struct Harness {
+    pub store: Arc<MemoryStore>,
+    pub source: Arc<FakeSource>,
+    pub clock: Arc<TokioClock>,
+    pub engine: Engine,
+    pub shutdown: CancellationToken,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl Harness {
+    pub async fn new(products: &[u32], rate: u32) -> Self {
+        let store = Arc::new(MemoryStore::new());
+        for &id in products {
+            store
+                .upsert_product(&Product {
+                    id: pid(id),
+                    name: format!("Product {id}"),
+                    enabled: true,
+                })
+                .await
+                .unwrap();
+        }
+        let source = Arc::new(FakeSource::new());
+        let clock = Arc::new(TokioClock::starting_at(
+            DateTime::parse_from_rfc3339(START).unwrap().to_utc(),
+        ));
+        let config = EngineConfig {
+            rate_per_minute: NonZeroU32::new(rate).unwrap(),
+            ..EngineConfig::default()
+        };
+        let engine = Engine::builder(store.clone(), source.clone())
+            .config(config)
+            .clock(clock.clone())
+            .build()
+            .await
+            .unwrap();
+        Self {
+            store,
+            source,
+            clock,
+            engine,
+            shutdown: CancellationToken::new(),
+            worker: None,
+        }
+    }
+
+    pub fn start_worker(&mut self) {
+        let engine = self.engine.clone();
+        let shutdown = self.shutdown.clone();
+        self.worker = Some(tokio::spawn(async move { engine.run(shutdown).await }));
+    }
+
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(worker) = self.worker.take() {
+            worker.await.unwrap();
+        }
+    }
+
+    pub async fn sync(&self, job: &str, days: u32) -> SyncRun {
+        self.engine
+            .start_run(RunRequest {
+                job: job.into(),
+                ..RunRequest::next_days(days)
+            })
+            .await
+            .unwrap()
+    }
+}
+
+/// Most calls in any half-open window `[t, t + 60 s)` starting at a call.
+pub fn max_calls_in_any_minute(calls: &[tokio::time::Instant]) -> usize {
+    calls
+        .iter()
+        .map(|start| {
+            calls
+                .iter()
+                .filter(|at| **at >= *start && **at < *start + Duration::from_secs(60))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+pub async fn seed_jobs(store: &MemoryStore) {
+    for job in SyncJob::defaults() {
+        store.insert_job_if_missing(&job).await.unwrap();
+    }
+}
+
+pub async fn runs_of(store: &MemoryStore, job: &str) -> Vec<SyncRun> {
+    store
+        .list_runs(
+            Some(job),
+            PageRequest {
+                page: 1,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap()
+        .items
+}
