@@ -536,3 +536,33 @@ async fn documented_middleware_errors_are_error_bodies() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_unreachable_store_is_a_503_and_readyz_says_so() {
+    let Ok(base) = std::env::var("TICKETE_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: TICKETE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let database = crate::support::Database::create(&base).await;
+    let server = TestServer::start(Options {
+        database_url: Some(database.url.clone()),
+        ..Options::default()
+    })
+    .await;
+    let (status, _) = server.get("/api/v1/products").await;
+    assert_eq!(status, 200, "the server runs on Postgres");
+    let url = database.url.clone();
+    database.drop().await;
+
+    let (status, body) = server.get("/readyz").await;
+    assert_error(status, &body, 503, "");
+    let (status, body) = server.get("/api/v1/products?page=1&limit=5").await;
+    assert_error(status, &body, 503, "");
+    let text = body.to_string();
+    assert!(
+        !text.contains("SELECT") && !text.contains(&url),
+        "no SQL or URL leaks: {text}"
+    );
+    let (status, _) = server.get("/healthz").await;
+    assert_eq!(status, 200, "liveness does no I/O");
+}

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::Value;
-use sqlx::Connection;
 use tickete_core::{InventoryStore, JobPatch, ProductId};
 use tickete_partner::sim::{SimConfig, Simulator};
 use tickete_server::config::{Config, ConfigArgs};
@@ -15,47 +14,12 @@ use tickete_store_postgres::PostgresStore;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
-use crate::support::{today, TOKEN};
+use crate::support::{today, Database, TOKEN};
 
 /// Cluster pace: 540/min = one call per 111 ms; the simulator allows 10 per 1 s window.
 const RATE_PER_MINUTE: u32 = 540;
 const SIM_LIMIT: u32 = 10;
 const PRODUCTS: &str = "1,2,3,4,5,6";
-
-struct Database {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn create(base: &str) -> Self {
-        let name = format!("tickete_replicas_{:08x}", rand::random::<u32>());
-        let (prefix, _) = base.rsplit_once('/').expect("URL has a database");
-        let mut admin = sqlx::PgConnection::connect(base)
-            .await
-            .expect("Postgres reachable");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        Self {
-            admin_url: base.to_owned(),
-            url: format!("{prefix}/{name}"),
-            name,
-        }
-    }
-
-    async fn drop(self) {
-        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
-        let _ = sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ))
-        .execute(&mut admin)
-        .await;
-    }
-}
 
 struct Replica {
     base: String,

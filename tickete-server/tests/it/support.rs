@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use sqlx::Connection;
 use tickete_core::JobPatch;
 use tickete_partner::sim::{SimConfig, Simulator};
 use tickete_server::config::{Config, ConfigArgs};
@@ -29,6 +30,8 @@ pub struct Options {
     pub public_rate_per_minute: u32,
     /// Leave the three jobs enabled (their first-start runs then begin at once).
     pub jobs_enabled: bool,
+    /// Store URL; a SQLite file in a temp dir when `None`.
+    pub database_url: Option<String>,
 }
 
 impl Default for Options {
@@ -43,6 +46,7 @@ impl Default for Options {
             rate_per_minute: 600,
             public_rate_per_minute: 0,
             jobs_enabled: false,
+            database_url: None,
         }
     }
 }
@@ -70,7 +74,12 @@ impl TestServer {
             Partner::Url(url) => (url, None),
         };
         let config = Config::resolve(ConfigArgs {
-            database_url: Some(format!("sqlite://{}/tickete.db", dir.path().display())),
+            database_url: Some(
+                options
+                    .database_url
+                    .clone()
+                    .unwrap_or_else(|| format!("sqlite://{}/tickete.db", dir.path().display())),
+            ),
             partner_url: Some(partner_url),
             partner_api_key: Some("partner-key".into()),
             partner_rate_per_minute: Some(options.rate_per_minute),
@@ -199,4 +208,43 @@ impl TestServer {
 /// Today in the server's zone (UTC in these tests).
 pub fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
+}
+
+/// A fresh Postgres database for one test, dropped by [`Database::drop`].
+pub struct Database {
+    admin_url: String,
+    name: String,
+    /// URL of the new database.
+    pub url: String,
+}
+
+impl Database {
+    /// Creates it next to the database of `base`.
+    pub async fn create(base: &str) -> Self {
+        let name = format!("tickete_replicas_{:08x}", rand::random::<u32>());
+        let (prefix, _) = base.rsplit_once('/').expect("URL has a database");
+        let mut admin = sqlx::PgConnection::connect(base)
+            .await
+            .expect("Postgres reachable");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        Self {
+            admin_url: base.to_owned(),
+            url: format!("{prefix}/{name}"),
+            name,
+        }
+    }
+
+    /// Drops it, closing its connections.
+    pub async fn drop(self) {
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        let _ = sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin)
+        .await;
+    }
 }
