@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops)
         .route("/api/openapi.json", get(ops::openapi_json))
         .route("/docs", get(ops::docs))
+        .route("/api/docs", get(ops::docs))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(request_timeout))

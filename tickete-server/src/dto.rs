@@ -315,6 +315,8 @@ impl From<&SyncRun> for RunBody {
 pub struct AcceptedRun {
     /// Id of the started run.
     pub run_id: i64,
+    /// The same id, for clients that read `id`.
+    pub id: i64,
     /// The run as recorded.
     pub data: RunBody,
     /// 202.

@@ -144,6 +144,7 @@ fn accepted(run: &tickete_core::SyncRun) -> (StatusCode, Json<AcceptedRun>) {
         StatusCode::ACCEPTED,
         Json(AcceptedRun {
             run_id: run.id.0,
+            id: run.id.0,
             data: RunBody::from(run),
             status_code: 202,
         }),

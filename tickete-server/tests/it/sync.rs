@@ -240,6 +240,8 @@ async fn pause_blocks_partner_calls_until_resume() {
         )
         .await;
     assert_eq!(status, 202, "{accepted}");
+    assert_eq!(accepted["id"], accepted["runId"]);
+    assert_eq!(accepted["data"]["status"], "running");
     let run = server.wait_run(accepted["runId"].as_i64().unwrap()).await;
     assert_eq!(run["job"], "sync-today");
     assert_eq!(run["status"], "succeeded");
