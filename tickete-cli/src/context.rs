@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
-use tickete_core::engine::PartnerBudget;
+use tickete_core::engine::{PartnerBudget, QueueDepth, WorkQueue};
 use tickete_core::{DaySnapshot, Engine, InventorySource, InventoryStore, ProductId, SourceError};
 use tickete_partner::sim::{SimConfig, Simulator};
 use tickete_server::config::{redact_url, Config, PartnerTarget};
 use tickete_server::launch::{engine_config, partner_client, partner_source, seed};
 use tickete_server::stores::open_store;
-use tickete_store_postgres::coordination::PostgresBudget;
+use tickete_store_postgres::coordination::{PostgresBudget, PostgresQueue};
 use tickete_store_postgres::PostgresStore;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -98,14 +98,30 @@ impl Ctx {
         Ok(builder.build().await?)
     }
 
-    /// On Postgres, the partner budget every server replica shares: a CLI sync next to
-    /// running servers then spends the same budget instead of adding to it.
-    async fn shared_budget(&self) -> Result<Option<Arc<dyn PartnerBudget>>, CliError> {
+    /// On Postgres, the size of the task queue every server replica shares; `None` on
+    /// SQLite, where the queue lives in the server's memory.
+    pub async fn shared_queue_depth(&self) -> Result<Option<QueueDepth>, CliError> {
+        let Some(store) = self.postgres().await? else {
+            return Ok(None);
+        };
+        let queue = PostgresQueue::new(store.pool().clone(), "tickete-cli", self.config.task_lease);
+        Ok(Some(queue.depth().await?))
+    }
+
+    async fn postgres(&self) -> Result<Option<PostgresStore>, CliError> {
         let url = &self.config.database_url;
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Ok(None);
         }
-        let store = PostgresStore::connect(url).await?;
+        Ok(Some(PostgresStore::connect(url).await?))
+    }
+
+    /// On Postgres, the partner budget every server replica shares: a CLI sync next to
+    /// running servers then spends the same budget instead of adding to it.
+    async fn shared_budget(&self) -> Result<Option<Arc<dyn PartnerBudget>>, CliError> {
+        let Some(store) = self.postgres().await? else {
+            return Ok(None);
+        };
         let budget = PostgresBudget::new(store.pool().clone(), self.config.partner_rate_per_minute);
         Ok(Some(Arc::new(budget)))
     }

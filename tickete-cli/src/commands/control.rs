@@ -29,19 +29,22 @@ pub async fn status(ctx: &Ctx) -> Result<(), CliError> {
     print_status(ctx, store.as_ref()).await
 }
 
-/// The `GET /sync/status` body as this process sees it. The queue lives in a server's
-/// memory, so `pending` and `inFlight` are this process's own: always 0 here.
+/// The `GET /sync/status` body as the store shows it. On Postgres the queue is the one the
+/// replicas share; on SQLite it lives in the server's memory, so `pending` and `inFlight` are
+/// 0 here.
 async fn print_status(ctx: &Ctx, store: &dyn InventoryStore) -> Result<(), CliError> {
     let pause = store.pause_state().await?;
     let last = store
         .list_runs(None, PageRequest { page: 1, limit: 1 })
         .await?;
     let rate = ctx.config.partner_rate_per_minute.get();
+    let shared_queue = ctx.shared_queue_depth().await?;
+    let depth = shared_queue.unwrap_or_default();
     let body = SyncStatusBody {
         paused: pause.paused,
         paused_at: pause.paused_at,
-        pending: 0,
-        in_flight: 0,
+        pending: depth.pending,
+        in_flight: depth.in_flight,
         partner_budget: BudgetBody {
             rate_per_minute: rate,
             spacing_ms: 60_000 / u64::from(rate),
@@ -75,7 +78,15 @@ async fn print_status(ctx: &Ctx, store: &dyn InventoryStore) -> Result<(), CliEr
         )),
         None => output::line("last run:       none recorded"),
     }
-    output::line("queue:          held in a running server's memory (GET /api/v1/sync/status)");
+    match shared_queue {
+        Some(depth) => output::line(format!(
+            "queue:          {} pending, {} in flight (shared by the replicas)",
+            depth.pending, depth.in_flight
+        )),
+        None => output::line(
+            "queue:          held in a running server's memory (GET /api/v1/sync/status)",
+        ),
+    }
     Ok(())
 }
 

@@ -1,0 +1,95 @@
+//! `tickete status` on Postgres shows the task queue the server replicas share.
+
+use std::time::Duration;
+
+use assert_cmd::Command;
+use chrono::{Days, Utc};
+use serde_json::Value;
+use sqlx::Connection;
+use tickete_core::engine::WorkQueue;
+use tickete_core::{InventoryStore, NewRun, Product, ProductId, SyncTask, TaskPriority, Trigger};
+use tickete_store_postgres::coordination::PostgresQueue;
+use tickete_store_postgres::PostgresStore;
+
+#[test]
+fn status_shows_the_queue_the_replicas_share() {
+    let Ok(base) = std::env::var("TICKETE_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: TICKETE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let name = format!("tickete_cli_{:08x}", rand::random::<u32>());
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let url = format!("{prefix}/{name}");
+    runtime.block_on(async {
+        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        // A server queued three days of product 14 and is fetching one of them.
+        let store = PostgresStore::connect(&url).await.unwrap();
+        let product = ProductId::new(14).unwrap();
+        let entry = Product {
+            id: product,
+            name: "Product 14".into(),
+            enabled: true,
+        };
+        store.upsert_product(&entry).await.unwrap();
+        let now = Utc::now();
+        let run = store
+            .create_run(&NewRun {
+                job: "manual-sync".into(),
+                trigger: Trigger::Manual,
+                started_at: now,
+                due_at: now,
+            })
+            .await
+            .unwrap();
+        let today = now.date_naive();
+        let tasks: Vec<SyncTask> = (0..3u64)
+            .map(|offset| {
+                let date = today + Days::new(offset);
+                SyncTask {
+                    product,
+                    date,
+                    priority: TaskPriority {
+                        date,
+                        synced_at: None,
+                    },
+                }
+            })
+            .collect();
+        let queue = PostgresQueue::new(store.pool().clone(), "a-server", Duration::from_secs(60));
+        queue.enqueue(&run, &tasks).await.unwrap();
+        assert!(queue.claim(now).await.unwrap().is_some());
+        store.close().await;
+    });
+
+    let output = tickete(&url).args(["--json", "status"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["pending"], 2, "{status}");
+    assert_eq!(status["inFlight"], 1, "{status}");
+    let human = tickete(&url).arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("2 pending, 1 in flight"), "{text}");
+
+    runtime.block_on(async {
+        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    });
+}
+
+fn tickete(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tickete"));
+    command.env_clear().env("DATABASE_URL", database_url);
+    command
+}
