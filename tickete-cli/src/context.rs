@@ -9,7 +9,7 @@ use tickete_core::{DaySnapshot, Engine, InventorySource, InventoryStore, Product
 use tickete_partner::sim::{SimConfig, Simulator};
 use tickete_server::config::{redact_url, Config, PartnerTarget};
 use tickete_server::launch::{engine_config, partner_client, partner_source, seed};
-use tickete_server::stores::open_store;
+use tickete_server::stores::{is_postgres_url, open_store};
 use tickete_store_postgres::coordination::{PostgresBudget, PostgresQueue};
 use tickete_store_postgres::PostgresStore;
 use tokio::net::TcpListener;
@@ -110,7 +110,7 @@ impl Ctx {
 
     async fn postgres(&self) -> Result<Option<PostgresStore>, CliError> {
         let url = &self.config.database_url;
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !is_postgres_url(url) {
             return Ok(None);
         }
         Ok(Some(PostgresStore::connect(url).await?))

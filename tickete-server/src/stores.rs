@@ -18,9 +18,14 @@ pub struct OpenedStore {
     pub postgres: Option<PostgresStore>,
 }
 
+/// Whether `url` names a Postgres store (the one replicas can share).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// Opens (and migrates) the store named by `url`.
 pub async fn open_store(url: &str) -> Result<OpenedStore, StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres_url(url) {
         let store = PostgresStore::connect(url).await?;
         Ok(OpenedStore {
             store: Arc::new(store.clone()),
