@@ -26,6 +26,7 @@ const SERVER_ONLY_SETTINGS: &[&str] = &[
     "bind",
     "admin_token",
     "public_rate_per_minute",
+    "trust_forwarded_for",
     "task_lease_seconds",
 ];
 

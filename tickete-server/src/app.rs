@@ -120,11 +120,17 @@ async fn public_rate_limit(
     let Some(limiter) = state.public_limiter() else {
         return next.run(request).await;
     };
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
-    let Some(client) = client else {
+    let forwarded = state
+        .trust_forwarded_for()
+        .then(|| forwarded_client(&request))
+        .flatten();
+    let peer = || {
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+    };
+    let Some(client) = forwarded.or_else(peer) else {
         return next.run(request).await;
     };
     match limiter.check_key(&client) {
@@ -139,6 +145,19 @@ async fn public_rate_limit(
             error.into_response()
         }
     }
+}
+
+/// The right-most address of `X-Forwarded-For`: the one our proxy appended, so a client cannot
+/// choose its own key by sending the header itself.
+fn forwarded_client(request: &Request) -> Option<std::net::IpAddr> {
+    request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .next_back()
 }
 
 async fn request_timeout(request: Request, next: Next) -> Response {

@@ -45,6 +45,10 @@ pub struct ConfigArgs {
     /// Per-client limit on public routes, requests per minute; 0 = off.
     #[arg(long, env = "TICKETE_PUBLIC_RATE_PER_MINUTE")]
     pub public_rate_per_minute: Option<u32>,
+    /// Behind a reverse proxy: key the public rate limit on the right-most
+    /// `X-Forwarded-For` address (the client as the proxy saw it) instead of the peer address.
+    #[arg(long, env = "TICKETE_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: Option<bool>,
     /// `json` for JSON log lines, `text` otherwise.
     #[arg(long, env = "TICKETE_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -69,6 +73,7 @@ struct FileConfig {
     bind: Option<String>,
     admin_token: Option<String>,
     public_rate_per_minute: Option<u32>,
+    trust_forwarded_for: Option<bool>,
     log_format: Option<String>,
     task_lease_seconds: Option<u64>,
 }
@@ -103,6 +108,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Public per-client limit; 0 = off.
     pub public_rate_per_minute: u32,
+    /// Identify public clients by the right-most `X-Forwarded-For` address.
+    pub trust_forwarded_for: bool,
     /// JSON logs.
     pub json_logs: bool,
     /// Lease on a claimed task in the shared (Postgres) queue.
@@ -203,6 +210,10 @@ impl Config {
                 .public_rate_per_minute
                 .or(file.public_rate_per_minute)
                 .unwrap_or(300),
+            trust_forwarded_for: args
+                .trust_forwarded_for
+                .or(file.trust_forwarded_for)
+                .unwrap_or(false),
             json_logs: log_format.as_deref() == Some("json"),
             task_lease: std::time::Duration::from_secs(lease),
         })
@@ -277,6 +288,7 @@ impl fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("admin_token", &secret(&self.admin_token))
             .field("public_rate_per_minute", &self.public_rate_per_minute)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("json_logs", &self.json_logs)
             .field("task_lease", &self.task_lease)
             .finish()

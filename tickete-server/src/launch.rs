@@ -178,6 +178,7 @@ pub async fn launch(
         &admin_token,
         metrics_handle(),
         config.public_rate_per_minute,
+        config.trust_forwarded_for,
     );
     let mut app = router(state.clone());
     if let Some(simulator) = &simulator {

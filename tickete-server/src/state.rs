@@ -24,6 +24,7 @@ struct AppInner {
     admin_token_digest: [u8; 32],
     metrics: PrometheusHandle,
     public_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    trust_forwarded_for: bool,
 }
 
 impl AppState {
@@ -33,6 +34,7 @@ impl AppState {
         admin_token: &str,
         metrics: PrometheusHandle,
         public_rate_per_minute: u32,
+        trust_forwarded_for: bool,
     ) -> Self {
         let public_limiter = NonZeroU32::new(public_rate_per_minute)
             .map(|rate| RateLimiter::keyed(Quota::per_minute(rate)));
@@ -43,6 +45,7 @@ impl AppState {
                 admin_token_digest: Sha256::digest(admin_token.as_bytes()).into(),
                 metrics,
                 public_limiter,
+                trust_forwarded_for,
             }),
         }
     }
@@ -70,6 +73,11 @@ impl AppState {
     /// Per-client limiter of public routes, when enabled.
     pub fn public_limiter(&self) -> Option<&DefaultKeyedRateLimiter<IpAddr>> {
         self.inner.public_limiter.as_ref()
+    }
+
+    /// Whether public clients are identified by `X-Forwarded-For`.
+    pub fn trust_forwarded_for(&self) -> bool {
+        self.inner.trust_forwarded_for
     }
 
     /// Constant-time check of a presented admin token (digests make lengths equal).

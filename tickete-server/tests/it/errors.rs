@@ -566,3 +566,46 @@ async fn an_unreachable_store_is_a_503_and_readyz_says_so() {
     let (status, _) = server.get("/healthz").await;
     assert_eq!(status, 200, "liveness does no I/O");
 }
+
+async fn products_from(server: &TestServer, forwarded_for: &str) -> u16 {
+    server
+        .http
+        .get(server.url("/api/v1/products"))
+        .header("x-forwarded-for", forwarded_for)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_proxy_clients_are_told_apart_by_the_address_it_appended() {
+    let server = TestServer::start(Options {
+        public_rate_per_minute: 2,
+        trust_forwarded_for: true,
+        ..Options::default()
+    })
+    .await;
+    // The proxy appends the real client last; what the client sent before it is ignored.
+    assert_eq!(products_from(&server, "9.9.9.9, 203.0.113.7").await, 200);
+    assert_eq!(products_from(&server, "8.8.8.8, 203.0.113.7").await, 200);
+    assert_eq!(products_from(&server, "7.7.7.7, 203.0.113.7").await, 429);
+    assert_eq!(
+        products_from(&server, "203.0.113.8").await,
+        200,
+        "another client"
+    );
+    server.stop().await;
+
+    // Untrusted (the default), the header is ignored: every request here is one client.
+    let server = TestServer::start(Options {
+        public_rate_per_minute: 2,
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(products_from(&server, "203.0.113.1").await, 200);
+    assert_eq!(products_from(&server, "203.0.113.2").await, 200);
+    assert_eq!(products_from(&server, "203.0.113.3").await, 429);
+    server.stop().await;
+}

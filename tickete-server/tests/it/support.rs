@@ -32,6 +32,8 @@ pub struct Options {
     pub jobs_enabled: bool,
     /// Store URL; a SQLite file in a temp dir when `None`.
     pub database_url: Option<String>,
+    /// Key the public rate limit on `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             public_rate_per_minute: 0,
             jobs_enabled: false,
             database_url: None,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -86,6 +89,7 @@ impl TestServer {
             products: Some(options.products.into()),
             admin_token: Some(TOKEN.into()),
             public_rate_per_minute: Some(options.public_rate_per_minute),
+            trust_forwarded_for: Some(options.trust_forwarded_for),
             bind: Some("127.0.0.1:0".into()),
             ..ConfigArgs::default()
         })
