@@ -132,6 +132,16 @@ pub struct RunCounts {
 }
 
 impl RunCounts {
+    /// Adds `other` to these counters.
+    pub fn add(&mut self, other: &RunCounts) {
+        self.planned += other.planned;
+        self.fetched += other.fetched;
+        self.changed += other.changed;
+        self.unchanged += other.unchanged;
+        self.skipped_fresh += other.skipped_fresh;
+        self.failed += other.failed;
+    }
+
     /// Pairs with a final outcome.
     pub fn settled(&self) -> u32 {
         self.fetched + self.skipped_fresh + self.failed

@@ -6,7 +6,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::work::TaskOutcome;
 use crate::domain::{ProductId, RunId, RunStatus, SyncRun};
-use crate::store::ApplyOutcome;
 
 #[derive(Debug, Default)]
 pub(crate) struct RunTracker {
@@ -40,23 +39,10 @@ impl RunTracker {
         now: DateTime<Utc>,
     ) -> Option<SyncRun> {
         let tracked = self.runs.get_mut(&run_id)?;
-        let counts = &mut tracked.run.counts;
-        match outcome {
-            TaskOutcome::Fetched(applied) => {
-                counts.fetched += 1;
-                match applied {
-                    ApplyOutcome::Changed => counts.changed += 1,
-                    ApplyOutcome::Unchanged => counts.unchanged += 1,
-                }
-            }
-            TaskOutcome::Failed(message) => {
-                counts.failed += 1;
-                if tracked.run.errors.len() < SyncRun::MAX_ERRORS {
-                    tracked
-                        .run
-                        .errors
-                        .push(format!("product {product} on {date}: {message}"));
-                }
+        tracked.run.counts.add(&outcome.counts());
+        if let Some(line) = outcome.error_line(product, date) {
+            if tracked.run.errors.len() < SyncRun::MAX_ERRORS {
+                tracked.run.errors.push(line);
             }
         }
         tracked.outstanding = tracked.outstanding.saturating_sub(1);

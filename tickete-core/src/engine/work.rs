@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::queue::{TaskEntry, TaskQueue};
 use super::runs::RunTracker;
-use crate::domain::{RunStatus, SyncRun, SyncTask};
+use crate::domain::{ProductId, RunCounts, RunStatus, SyncRun, SyncTask};
 use crate::store::{ApplyOutcome, InventoryStore, StoreError};
 
 /// Final outcome of one task.
@@ -22,6 +22,32 @@ pub enum TaskOutcome {
     Fetched(ApplyOutcome),
     /// Gave up; the message says why.
     Failed(String),
+}
+
+impl TaskOutcome {
+    /// What this outcome adds to the counters of every run waiting on the task.
+    pub fn counts(&self) -> RunCounts {
+        let (fetched, changed, unchanged, failed) = match self {
+            TaskOutcome::Fetched(ApplyOutcome::Changed) => (1, 1, 0, 0),
+            TaskOutcome::Fetched(ApplyOutcome::Unchanged) => (1, 0, 1, 0),
+            TaskOutcome::Failed(_) => (0, 0, 0, 1),
+        };
+        RunCounts {
+            fetched,
+            changed,
+            unchanged,
+            failed,
+            ..RunCounts::default()
+        }
+    }
+
+    /// The run-log line of a failure of (product, date); `None` for a success.
+    pub fn error_line(&self, product: ProductId, date: NaiveDate) -> Option<String> {
+        match self {
+            TaskOutcome::Fetched(_) => None,
+            TaskOutcome::Failed(message) => Some(format!("product {product} on {date}: {message}")),
+        }
+    }
 }
 
 /// A task this worker may fetch now.

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use tickete_core::engine::{ClaimedTask, QueueDepth, Readiness, TaskOutcome, WorkQueue};
-use tickete_core::{ApplyOutcome, RunCounts, RunId, StoreError, SyncRun, SyncTask, TaskPriority};
+use tickete_core::{RunCounts, RunId, StoreError, SyncRun, SyncTask, TaskPriority};
 
 use crate::error::{column, count, db, product_id};
 use crate::runs;
@@ -42,41 +42,6 @@ impl PostgresQueue {
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         self.pool.begin().await.map_err(db("begin"))
-    }
-}
-
-/// What one outcome adds to a run's counters.
-struct Increments {
-    fetched: i64,
-    changed: i64,
-    unchanged: i64,
-    failed: i64,
-    error: Option<String>,
-}
-
-impl Increments {
-    fn of(task: &SyncTask, outcome: &TaskOutcome) -> Self {
-        let (fetched, changed, unchanged, failed, error) = match outcome {
-            TaskOutcome::Fetched(ApplyOutcome::Changed) => (1, 1, 0, 0, None),
-            TaskOutcome::Fetched(ApplyOutcome::Unchanged) => (1, 0, 1, 0, None),
-            TaskOutcome::Failed(message) => (
-                0,
-                0,
-                0,
-                1,
-                Some(format!(
-                    "product {} on {}: {message}",
-                    task.product, task.date
-                )),
-            ),
-        };
-        Self {
-            fetched,
-            changed,
-            unchanged,
-            failed,
-            error,
-        }
     }
 }
 
@@ -258,7 +223,8 @@ impl WorkQueue for PostgresQueue {
             .execute(&mut *tx)
             .await
             .map_err(db("remove task"))?;
-        let add = Increments::of(task, outcome);
+        let add = outcome.counts();
+        let error = outcome.error_line(task.product, task.date);
         let counted = sqlx::query(
             "UPDATE runs SET fetched = fetched + $2, changed = changed + $3,
                     unchanged = unchanged + $4, failed = failed + $5,
@@ -269,11 +235,11 @@ impl WorkQueue for PostgresQueue {
           RETURNING id, outstanding, fetched, skipped_fresh, failed",
         )
         .bind(&run_ids)
-        .bind(add.fetched)
-        .bind(add.changed)
-        .bind(add.unchanged)
-        .bind(add.failed)
-        .bind(add.error)
+        .bind(i64::from(add.fetched))
+        .bind(i64::from(add.changed))
+        .bind(i64::from(add.unchanged))
+        .bind(i64::from(add.failed))
+        .bind(error)
         .bind(SyncRun::MAX_ERRORS as i32)
         .fetch_all(&mut *tx)
         .await
