@@ -4,12 +4,13 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate};
-use tickete_core::engine::RunRequest;
+use chrono::{DateTime, NaiveDate, Utc};
+use tickete_core::engine::schedule::run_scheduler;
+use tickete_core::engine::{LocalScheduler, RunRequest};
 use tickete_core::testing::{FakeSource, MemoryStore};
 use tickete_core::{
-    Engine, EngineConfig, InventoryStore, PageRequest, Product, ProductId, SyncJob, SyncRun,
-    TokioClock,
+    Engine, EngineConfig, InventoryStore, NewRun, PageRequest, Product, ProductId, RunStatus,
+    SyncJob, SyncRun, TokioClock, Trigger,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +36,7 @@ pub struct Harness {
     pub engine: Engine,
     pub shutdown: CancellationToken,
     worker: Option<JoinHandle<()>>,
+    scheduler: Option<JoinHandle<()>>,
 }
 
 impl Harness {
@@ -71,6 +73,7 @@ impl Harness {
             engine,
             shutdown: CancellationToken::new(),
             worker: None,
+            scheduler: None,
         }
     }
 
@@ -80,10 +83,36 @@ impl Harness {
         self.worker = Some(tokio::spawn(async move { engine.run(shutdown).await }));
     }
 
+    /// Starts the cron loop (local scheduler) over the stored jobs.
+    pub fn start_scheduler(&mut self) {
+        self.scheduler = Some(tokio::spawn(run_scheduler(
+            self.engine.clone(),
+            Arc::new(LocalScheduler),
+            self.shutdown.clone(),
+        )));
+    }
+
+    /// Records a finished run of `job`, as an earlier process would have left it.
+    pub async fn record_run(&self, job: &str, due_at: DateTime<Utc>, status: RunStatus) -> SyncRun {
+        let new = NewRun {
+            job: job.into(),
+            trigger: Trigger::Schedule,
+            started_at: due_at,
+            due_at,
+        };
+        let mut run = self.store.create_run(&new).await.unwrap();
+        run.status = status;
+        self.store.save_run(&run).await.unwrap();
+        run
+    }
+
     pub async fn stop(&mut self) {
         self.shutdown.cancel();
-        if let Some(worker) = self.worker.take() {
-            worker.await.unwrap();
+        for task in [self.worker.take(), self.scheduler.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.await.unwrap();
         }
     }
 

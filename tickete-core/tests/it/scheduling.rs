@@ -1,14 +1,11 @@
 //! The scheduler under a paused tokio clock: catch-up after downtime, first start, and
 //! re-planning an interrupted run.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::DateTime;
-use tickete_core::engine::schedule::run_scheduler;
-use tickete_core::engine::LocalScheduler;
 use tickete_core::testing::sample_day;
-use tickete_core::{Clock, InventoryStore, NewRun, Product, RunStatus, Trigger};
+use tickete_core::{Clock, InventoryStore, Product, RunStatus, Trigger};
 
 use crate::harness::{pid, runs_of, seed_jobs, today, Harness};
 
@@ -19,25 +16,11 @@ async fn missed_ticks_give_exactly_one_catch_up_run() {
     // sync-today last ran 3 hours ago: 12 ticks were missed while the service was down.
     let three_hours_ago = h.clock.now() - chrono::Duration::hours(3);
     for job in ["sync-today", "sync-next-7-days", "sync-next-30-days"] {
-        let mut run = h
-            .store
-            .create_run(&NewRun {
-                job: job.into(),
-                trigger: Trigger::Schedule,
-                started_at: three_hours_ago,
-                due_at: three_hours_ago,
-            })
-            .await
-            .unwrap();
-        run.status = RunStatus::Succeeded;
-        h.store.save_run(&run).await.unwrap();
+        h.record_run(job, three_hours_ago, RunStatus::Succeeded)
+            .await;
     }
     h.start_worker();
-    let scheduler = tokio::spawn(run_scheduler(
-        h.engine.clone(),
-        Arc::new(LocalScheduler),
-        h.shutdown.clone(),
-    ));
+    h.start_scheduler();
     tokio::time::sleep(Duration::from_secs(60)).await;
 
     let today_runs = runs_of(&h.store, "sync-today").await;
@@ -70,7 +53,6 @@ async fn missed_ticks_give_exactly_one_catch_up_run() {
         .count();
     assert_eq!(scheduled, 1 + 3, "the old run and three ticks");
     h.stop().await;
-    scheduler.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -88,17 +70,12 @@ async fn first_start_runs_every_enabled_job_once() {
         .await
         .unwrap();
     h.start_worker();
-    let scheduler = tokio::spawn(run_scheduler(
-        h.engine.clone(),
-        Arc::new(LocalScheduler),
-        h.shutdown.clone(),
-    ));
+    h.start_scheduler();
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert_eq!(runs_of(&h.store, "sync-today").await.len(), 1);
     assert_eq!(runs_of(&h.store, "sync-next-7-days").await.len(), 1);
     assert_eq!(runs_of(&h.store, "sync-next-30-days").await.len(), 0);
     h.stop().await;
-    scheduler.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -127,25 +104,11 @@ async fn an_interrupted_run_is_replanned_at_start_and_fetches_only_what_is_missi
         .apply_day(pid(1), &sample_day(today(), &["09:00"]), due)
         .await
         .unwrap();
-    let mut run = h
-        .store
-        .create_run(&NewRun {
-            job: "sync-today".into(),
-            trigger: Trigger::Schedule,
-            started_at: due,
-            due_at: due,
-        })
-        .await
-        .unwrap();
-    run.status = RunStatus::Interrupted;
-    h.store.save_run(&run).await.unwrap();
+    h.record_run("sync-today", due, RunStatus::Interrupted)
+        .await;
 
     h.start_worker();
-    let scheduler = tokio::spawn(run_scheduler(
-        h.engine.clone(),
-        Arc::new(LocalScheduler),
-        h.shutdown.clone(),
-    ));
+    h.start_scheduler();
     tokio::time::sleep(Duration::from_secs(10)).await;
     let runs = runs_of(&h.store, "sync-today").await;
     assert_eq!(runs.len(), 2, "{runs:?}");
@@ -161,5 +124,4 @@ async fn an_interrupted_run_is_replanned_at_start_and_fetches_only_what_is_missi
     );
     assert_eq!(h.source.calls_for(pid(2), today()), 1);
     h.stop().await;
-    scheduler.await.unwrap();
 }

@@ -17,34 +17,7 @@ async fn sigterm_interrupts_the_run_and_exits_cleanly() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tickete-server"))
-        .arg("--partner-sim")
-        .env("DATABASE_URL", &database_url)
-        .env("TICKETE_BIND", format!("127.0.0.1:{port}"))
-        .env("TICKETE_ADMIN_TOKEN", TOKEN)
-        .env("TICKETE_PARTNER_RATE_PER_MINUTE", "60")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..400 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(ready, "server became ready");
+    let mut child = start(&database_url, port).await;
     // First start: the three jobs' fill runs are under way (at 1 call per second).
     tokio::time::sleep(Duration::from_secs(2)).await;
 
