@@ -9,10 +9,11 @@ use tickete_core::{DaySnapshot, Engine, InventorySource, InventoryStore, Product
 use tickete_partner::sim::{SimConfig, Simulator};
 use tickete_server::config::{redact_url, Config, PartnerTarget};
 use tickete_server::launch::{engine_config, partner_client, partner_source, seed};
-use tickete_server::stores::{is_postgres_url, open_store};
+use tickete_server::stores::{open_store, OpenedStore};
 use tickete_store_postgres::coordination::{PostgresBudget, PostgresQueue};
 use tickete_store_postgres::PostgresStore;
 use tokio::net::TcpListener;
+use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::CliError;
@@ -23,6 +24,8 @@ pub struct Ctx {
     pub config: Config,
     /// `--json`.
     pub json: bool,
+    /// The store, opened (and migrated) once on first use.
+    opened: OnceCell<OpenedStore>,
 }
 
 /// The partner of this process; with `TICKETE_PARTNER_URL=sim`, a simulator served on a
@@ -40,15 +43,31 @@ impl Drop for Partner {
 }
 
 impl Ctx {
-    /// Opens (and migrates) the store.
+    /// Settings and output mode of one invocation.
+    pub fn new(config: Config, json: bool) -> Self {
+        Self {
+            config,
+            json,
+            opened: OnceCell::new(),
+        }
+    }
+
+    /// The store, opened (and migrated) on first use.
     pub async fn store(&self) -> Result<Arc<dyn InventoryStore>, CliError> {
-        let opened = open_store(&self.config.database_url).await.map_err(|e| {
-            CliError::failure(format!(
-                "cannot open the store {}: {e}",
-                redact_url(&self.config.database_url)
-            ))
-        })?;
-        Ok(opened.store)
+        Ok(self.opened().await?.store.clone())
+    }
+
+    async fn opened(&self) -> Result<&OpenedStore, CliError> {
+        self.opened
+            .get_or_try_init(|| async {
+                open_store(&self.config.database_url).await.map_err(|e| {
+                    CliError::failure(format!(
+                        "cannot open the store {}: {e}",
+                        redact_url(&self.config.database_url)
+                    ))
+                })
+            })
+            .await
     }
 
     /// Opens the store and seeds what the server seeds at start: the default jobs, and
@@ -109,11 +128,7 @@ impl Ctx {
     }
 
     async fn postgres(&self) -> Result<Option<PostgresStore>, CliError> {
-        let url = &self.config.database_url;
-        if !is_postgres_url(url) {
-            return Ok(None);
-        }
-        Ok(Some(PostgresStore::connect(url).await?))
+        Ok(self.opened().await?.postgres.clone())
     }
 
     /// On Postgres, the partner budget every server replica shares: a CLI sync next to

@@ -9,6 +9,7 @@ use tickete_store_sqlite::SqliteStore;
 use crate::config::redact_url;
 
 /// An opened store and whether it may be shared by several processes.
+#[derive(Clone)]
 pub struct OpenedStore {
     /// The store, migrations applied.
     pub store: Arc<dyn InventoryStore>,

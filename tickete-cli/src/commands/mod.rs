@@ -24,10 +24,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
     };
     let config = tickete_server::Config::resolve(cli.config)?;
     crate::logging::init(config.json_logs);
-    let ctx = Ctx {
-        config,
-        json: cli.json,
-    };
+    let ctx = Ctx::new(config, cli.json);
     match command {
         Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Slots { product, date } => query::slots(&ctx, product, date).await,
