@@ -24,13 +24,11 @@ pub struct PriceBody {
 }
 
 impl From<&Price> for PriceBody {
-    /// Trailing zeros are dropped, so every store serves the same number (Postgres keeps two
-    /// decimals and would print `73.00` where the partner sent `73`).
     fn from(price: &Price) -> Self {
         Self {
-            final_price: price.final_price.normalize(),
+            final_price: price.final_price,
             currency_code: price.currency_code.clone(),
-            original_price: price.original_price.normalize(),
+            original_price: price.original_price,
         }
     }
 }

@@ -367,11 +367,16 @@ fn pax(row: &PgRow) -> Result<Option<PaxAvailability>, StoreError> {
         max: optional(11, "pax max")?,
         remaining: count(column(row, 12)?, "pax remaining")?,
         is_primary: column(row, 13)?,
-        price: Price {
-            final_price: column(row, 14)?,
-            original_price: column(row, 15)?,
-            discount: column(row, 16)?,
-            currency_code: column(row, 17)?,
+        price: {
+            let mut price = Price {
+                final_price: column(row, 14)?,
+                original_price: column(row, 15)?,
+                discount: column(row, 16)?,
+                currency_code: column(row, 17)?,
+            };
+            // NUMERIC(12,2) pads `73` to `73.00`; snapshots store the canonical form.
+            price.normalize();
+            price
         },
     }))
 }

@@ -16,6 +16,15 @@ pub struct Price {
     pub currency_code: String,
 }
 
+impl Price {
+    /// Drops trailing zeros of every amount; the value is unchanged.
+    pub fn normalize(&mut self) {
+        self.final_price = self.final_price.normalize();
+        self.original_price = self.original_price.normalize();
+        self.discount = self.discount.normalize();
+    }
+}
+
 /// Availability and price of one passenger type within a slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaxAvailability {
@@ -81,8 +90,13 @@ pub struct DaySnapshot {
 }
 
 impl DaySnapshot {
-    /// A snapshot with its slots put in canonical order.
+    /// A snapshot in canonical form: slots ordered by start time then provider slot id, and
+    /// prices without trailing zeros (`73.00` is `73`), so equal content hashes equally and
+    /// every store reads back the same numbers.
     pub fn new(date: NaiveDate, mut slots: Vec<Slot>) -> Self {
+        for pax in slots.iter_mut().flat_map(|slot| slot.pax.iter_mut()) {
+            pax.price.normalize();
+        }
         slots.sort_by(|a, b| {
             (a.start_time, &a.provider_slot_id).cmp(&(b.start_time, &b.provider_slot_id))
         });
@@ -94,5 +108,49 @@ impl DaySnapshot {
         // Serialising our own types cannot fail: no maps with non-string keys, no floats.
         let canonical = serde_json::to_vec(self).expect("snapshot serialises");
         hex::encode(Sha256::digest(canonical))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_zeros_are_not_a_change() {
+        let date = NaiveDate::from_ymd_opt(2025, 3, 25).unwrap();
+        let day = |cents: i64, scale: u32| {
+            let amount = Decimal::new(cents, scale);
+            let time = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+            let pax = PaxAvailability {
+                pax_type: "ADULT".into(),
+                name: None,
+                description: None,
+                min: None,
+                max: None,
+                remaining: 1,
+                is_primary: true,
+                price: Price {
+                    final_price: amount,
+                    original_price: amount,
+                    discount: Decimal::ZERO,
+                    currency_code: "SGD".into(),
+                },
+            };
+            let slot = Slot {
+                provider_slot_id: "a".into(),
+                start_date: date,
+                start_time: time,
+                end_time: time,
+                remaining: 1,
+                currency_code: "SGD".into(),
+                variant_id: 1,
+                pax: vec![pax],
+            };
+            DaySnapshot::new(date, vec![slot])
+        };
+        let whole = day(73, 0);
+        let padded = day(7300, 2);
+        assert_eq!(whole.content_hash(), padded.content_hash());
+        assert_eq!(padded.slots[0].pax[0].price.final_price.to_string(), "73");
     }
 }
