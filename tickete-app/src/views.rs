@@ -1,25 +1,26 @@
-//! Response and request bodies of SPEC §2, with their OpenAPI schemas.
+//! Response and request bodies of SPEC §2: what the API serves and the CLI prints with
+//! `--json`. With feature `openapi` they carry their OpenAPI schemas.
 
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tickete_core::pricing::DatePrice;
-use tickete_core::{PaxAvailability, Price, ProductView, Slot, SyncJob, SyncRun, TimeSlotType};
-use utoipa::ToSchema;
+use tickete_core::{PageRequest, PaxAvailability, Price, ProductView, Slot, SyncJob, SyncRun, TimeSlotType};
 
 /// A price exactly as the partner gave it (no `discount`).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PriceBody {
     /// What the customer pays; a JSON number with at most 2 decimals.
     #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-    #[schema(value_type = f64, example = 212.14)]
+    #[cfg_attr(feature = "openapi", schema(value_type = f64, example = 212.14))]
     pub final_price: Decimal,
     /// ISO currency code.
     pub currency_code: String,
     /// Price before discount.
     #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-    #[schema(value_type = f64, example = 312.14)]
+    #[cfg_attr(feature = "openapi", schema(value_type = f64, example = 312.14))]
     pub original_price: Decimal,
 }
 
@@ -34,7 +35,8 @@ impl From<&Price> for PriceBody {
 }
 
 /// One pax type of a slot.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaxBody {
     /// Pax type, e.g. `ADULT_12~99`.
     #[serde(rename = "type")]
@@ -72,11 +74,12 @@ impl From<&PaxAvailability> for PaxBody {
 }
 
 /// One slot.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SlotBody {
     /// `HH:MM`.
-    #[schema(example = "09:00")]
+    #[cfg_attr(feature = "openapi", schema(example = "09:00"))]
     pub start_time: String,
     /// `YYYY-MM-DD`.
     pub start_date: NaiveDate,
@@ -101,14 +104,16 @@ impl From<&Slot> for SlotBody {
 }
 
 /// `{"slots": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlotsBody {
     /// Slots ordered by start time.
     pub slots: Vec<SlotBody>,
 }
 
 /// One bookable date and its lowest price.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DateBody {
     /// The date.
     pub date: NaiveDate,
@@ -126,14 +131,16 @@ impl From<&DatePrice> for DateBody {
 }
 
 /// `{"dates": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatesBody {
     /// Dates ascending.
     pub dates: Vec<DateBody>,
 }
 
 /// A product with facts derived from synced inventory.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProductBody {
     /// Partner product id.
@@ -143,7 +150,7 @@ pub struct ProductBody {
     /// Weekdays with slots: `MONDAY` … `SUNDAY`.
     pub available_days: Vec<String>,
     /// `SINGLE` or `MULTI`.
-    #[schema(example = "MULTI")]
+    #[cfg_attr(feature = "openapi", schema(example = "MULTI"))]
     pub time_slot_type: String,
     /// Whether the product is synced.
     pub enabled: bool,
@@ -182,7 +189,8 @@ fn weekday_name(day: Weekday) -> &'static str {
 }
 
 /// `{"data": …, "statusCode": 200}`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DataEnvelope<T> {
     /// The payload.
@@ -202,7 +210,8 @@ impl<T> DataEnvelope<T> {
 }
 
 /// `{"data": [...], "totalLength", "page", "limit", "statusCode": 200}`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PageEnvelope<T> {
     /// Items of this page.
@@ -217,8 +226,22 @@ pub struct PageEnvelope<T> {
     pub status_code: u16,
 }
 
+impl<T> PageEnvelope<T> {
+    /// One page of `data` out of `total_length` items.
+    pub fn new(data: Vec<T>, total_length: u64, page: PageRequest) -> Self {
+        Self {
+            data,
+            total_length,
+            page: page.page,
+            limit: page.limit,
+            status_code: 200,
+        }
+    }
+}
+
 /// A job with its schedule state.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobBody {
     /// Job name.
@@ -253,7 +276,8 @@ impl JobBody {
 }
 
 /// A run of the execution log.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RunBody {
     /// Run id.
@@ -308,7 +332,8 @@ impl From<&SyncRun> for RunBody {
 }
 
 /// `202` answer to a trigger: the run id and the run as recorded.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AcceptedRun {
     /// Id of the started run.
@@ -322,7 +347,8 @@ pub struct AcceptedRun {
 }
 
 /// Partner budget as seen by this process.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BudgetBody {
     /// Ceiling.
@@ -334,15 +360,17 @@ pub struct BudgetBody {
 }
 
 /// `GET /healthz` and `GET /readyz`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpsStatusBody {
     /// `ok` (alive) or `ready` (store reachable).
-    #[schema(example = "ok")]
+    #[cfg_attr(feature = "openapi", schema(example = "ok"))]
     pub status: String,
 }
 
 /// `GET /sync/status`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatusBody {
     /// Whether partner calls are paused.
@@ -360,7 +388,8 @@ pub struct SyncStatusBody {
 }
 
 /// `PUT /admin/cron/toggle`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ToggleRequest {
     /// Job name.
@@ -370,24 +399,26 @@ pub struct ToggleRequest {
 }
 
 /// `PUT /admin/cron/{name}`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobUpdateRequest {
     /// New cron expression.
     pub schedule: Option<String>,
     /// New window, 1..=62.
-    #[schema(minimum = 1, maximum = 62)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 62))]
     pub window_days: Option<u32>,
     /// Enable or disable.
     pub enabled: Option<bool>,
 }
 
 /// `PUT /admin/products/{id}`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProductUpdateRequest {
     /// Display name: 1 to 200 characters, not only whitespace.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub name: Option<String>,
     /// Whether to sync it.
     pub enabled: Option<bool>,

@@ -1,0 +1,50 @@
+//! Pause, resume and the sync status.
+
+use tickete_core::PageRequest;
+
+use super::Actions;
+use crate::error::ActionError;
+use crate::views::{BudgetBody, RunBody, SyncStatusBody};
+
+impl Actions {
+    /// `GET /sync/status`: pause flag, queue, partner budget and the latest run.
+    pub async fn sync_status(&self) -> Result<SyncStatusBody, ActionError> {
+        let status = self.engine.status().await?;
+        let depth = match &self.shared_queue {
+            Some(queue) => queue.depth().await?,
+            None => tickete_core::engine::QueueDepth {
+                pending: status.pending,
+                in_flight: status.in_flight,
+            },
+        };
+        let last = self
+            .engine
+            .store()
+            .list_runs(None, PageRequest { page: 1, limit: 1 })
+            .await?;
+        Ok(SyncStatusBody {
+            paused: status.pause.paused,
+            paused_at: status.pause.paused_at,
+            pending: depth.pending,
+            in_flight: depth.in_flight,
+            partner_budget: BudgetBody {
+                rate_per_minute: status.rate_per_minute,
+                spacing_ms: 60_000 / u64::from(status.rate_per_minute.max(1)),
+                held_until: status.held_until,
+            },
+            last_run: last.items.first().map(RunBody::from),
+        })
+    }
+
+    /// Pauses partner calls for every process on the store (the in-flight call finishes).
+    pub async fn pause(&self) -> Result<SyncStatusBody, ActionError> {
+        self.engine.pause().await?;
+        self.sync_status().await
+    }
+
+    /// Resumes partner calls.
+    pub async fn resume(&self) -> Result<SyncStatusBody, ActionError> {
+        self.engine.resume().await?;
+        self.sync_status().await
+    }
+}

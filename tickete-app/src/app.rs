@@ -1,0 +1,169 @@
+//! The opened application: settings, the store chosen by URL, and engines assembled over it.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use tickete_core::engine::{EngineConfig, LocalScheduler, Scheduler, WorkQueue};
+use tickete_core::{
+    DaySnapshot, Engine, InventorySource, InventoryStore, PageRequest, Product, ProductId,
+    SourceError, StoreError, SyncJob,
+};
+use tickete_store_postgres::coordination::{
+    replica_name, Coordination, PostgresBudget, PostgresQueue,
+};
+use tickete_store_postgres::PostgresStore;
+use tickete_store_sqlite::SqliteStore;
+
+use crate::actions::Actions;
+use crate::settings::Settings;
+
+/// Settings and the store they name, opened and migrated.
+#[derive(Clone)]
+pub struct App {
+    settings: Settings,
+    store: Arc<dyn InventoryStore>,
+    /// The Postgres store, whose pool also coordinates replicas; `None` on SQLite.
+    postgres: Option<PostgresStore>,
+}
+
+impl App {
+    /// Opens (and migrates) the store `DATABASE_URL` names.
+    pub async fn open(settings: Settings) -> Result<Self, StoreError> {
+        let url = &settings.store.database_url;
+        let (store, postgres): (Arc<dyn InventoryStore>, _) = if url.is_postgres() {
+            let store = PostgresStore::connect(url.expose()).await?;
+            (Arc::new(store.clone()), Some(store))
+        } else {
+            (Arc::new(SqliteStore::open(url.expose()).await?), None)
+        };
+        Ok(Self {
+            settings,
+            store,
+            postgres,
+        })
+    }
+
+    /// The resolved settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn InventoryStore> {
+        &self.store
+    }
+
+    /// True on Postgres: other processes (replicas) may be running against the same store.
+    pub fn is_shared(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// Seeds an empty catalogue from `TICKETE_PRODUCTS` and inserts missing default jobs.
+    pub async fn seed(&self) -> Result<(), StoreError> {
+        let catalogue = self
+            .store
+            .list_products(PageRequest { page: 1, limit: 1 })
+            .await?;
+        if catalogue.total == 0 {
+            for &id in &self.settings.sync.products {
+                let product = Product {
+                    id,
+                    name: format!("Product {id}"),
+                    enabled: true,
+                };
+                self.store.upsert_product(&product).await?;
+            }
+            tracing::info!(products = ?self.settings.sync.products, "seeded the empty catalogue");
+        }
+        for job in SyncJob::defaults() {
+            if self.store.insert_job_if_missing(&job).await? {
+                tracing::info!(job = %job.name, schedule = %job.schedule, "seeded job");
+            }
+        }
+        Ok(())
+    }
+
+    /// The engine settings.
+    pub fn engine_config(&self) -> EngineConfig {
+        EngineConfig {
+            rate_per_minute: self.settings.partner.rate_per_minute,
+            time_zone: self.settings.sync.timezone,
+            ..EngineConfig::default()
+        }
+    }
+
+    /// The long-running service's engine and scheduler: on Postgres, a replica that shares
+    /// the tick claims, the durable queue and the partner budget with the others.
+    pub async fn service_engine(
+        &self,
+        source: Arc<dyn InventorySource>,
+    ) -> Result<(Engine, Arc<dyn Scheduler>), StoreError> {
+        let mut builder = Engine::builder(self.store.clone(), source).config(self.engine_config());
+        let mut scheduler: Arc<dyn Scheduler> = Arc::new(LocalScheduler);
+        if let Some(postgres) = &self.postgres {
+            let replica = replica_name();
+            let coordination = Coordination::new(
+                postgres,
+                &replica,
+                self.settings.partner.rate_per_minute,
+                self.settings.server.task_lease,
+            );
+            tracing::info!(%replica, "coordinating with other replicas through Postgres");
+            builder = builder
+                .queue(Arc::new(coordination.queue))
+                .budget(Arc::new(coordination.budget));
+            scheduler = Arc::new(coordination.scheduler);
+        }
+        Ok((builder.build().await?, scheduler))
+    }
+
+    /// An engine for one run in this process (`tickete sync`): its own queue, so it waits for
+    /// its own tasks only, but on Postgres the partner budget the replicas share, so a one-off
+    /// sync next to running servers spends the same budget instead of adding to it.
+    pub async fn one_off_engine(&self, source: Arc<dyn InventorySource>) -> Result<Engine, StoreError> {
+        let mut builder = Engine::builder(self.store.clone(), source).config(self.engine_config());
+        if let Some(postgres) = &self.postgres {
+            builder = builder.budget(Arc::new(PostgresBudget::new(
+                postgres.pool().clone(),
+                self.settings.partner.rate_per_minute,
+            )));
+        }
+        builder.build().await
+    }
+
+    /// An engine that plans, reads and edits but never reaches the partner (its worker is
+    /// never started): admin actions and `sync --dry-run` in the CLI.
+    pub async fn planning_engine(&self) -> Result<Engine, StoreError> {
+        self.one_off_engine(Arc::new(NoPartner)).await
+    }
+
+    /// The admin actions over `engine`; on Postgres their status shows the replicas' shared
+    /// queue whatever queue `engine` has.
+    pub fn actions(&self, engine: Engine) -> Actions {
+        Actions::new(engine, self.shared_queue())
+    }
+
+    /// On Postgres, the queue every replica shares (read for its depth).
+    fn shared_queue(&self) -> Option<Arc<dyn WorkQueue>> {
+        self.postgres.as_ref().map(|postgres| {
+            Arc::new(PostgresQueue::new(
+                postgres.pool().clone(),
+                "status",
+                self.settings.server.task_lease,
+            )) as Arc<dyn WorkQueue>
+        })
+    }
+}
+
+/// The source of a planning-only engine: its worker is never started, so it is never asked.
+struct NoPartner;
+
+#[async_trait]
+impl InventorySource for NoPartner {
+    async fn fetch(&self, _: ProductId, _: NaiveDate) -> Result<DaySnapshot, SourceError> {
+        Err(SourceError::Permanent(
+            "a planning engine never calls the partner".into(),
+        ))
+    }
+}

@@ -1,0 +1,146 @@
+//! Running the engine: the worker, the scheduler and the upkeep a long-running engine needs,
+//! spawned together and stopped together.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tickete_core::engine::schedule::run_scheduler;
+use tickete_core::engine::Scheduler;
+use tickete_core::{Engine, StoreError};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::partner::Partner;
+
+/// The engine's worker, spending the partner budget on the queue until stopped.
+pub struct Worker {
+    stop: CancellationToken,
+    join: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Spawns the worker of `engine`.
+    pub fn spawn(engine: &Engine) -> Self {
+        let stop = CancellationToken::new();
+        let join = tokio::spawn({
+            let (engine, stop) = (engine.clone(), stop.clone());
+            async move { engine.run(stop).await }
+        });
+        Self { stop, join }
+    }
+
+    /// Stops taking tasks and waits for the in-flight call and its write.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.join.await;
+    }
+}
+
+/// Called after past days were pruned, with how many (e.g. to clear a read cache).
+pub type AfterPrune = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// A running service engine: worker, scheduler and upkeep.
+pub struct Running {
+    engine: Engine,
+    worker: Worker,
+    stop: CancellationToken,
+    background: Vec<JoinHandle<()>>,
+    partner: Partner,
+}
+
+impl Running {
+    /// Does the upkeep due at start, then spawns the worker, the scheduler and the upkeep
+    /// loop. `shared` is true when other processes (replicas) may be running on the store.
+    pub async fn start(
+        engine: Engine,
+        scheduler: Arc<dyn Scheduler>,
+        partner: Partner,
+        shared: bool,
+        after_prune: Option<AfterPrune>,
+    ) -> Result<Self, StoreError> {
+        if !shared {
+            // Single node: a run still `running` was cut off by a crash or kill.
+            let stale = engine
+                .store()
+                .interrupt_running_runs(engine.clock().now())
+                .await?;
+            if stale > 0 {
+                tracing::info!(
+                    stale,
+                    "marked runs left over from a previous process as interrupted"
+                );
+            }
+        }
+        let stop = CancellationToken::new();
+        let worker = Worker::spawn(&engine);
+        let background = vec![
+            tokio::spawn(run_scheduler(engine.clone(), scheduler, stop.clone())),
+            tokio::spawn(upkeep(engine.clone(), after_prune, stop.clone())),
+        ];
+        Ok(Self {
+            engine,
+            worker,
+            stop,
+            background,
+            partner,
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Stops taking tasks, lets the in-flight partner call and its write finish, and waits
+    /// for the scheduler and upkeep to end.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        self.partner.release_hangs();
+        self.worker.stop().await;
+        for task in self.background {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Re-reads the pause flag every 3 s (another process may change it) and prunes past days at
+/// start and then hourly.
+async fn upkeep(engine: Engine, after_prune: Option<AfterPrune>, stop: CancellationToken) {
+    let mut pause_refresh = tokio::time::interval(Duration::from_secs(3));
+    let mut day_pruning = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = day_pruning.tick() => {
+                if let Some(days) = prune_past_days(&engine).await {
+                    if let Some(after_prune) = &after_prune {
+                        after_prune(days);
+                    }
+                }
+            }
+            _ = pause_refresh.tick() => {
+                if let Err(error) = engine.refresh_pause().await {
+                    tracing::warn!(%error, "could not re-read the pause flag");
+                }
+            }
+        }
+    }
+}
+
+/// Days before today are no longer bookable: their inventory goes, so the store stays the
+/// size of the synced windows and derived facts (`availableDays`, `timeSlotType`) describe
+/// what can still be booked. Returns how many days went, when any did.
+async fn prune_past_days(engine: &Engine) -> Option<u64> {
+    let today = engine.today();
+    match engine.store().prune_before(today).await {
+        Ok(0) => None,
+        Ok(days) => {
+            tracing::info!(days, before = %today, "pruned past days");
+            Some(days)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not prune past days");
+            None
+        }
+    }
+}

@@ -1,0 +1,220 @@
+use super::*;
+
+fn server(common: CommonArgs, server: ServerArgs) -> Result<Settings, SettingsError> {
+    Settings::resolve_server(&common, &server)
+}
+
+#[test]
+fn defaults_match_the_spec() {
+    let settings = Settings::defaults();
+    assert_eq!(settings.store.database_url.expose(), "sqlite://tickete.db");
+    assert_eq!(
+        settings.partner.target,
+        PartnerTarget::Url(DEFAULT_PARTNER_URL.into())
+    );
+    assert_eq!(settings.partner.rate_per_minute.get(), 30);
+    assert_eq!(
+        settings.sync.products.iter().map(|p| p.get()).collect::<Vec<_>>(),
+        [14, 15]
+    );
+    assert_eq!(settings.sync.timezone, Tz::UTC);
+    assert_eq!(settings.server.bind.to_string(), "127.0.0.1:3000");
+    assert_eq!(settings.server.public_rate_per_minute, 300);
+    assert_eq!(settings.server.task_lease, Duration::from_secs(120));
+    assert!(!settings.log.json);
+}
+
+#[test]
+fn flags_beat_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tickete.toml");
+    std::fs::write(
+        &path,
+        "partner_rate_per_minute = 12\ntimezone = \"Asia/Singapore\"\nbind = \"0.0.0.0:8080\"\n",
+    )
+    .unwrap();
+    let common = CommonArgs {
+        config: Some(path),
+        partner: PartnerArgs {
+            partner_rate_per_minute: Some(20),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let settings = server(common.clone(), ServerArgs::default()).unwrap();
+    assert_eq!(settings.partner.rate_per_minute.get(), 20);
+    assert_eq!(settings.sync.timezone.name(), "Asia/Singapore");
+    assert_eq!(settings.server.bind.to_string(), "0.0.0.0:8080");
+    // The CLI reads the same file: server keys are known there too, just unused.
+    assert_eq!(
+        Settings::resolve(&common).unwrap().partner.rate_per_minute.get(),
+        20
+    );
+}
+
+#[test]
+fn unknown_keys_in_the_file_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tickete.toml");
+    std::fs::write(&path, "partner_rate_per_minut = 12\n").unwrap();
+    let error = Settings::resolve(&CommonArgs {
+        config: Some(path),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("partner_rate_per_minut"), "{error}");
+}
+
+#[test]
+fn a_missing_file_is_an_error() {
+    let error = Settings::resolve(&CommonArgs {
+        config: Some("/nonexistent/tickete.toml".into()),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("cannot read config file"), "{error}");
+}
+
+#[test]
+fn bad_settings_are_named() {
+    let cases = [
+        (
+            CommonArgs {
+                store: StoreArgs {
+                    database_url: Some("mysql://x".into()),
+                },
+                ..Default::default()
+            },
+            "DATABASE_URL",
+        ),
+        (
+            CommonArgs {
+                sync: SyncArgs {
+                    timezone: Some("Mars/Base".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            "TICKETE_TIMEZONE",
+        ),
+        (
+            CommonArgs {
+                sync: SyncArgs {
+                    products: Some("14,abc".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            "TICKETE_PRODUCTS",
+        ),
+        (
+            CommonArgs {
+                partner: PartnerArgs {
+                    partner_rate_per_minute: Some(0),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            "RATE_PER_MINUTE",
+        ),
+        (
+            CommonArgs {
+                partner: PartnerArgs {
+                    partner_url: Some("ftp://partner".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            "TICKETE_PARTNER_URL",
+        ),
+    ];
+    for (args, named) in cases {
+        let error = Settings::resolve(&args).unwrap_err().to_string();
+        assert!(error.contains(named), "{error}");
+    }
+    let lease = server(
+        CommonArgs::default(),
+        ServerArgs {
+            task_lease_seconds: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(lease.contains("TICKETE_TASK_LEASE_SECONDS"), "{lease}");
+}
+
+#[test]
+fn secrets_never_show_in_debug() {
+    let settings = server(
+        CommonArgs {
+            store: StoreArgs {
+                database_url: Some("postgres://app:hunter2@db/tickete".into()),
+            },
+            partner: PartnerArgs {
+                partner_api_key: Some("partner-secret".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ServerArgs {
+            admin_token: Some("admin-secret".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let debug = format!("{settings:?}");
+    for secret in ["hunter2", "partner-secret", "admin-secret"] {
+        assert!(!debug.contains(secret), "{debug}");
+    }
+    assert!(debug.contains("postgres://app:***@db/tickete"), "{debug}");
+}
+
+#[test]
+fn passwords_in_query_strings_are_redacted() {
+    let redacted = redact_url("postgres://db/tickete?user=app&password=hunter2&sslmode=require");
+    assert!(!redacted.contains("hunter2"), "{redacted}");
+    assert!(redacted.contains("password=***") && redacted.contains("sslmode=require"));
+    assert_eq!(redact_url("sqlite://tickete.db"), "sqlite://tickete.db");
+}
+
+#[test]
+fn an_empty_admin_token_means_generate_one() {
+    let empty = server(
+        CommonArgs::default(),
+        ServerArgs {
+            admin_token: Some(String::new()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(empty.server.admin_token.is_none());
+    let short = server(
+        CommonArgs::default(),
+        ServerArgs {
+            admin_token: Some("test".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        short.server.admin_token.as_ref().map(Secret::expose),
+        Some("test")
+    );
+}
+
+#[test]
+fn the_simulator_flag_wins_over_a_partner_url() {
+    let settings = Settings::resolve(&CommonArgs {
+        partner: PartnerArgs {
+            partner_url: Some("https://example.com/".into()),
+            partner_sim: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(settings.partner.target, PartnerTarget::Simulator);
+}
