@@ -121,7 +121,10 @@ impl App {
     /// An engine for one run in this process (`tickete sync`): its own queue, so it waits for
     /// its own tasks only, but on Postgres the partner budget the replicas share, so a one-off
     /// sync next to running servers spends the same budget instead of adding to it.
-    pub async fn one_off_engine(&self, source: Arc<dyn InventorySource>) -> Result<Engine, StoreError> {
+    pub async fn one_off_engine(
+        &self,
+        source: Arc<dyn InventorySource>,
+    ) -> Result<Engine, StoreError> {
         let mut builder = Engine::builder(self.store.clone(), source).config(self.engine_config());
         if let Some(postgres) = &self.postgres {
             builder = builder.budget(Arc::new(PostgresBudget::new(

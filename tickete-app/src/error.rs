@@ -20,7 +20,7 @@ pub enum ActionError {
 
 impl From<ScheduleError> for ActionError {
     fn from(error: ScheduleError) -> Self {
-        Self::Invalid(error.to_string())
+        Self::Invalid(format!("schedule: {error}"))
     }
 }
 

@@ -78,7 +78,10 @@ impl Drop for Partner {
 }
 
 /// A partner client for `base_url` with the configured API key.
-fn client(settings: &PartnerSettings, base_url: &str) -> Result<Arc<dyn InventorySource>, AppError> {
+fn client(
+    settings: &PartnerSettings,
+    base_url: &str,
+) -> Result<Arc<dyn InventorySource>, AppError> {
     let url = base_url
         .parse()
         .map_err(|e| AppError::Partner(format!("partner URL `{base_url}`: {e}")))?;

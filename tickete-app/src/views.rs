@@ -5,7 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tickete_core::pricing::DatePrice;
-use tickete_core::{PageRequest, PaxAvailability, Price, ProductView, Slot, SyncJob, SyncRun, TimeSlotType};
+use tickete_core::{
+    PageRequest, PaxAvailability, Price, ProductView, Slot, SyncJob, SyncRun, TimeSlotType,
+};
 
 /// A price exactly as the partner gave it (no `discount`).
 #[derive(Debug, Serialize)]
@@ -418,7 +420,10 @@ pub struct JobUpdateRequest {
 #[serde(deny_unknown_fields)]
 pub struct ProductUpdateRequest {
     /// Display name: 1 to 200 characters, not only whitespace.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"\S"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub name: Option<String>,
     /// Whether to sync it.
     pub enabled: Option<bool>,

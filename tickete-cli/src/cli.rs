@@ -3,10 +3,10 @@
 use chrono::NaiveDate;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use clap_complete::Shell;
+use tickete_app::settings::CommonArgs;
 use tickete_core::engine::MAX_WINDOW_DAYS;
 use tickete_core::{ProductId, RunId};
 use tickete_partner::SimArgs;
-use tickete_server::ConfigArgs;
 
 /// Settings of `ConfigArgs` that every subcommand accepts (before or after its name).
 const GLOBAL_SETTINGS: &[&str] = &[
@@ -20,15 +20,8 @@ const GLOBAL_SETTINGS: &[&str] = &[
     "partner_sim",
 ];
 
-/// Server-only settings: accepted (a shared TOML file or environment may carry them) but
-/// hidden from the CLI's help.
-const SERVER_ONLY_SETTINGS: &[&str] = &[
-    "bind",
-    "admin_token",
-    "public_rate_per_minute",
-    "trust_forwarded_for",
-    "task_lease_seconds",
-];
+/// Subcommands that read no settings: the settings are hidden from their help.
+const WITHOUT_SETTINGS: &[&str] = &["partner-sim", "completions"];
 
 /// tickete: sync partner availability, query it and operate the sync, straight on the store
 /// named by DATABASE_URL (the same settings as tickete-server).
@@ -37,7 +30,7 @@ const SERVER_ONLY_SETTINGS: &[&str] = &[
 pub struct Cli {
     /// Store, partner and time-zone settings, shared with the server.
     #[command(flatten)]
-    pub config: ConfigArgs,
+    pub settings: CommonArgs,
     /// Print JSON (the REST API's bodies) instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -217,19 +210,30 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`{text}` is not a date: expected YYYY-MM-DD, e.g. 2025-03-25"))
 }
 
-/// The full clap command: the server's settings made global (so they may follow the
-/// subcommand), server-only ones hidden.
+/// The full clap command: the settings made global (so they may follow the subcommand), and
+/// hidden from the help of subcommands that do not read them.
 pub fn command() -> clap::Command {
-    Cli::command().mut_args(|arg| {
-        let id = arg.get_id().as_str();
-        if GLOBAL_SETTINGS.contains(&id) {
+    let mut command = Cli::command().mut_args(|arg| {
+        if GLOBAL_SETTINGS.contains(&arg.get_id().as_str()) {
             arg.global(true)
-        } else if SERVER_ONLY_SETTINGS.contains(&id) {
-            arg.hide(true)
         } else {
             arg
         }
-    })
+    });
+    // Globals reach the subcommands when the command is built; hide them there afterwards.
+    command.build();
+    for name in WITHOUT_SETTINGS {
+        command = command.mut_subcommand(name, |sub| {
+            sub.mut_args(|arg| {
+                if GLOBAL_SETTINGS.contains(&arg.get_id().as_str()) {
+                    arg.hide(true)
+                } else {
+                    arg
+                }
+            })
+        });
+    }
+    command
 }
 
 /// Parses the process arguments; on a usage error prints it and exits 2 (help and version
@@ -254,6 +258,9 @@ mod tests {
             .try_get_matches_from(["tickete", "status", "--database-url", "sqlite://x.db"])
             .unwrap();
         let cli = Cli::from_arg_matches(&matches).unwrap();
-        assert_eq!(cli.config.database_url.as_deref(), Some("sqlite://x.db"));
+        assert_eq!(
+            cli.settings.store.database_url.as_deref(),
+            Some("sqlite://x.db")
+        );
     }
 }

@@ -1,163 +1,74 @@
-//! What commands share: resolved settings, the store, and an engine over the partner.
+//! What commands share: resolved settings, output mode, and the application over the store.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
-use tickete_core::engine::{PartnerBudget, QueueDepth, WorkQueue};
-use tickete_core::{DaySnapshot, Engine, InventorySource, InventoryStore, ProductId, SourceError};
-use tickete_partner::sim::{SimConfig, Simulator};
-use tickete_server::config::{redact_url, Config, PartnerTarget};
-use tickete_server::launch::{engine_config, partner_client, partner_source, seed};
-use tickete_server::stores::{open_store, OpenedStore};
-use tickete_store_postgres::coordination::{PostgresBudget, PostgresQueue};
-use tickete_store_postgres::PostgresStore;
-use tokio::net::TcpListener;
+use tickete_app::partner::Partner;
+use tickete_app::{Actions, App, Settings};
+use tickete_core::Engine;
 use tokio::sync::OnceCell;
-use tokio_util::sync::CancellationToken;
 
 use crate::error::CliError;
 
 /// Settings and output mode of one invocation.
 pub struct Ctx {
     /// Resolved settings (flags > env > file > defaults).
-    pub config: Config,
+    pub settings: Settings,
     /// `--json`.
     pub json: bool,
-    /// The store, opened (and migrated) once on first use.
-    opened: OnceCell<OpenedStore>,
-}
-
-/// The partner of this process; with `TICKETE_PARTNER_URL=sim`, a simulator served on a
-/// loopback port until this is dropped.
-pub struct Partner {
-    /// Where fetches go.
-    pub source: Arc<dyn InventorySource>,
-    stop: CancellationToken,
-}
-
-impl Drop for Partner {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+    /// The application, its store opened (and migrated) once on first use.
+    app: OnceCell<App>,
 }
 
 impl Ctx {
     /// Settings and output mode of one invocation.
-    pub fn new(config: Config, json: bool) -> Self {
+    pub fn new(settings: Settings, json: bool) -> Self {
         Self {
-            config,
+            settings,
             json,
-            opened: OnceCell::new(),
+            app: OnceCell::new(),
         }
     }
 
-    /// The store, opened (and migrated) on first use.
-    pub async fn store(&self) -> Result<Arc<dyn InventoryStore>, CliError> {
-        Ok(self.opened().await?.store.clone())
-    }
-
-    async fn opened(&self) -> Result<&OpenedStore, CliError> {
-        self.opened
+    /// The application, its store opened (and migrated) on first use.
+    pub async fn app(&self) -> Result<&App, CliError> {
+        self.app
             .get_or_try_init(|| async {
-                open_store(&self.config.database_url).await.map_err(|e| {
+                App::open(self.settings.clone()).await.map_err(|e| {
                     CliError::failure(format!(
                         "cannot open the store {}: {e}",
-                        redact_url(&self.config.database_url)
+                        self.settings.store.database_url
                     ))
                 })
             })
             .await
     }
 
-    /// Opens the store and seeds what the server seeds at start: the default jobs, and
+    /// The application after seeding what the server seeds at start: the default jobs, and
     /// `TICKETE_PRODUCTS` into an empty catalogue.
-    pub async fn seeded_store(&self) -> Result<Arc<dyn InventoryStore>, CliError> {
-        let store = self.store().await?;
-        seed(store.as_ref(), &self.config).await?;
-        Ok(store)
+    pub async fn seeded_app(&self) -> Result<&App, CliError> {
+        let app = self.app().await?;
+        app.seed().await?;
+        Ok(app)
+    }
+
+    /// The admin actions over an engine that never calls the partner.
+    pub async fn actions(&self) -> Result<Actions, CliError> {
+        let app = self.app().await?;
+        Ok(app.actions(app.planning_engine().await?))
+    }
+
+    /// The configured partner (for the simulator, one started on 127.0.0.1) and an engine for
+    /// one run over it.
+    pub async fn one_off_engine(&self) -> Result<(Engine, Partner), CliError> {
+        let app = self.seeded_app().await?;
+        let partner = Partner::start(&app.settings().partner).await?;
+        let engine = app.one_off_engine(partner.source.clone()).await?;
+        Ok((engine, partner))
     }
 
     /// Today in the service time zone.
     pub fn today(&self) -> NaiveDate {
-        Utc::now().with_timezone(&self.config.timezone).date_naive()
-    }
-
-    /// The configured partner client; for the simulator, starts one on 127.0.0.1.
-    pub async fn partner(&self) -> Result<Partner, CliError> {
-        let stop = CancellationToken::new();
-        let source = match &self.config.partner {
-            PartnerTarget::Simulator => {
-                let simulator = Simulator::new(SimConfig::default())
-                    .map_err(|e| CliError::failure(e.to_string()))?;
-                let listener = TcpListener::bind("127.0.0.1:0").await?;
-                let url = format!("http://{}", listener.local_addr()?);
-                tracing::info!(%url, "serving the partner simulator for this run");
-                tokio::spawn(simulator.serve(listener, stop.clone().cancelled_owned()));
-                partner_client(&self.config, &url)?
-            }
-            PartnerTarget::Url(_) => {
-                let unused = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-                partner_source(&self.config, unused)?.0
-            }
-        };
-        Ok(Partner { source, stop })
-    }
-
-    /// An engine over `store` and `source` with the configured rate and time zone.
-    pub async fn engine(
-        &self,
-        store: Arc<dyn InventoryStore>,
-        source: Arc<dyn InventorySource>,
-    ) -> Result<Engine, CliError> {
-        let mut builder = Engine::builder(store, source).config(engine_config(&self.config));
-        if let Some(budget) = self.shared_budget().await? {
-            builder = builder.budget(budget);
-        }
-        Ok(builder.build().await?)
-    }
-
-    /// On Postgres, the size of the task queue every server replica shares; `None` on
-    /// SQLite, where the queue lives in the server's memory.
-    pub async fn shared_queue_depth(&self) -> Result<Option<QueueDepth>, CliError> {
-        let Some(store) = self.postgres().await? else {
-            return Ok(None);
-        };
-        let queue = PostgresQueue::new(store.pool().clone(), "tickete-cli", self.config.task_lease);
-        Ok(Some(queue.depth().await?))
-    }
-
-    async fn postgres(&self) -> Result<Option<PostgresStore>, CliError> {
-        Ok(self.opened().await?.postgres.clone())
-    }
-
-    /// On Postgres, the partner budget every server replica shares: a CLI sync next to
-    /// running servers then spends the same budget instead of adding to it.
-    async fn shared_budget(&self) -> Result<Option<Arc<dyn PartnerBudget>>, CliError> {
-        let Some(store) = self.postgres().await? else {
-            return Ok(None);
-        };
-        let budget = PostgresBudget::new(store.pool().clone(), self.config.partner_rate_per_minute);
-        Ok(Some(Arc::new(budget)))
-    }
-
-    /// An engine that can plan but never reaches the partner (`sync --dry-run`).
-    pub async fn planning_engine(
-        &self,
-        store: Arc<dyn InventoryStore>,
-    ) -> Result<Engine, CliError> {
-        self.engine(store, Arc::new(NoPartner)).await
-    }
-}
-
-/// The source of a planning-only engine: its worker is never started, so it is never asked.
-struct NoPartner;
-
-#[async_trait]
-impl InventorySource for NoPartner {
-    async fn fetch(&self, _: ProductId, _: NaiveDate) -> Result<DaySnapshot, SourceError> {
-        Err(SourceError::Permanent(
-            "a dry run never calls the partner".into(),
-        ))
+        Utc::now()
+            .with_timezone(&self.settings.sync.timezone)
+            .date_naive()
     }
 }

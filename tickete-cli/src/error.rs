@@ -3,9 +3,8 @@
 
 use std::fmt;
 
-use tickete_core::engine::schedule::ScheduleError;
+use tickete_app::{ActionError, AppError, SettingsError};
 use tickete_core::{EngineError, StoreError};
-use tickete_server::{ConfigError, LaunchError};
 
 /// A failure to report on stderr, with the exit code it maps to.
 #[derive(Debug)]
@@ -65,20 +64,24 @@ impl From<EngineError> for CliError {
     }
 }
 
-impl From<LaunchError> for CliError {
-    fn from(error: LaunchError) -> Self {
+impl From<ActionError> for CliError {
+    fn from(error: ActionError) -> Self {
+        match error {
+            ActionError::Invalid(message) => Self::usage(message),
+            ActionError::Engine(engine) => engine.into(),
+            ActionError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<AppError> for CliError {
+    fn from(error: AppError) -> Self {
         Self::failure(error.to_string())
     }
 }
 
-impl From<ConfigError> for CliError {
-    fn from(error: ConfigError) -> Self {
-        Self::usage(error.to_string())
-    }
-}
-
-impl From<ScheduleError> for CliError {
-    fn from(error: ScheduleError) -> Self {
+impl From<SettingsError> for CliError {
+    fn from(error: SettingsError) -> Self {
         Self::usage(error.to_string())
     }
 }

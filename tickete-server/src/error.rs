@@ -4,6 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+use tickete_app::ActionError;
 use tickete_core::engine::schedule::ScheduleError;
 use tickete_core::{EngineError, StoreError};
 
@@ -126,6 +127,16 @@ impl From<EngineError> for ApiError {
 impl From<ScheduleError> for ApiError {
     fn from(error: ScheduleError) -> Self {
         Self::bad_request(format!("schedule: {error}"))
+    }
+}
+
+impl From<ActionError> for ApiError {
+    fn from(error: ActionError) -> Self {
+        match error {
+            ActionError::Invalid(message) => Self::bad_request(message),
+            ActionError::Engine(engine) => engine.into(),
+            ActionError::Store(store) => store.into(),
+        }
     }
 }
 

@@ -1,7 +1,10 @@
-//! `tickete-server`: parses config, binds, and runs the service until SIGINT/SIGTERM.
+//! `tickete-server`: parses settings, binds, and runs the service until SIGINT/SIGTERM.
 
 use clap::Parser;
-use tickete_server::{launch, telemetry, Config, ConfigArgs};
+use tickete_app::logging::{self, LogTarget};
+use tickete_app::settings::{CommonArgs, ServerArgs};
+use tickete_app::Settings;
+use tickete_server::launch;
 
 #[derive(Parser)]
 #[command(
@@ -11,28 +14,31 @@ use tickete_server::{launch, telemetry, Config, ConfigArgs};
 )]
 struct Cli {
     #[command(flatten)]
-    config: ConfigArgs,
+    common: CommonArgs,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let config = match Config::resolve(cli.config) {
-        Ok(config) => config,
+    let settings = match Settings::resolve_server(&cli.common, &cli.server) {
+        Ok(settings) => settings,
         Err(error) => {
             eprintln!("tickete-server: {error}");
             return std::process::ExitCode::from(2);
         }
     };
-    telemetry::init_logging(config.json_logs);
-    let listener = match tokio::net::TcpListener::bind(config.bind).await {
+    logging::init(LogTarget::Service, settings.log.json);
+    let bind = settings.server.bind;
+    let listener = match tokio::net::TcpListener::bind(bind).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("tickete-server: cannot listen on {}: {error}", config.bind);
+            eprintln!("tickete-server: cannot listen on {bind}: {error}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    match launch(config, listener, shutdown_signal()).await {
+    match launch(settings, listener, shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("tickete-server: {error}");

@@ -8,6 +8,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tickete_app::Actions;
 use tickete_core::{Engine, InventoryStore};
 
 use crate::cache::ReadCache;
@@ -19,7 +20,7 @@ pub struct AppState {
 }
 
 struct AppInner {
-    engine: Engine,
+    actions: Actions,
     cache: ReadCache,
     admin_token_digest: [u8; 32],
     metrics: PrometheusHandle,
@@ -28,9 +29,9 @@ struct AppInner {
 }
 
 impl AppState {
-    /// State over a running engine.
+    /// State over the actions of a running engine.
     pub fn new(
-        engine: Engine,
+        actions: Actions,
         admin_token: &str,
         metrics: PrometheusHandle,
         public_rate_per_minute: u32,
@@ -40,7 +41,7 @@ impl AppState {
             .map(|rate| RateLimiter::keyed(Quota::per_minute(rate)));
         Self {
             inner: Arc::new(AppInner {
-                engine,
+                actions,
                 cache: ReadCache::new(std::time::Duration::from_secs(5)),
                 admin_token_digest: Sha256::digest(admin_token.as_bytes()).into(),
                 metrics,
@@ -50,14 +51,19 @@ impl AppState {
         }
     }
 
+    /// The admin actions and reads the API shares with the CLI.
+    pub fn actions(&self) -> &Actions {
+        &self.inner.actions
+    }
+
     /// The engine.
     pub fn engine(&self) -> &Engine {
-        &self.inner.engine
+        self.inner.actions.engine()
     }
 
     /// The store.
     pub fn store(&self) -> &Arc<dyn InventoryStore> {
-        self.inner.engine.store()
+        self.engine().store()
     }
 
     /// The read cache.

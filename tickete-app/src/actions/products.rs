@@ -50,7 +50,9 @@ impl Actions {
 
     /// One product with its derived facts.
     pub async fn get_product(&self, id: ProductId) -> Result<ProductBody, ActionError> {
-        Ok(ProductBody::from(&self.engine.store().get_product(id).await?))
+        Ok(ProductBody::from(
+            &self.engine.store().get_product(id).await?,
+        ))
     }
 
     /// Adds a product, or changes an existing one's name or enabled flag.

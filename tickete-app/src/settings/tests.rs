@@ -14,7 +14,12 @@ fn defaults_match_the_spec() {
     );
     assert_eq!(settings.partner.rate_per_minute.get(), 30);
     assert_eq!(
-        settings.sync.products.iter().map(|p| p.get()).collect::<Vec<_>>(),
+        settings
+            .sync
+            .products
+            .iter()
+            .map(|p| p.get())
+            .collect::<Vec<_>>(),
         [14, 15]
     );
     assert_eq!(settings.sync.timezone, Tz::UTC);
@@ -47,7 +52,11 @@ fn flags_beat_the_file() {
     assert_eq!(settings.server.bind.to_string(), "0.0.0.0:8080");
     // The CLI reads the same file: server keys are known there too, just unused.
     assert_eq!(
-        Settings::resolve(&common).unwrap().partner.rate_per_minute.get(),
+        Settings::resolve(&common)
+            .unwrap()
+            .partner
+            .rate_per_minute
+            .get(),
         20
     );
 }

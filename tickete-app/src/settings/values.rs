@@ -152,9 +152,8 @@ pub(crate) mod read {
     use super::*;
 
     pub fn rate_per_minute<'de, D: Deserializer<'de>>(d: D) -> Result<NonZeroU32, D::Error> {
-        NonZeroU32::new(u32::deserialize(d)?).ok_or_else(|| {
-            D::Error::custom("TICKETE_PARTNER_RATE_PER_MINUTE must be at least 1")
-        })
+        NonZeroU32::new(u32::deserialize(d)?)
+            .ok_or_else(|| D::Error::custom("TICKETE_PARTNER_RATE_PER_MINUTE must be at least 1"))
     }
 
     pub fn time_zone<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {

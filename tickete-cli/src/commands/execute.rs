@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tickete_app::runtime::Worker;
+use tickete_app::views::RunBody;
 use tickete_core::engine::RunRequest;
 use tickete_core::{Engine, EngineEvent, RunStatus, SyncRun};
-use tickete_server::dto::RunBody;
 use tokio::sync::broadcast::error::RecvError;
-use tokio_util::sync::CancellationToken;
 
 use crate::context::Ctx;
 use crate::error::CliError;
@@ -17,14 +17,9 @@ use crate::output::{self, Table};
 /// Starts `request` on `engine`, runs the worker until the run finishes (or Ctrl-C), prints
 /// the summary and fails (exit 1) when any task failed.
 pub async fn run_and_wait(ctx: &Ctx, engine: &Engine, request: RunRequest) -> Result<(), CliError> {
-    let stop = CancellationToken::new();
-    let worker = tokio::spawn({
-        let (engine, stop) = (engine.clone(), stop.clone());
-        async move { engine.run(stop).await }
-    });
-    let outcome = drive(ctx, engine, request, &stop).await;
-    stop.cancel();
-    let _ = worker.await;
+    let worker = Worker::spawn(engine);
+    let outcome = drive(ctx, engine, request).await;
+    worker.stop().await;
     let (run, interrupted) = outcome?;
     // The worker has stopped: what it saved last is the final record.
     let run = engine.store().get_run(run.id).await.unwrap_or(run);
@@ -36,7 +31,6 @@ async fn drive(
     ctx: &Ctx,
     engine: &Engine,
     request: RunRequest,
-    stop: &CancellationToken,
 ) -> Result<(SyncRun, bool), CliError> {
     let mut events = engine.subscribe();
     let run = engine.start_run(request).await?;
@@ -53,7 +47,6 @@ async fn drive(
         tokio::select! {
             _ = &mut interrupt => {
                 bar.suspend(|| eprintln!("tickete: interrupted; finishing the call in flight"));
-                stop.cancel();
                 break Ok((run.clone(), true));
             }
             event = events.recv() => match event {

@@ -1,10 +1,10 @@
 //! `tickete jobs [list|enable|disable|trigger|set-schedule]`.
 
-use chrono::Utc;
-use tickete_core::engine::schedule::{next_tick, parse_schedule};
+use tickete_app::actions::JobUpdate;
+use tickete_app::views::{DataEnvelope, JobBody};
+use tickete_app::Actions;
 use tickete_core::engine::RunRequest;
-use tickete_core::{InventoryStore, JobPatch, SyncJob, Trigger};
-use tickete_server::dto::{DataEnvelope, JobBody, PageEnvelope};
+use tickete_core::{PageRequest, Trigger};
 
 use super::execute;
 use crate::cli::JobsCommand;
@@ -14,66 +14,46 @@ use crate::output::{self, or_dash, time, Table};
 
 /// Runs a jobs action (list when none is given).
 pub async fn run(ctx: &Ctx, action: Option<JobsCommand>) -> Result<(), CliError> {
-    let store = ctx.seeded_store().await?;
+    let app = ctx.seeded_app().await?;
+    let actions = ctx.actions().await?;
     match action.unwrap_or(JobsCommand::List) {
-        JobsCommand::List => list(ctx, store.as_ref()).await,
+        JobsCommand::List => list(ctx, &actions).await,
         JobsCommand::Enable { name } => {
-            let patch = JobPatch {
-                enabled: Some(true),
-                ..JobPatch::default()
-            };
-            changed(ctx, store.as_ref(), &name, &patch, "enabled").await
+            let job = actions.set_job_enabled(&name, true).await?;
+            changed(ctx, job, "enabled")
         }
         JobsCommand::Disable { name } => {
-            let patch = JobPatch {
-                enabled: Some(false),
-                ..JobPatch::default()
-            };
-            changed(ctx, store.as_ref(), &name, &patch, "disabled").await
+            let job = actions.set_job_enabled(&name, false).await?;
+            changed(ctx, job, "disabled")
         }
         JobsCommand::SetSchedule {
             name,
             schedule,
             window_days,
         } => {
-            parse_schedule(&schedule)?;
-            let patch = JobPatch {
+            let update = JobUpdate {
                 schedule: Some(schedule),
                 window_days,
                 enabled: None,
             };
-            changed(ctx, store.as_ref(), &name, &patch, "updated").await
+            let job = actions.update_job(&name, update).await?;
+            changed(ctx, job, "updated")
         }
         JobsCommand::Trigger { name } => {
-            let job = store.get_job(&name).await?;
-            let partner = ctx.partner().await?;
-            let engine = ctx.engine(store, partner.source.clone()).await?;
+            let job = app.store().get_job(&name).await?;
+            let (engine, _partner) = ctx.one_off_engine().await?;
             execute::run_and_wait(ctx, &engine, RunRequest::for_job(&job, Trigger::Manual)).await
         }
     }
 }
 
-async fn body(ctx: &Ctx, store: &dyn InventoryStore, job: &SyncJob) -> Result<JobBody, CliError> {
-    let last = store.last_run(&job.name).await?;
-    let next = parse_schedule(&job.schedule)
-        .ok()
-        .and_then(|cron| next_tick(&cron, ctx.config.timezone, Utc::now()));
-    Ok(JobBody::new(job, last.as_ref(), next))
-}
-
-async fn list(ctx: &Ctx, store: &dyn InventoryStore) -> Result<(), CliError> {
-    let jobs = store.list_jobs().await?;
-    let mut data = Vec::with_capacity(jobs.len());
-    for job in &jobs {
-        data.push(body(ctx, store, job).await?);
-    }
-    let envelope = PageEnvelope {
-        total_length: data.len() as u64,
-        limit: data.len().max(1) as u32,
-        data,
+async fn list(ctx: &Ctx, actions: &Actions) -> Result<(), CliError> {
+    let all = PageRequest {
         page: 1,
-        status_code: 200,
+        limit: PageRequest::MAX_LIMIT,
     };
+    let mut envelope = actions.list_jobs(all).await?;
+    envelope.limit = envelope.data.len().max(1) as u32;
     if ctx.json {
         return output::json(&envelope);
     }
@@ -100,20 +80,12 @@ async fn list(ctx: &Ctx, store: &dyn InventoryStore) -> Result<(), CliError> {
     table.print_or("no jobs");
     output::line(format!(
         "times in UTC; schedules run in {}",
-        ctx.config.timezone.name()
+        ctx.settings.sync.timezone.name()
     ));
     Ok(())
 }
 
-async fn changed(
-    ctx: &Ctx,
-    store: &dyn InventoryStore,
-    name: &str,
-    patch: &JobPatch,
-    what: &str,
-) -> Result<(), CliError> {
-    let job = store.update_job(name, patch).await?;
-    let body = body(ctx, store, &job).await?;
+fn changed(ctx: &Ctx, body: JobBody, what: &str) -> Result<(), CliError> {
     if ctx.json {
         return output::json(&DataEnvelope::ok(body));
     }

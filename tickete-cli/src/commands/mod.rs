@@ -10,6 +10,8 @@ mod runs;
 mod sim;
 mod sync;
 
+use tickete_app::logging::LogTarget;
+
 use crate::cli::{Cli, Command};
 use crate::context::Ctx;
 use crate::error::CliError;
@@ -22,9 +24,9 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::PartnerSim(args) => return sim::run(args).await,
         other => other,
     };
-    let config = tickete_server::Config::resolve(cli.config)?;
-    crate::logging::init(config.json_logs);
-    let ctx = Ctx::new(config, cli.json);
+    let settings = tickete_app::Settings::resolve(&cli.settings)?;
+    tickete_app::logging::init(LogTarget::Command, settings.log.json);
+    let ctx = Ctx::new(settings, cli.json);
     match command {
         Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Slots { product, date } => query::slots(&ctx, product, date).await,

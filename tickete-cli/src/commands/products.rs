@@ -1,7 +1,9 @@
 //! `tickete products [list|add|remove]`: the catalogue.
 
-use tickete_core::{InventoryStore, PageRequest, Product, ProductId, ProductPatch, StoreError};
-use tickete_server::dto::{DataEnvelope, PageEnvelope, ProductBody};
+use tickete_app::actions::ProductUpdate;
+use tickete_app::views::DataEnvelope;
+use tickete_app::Actions;
+use tickete_core::{PageRequest, ProductId};
 
 use crate::cli::{PageArgs, ProductsCommand};
 use crate::context::Ctx;
@@ -10,14 +12,14 @@ use crate::output::{self, Table};
 
 /// Runs a products action (list when none is given).
 pub async fn run(ctx: &Ctx, action: Option<ProductsCommand>) -> Result<(), CliError> {
-    let store = ctx.store().await?;
+    let actions = ctx.actions().await?;
     match action.unwrap_or(ProductsCommand::List(PageArgs::default())) {
-        ProductsCommand::List(page) => list(ctx, store.as_ref(), page).await,
+        ProductsCommand::List(page) => list(ctx, &actions, page).await,
         ProductsCommand::Add { id, name, disabled } => {
-            add(ctx, store.as_ref(), id, name, !disabled).await
+            add(ctx, &actions, id, name, !disabled).await
         }
         ProductsCommand::Remove { id } => {
-            store.delete_product(id).await?;
+            actions.delete_product(id).await?;
             if ctx.json {
                 output::json(&serde_json::json!({ "removed": id.get(), "statusCode": 204 }))
             } else {
@@ -28,20 +30,13 @@ pub async fn run(ctx: &Ctx, action: Option<ProductsCommand>) -> Result<(), CliEr
     }
 }
 
-async fn list(ctx: &Ctx, store: &dyn InventoryStore, page: PageArgs) -> Result<(), CliError> {
-    let found = store
+async fn list(ctx: &Ctx, actions: &Actions, page: PageArgs) -> Result<(), CliError> {
+    let body = actions
         .list_products(PageRequest {
             page: page.page,
             limit: page.limit,
         })
         .await?;
-    let body = PageEnvelope {
-        data: found.items.iter().map(ProductBody::from).collect(),
-        total_length: found.total,
-        page: page.page,
-        limit: page.limit,
-        status_code: 200,
-    };
     if ctx.json {
         return output::json(&body);
     }
@@ -66,45 +61,27 @@ async fn list(ctx: &Ctx, store: &dyn InventoryStore, page: PageArgs) -> Result<(
 
 async fn add(
     ctx: &Ctx,
-    store: &dyn InventoryStore,
+    actions: &Actions,
     id: ProductId,
     name: Option<String>,
     enabled: bool,
 ) -> Result<(), CliError> {
-    if name
-        .as_deref()
-        .is_some_and(|name| name.trim().is_empty() || name.len() > 200)
-    {
-        return Err(CliError::usage("--name must be 1 to 200 characters"));
-    }
-    let patch = ProductPatch {
-        name: name.clone(),
+    let update = ProductUpdate {
+        name,
         enabled: Some(enabled),
     };
-    let created = match store.update_product(id, &patch).await {
-        Ok(_) => false,
-        Err(StoreError::NotFound(_)) => {
-            let product = Product {
-                id,
-                name: name.unwrap_or_else(|| format!("Product {id}")),
-                enabled,
-            };
-            store.upsert_product(&product).await?;
-            true
-        }
-        Err(error) => return Err(error.into()),
-    };
-    let view = store.get_product(id).await?;
+    let written = actions.put_product(id, update).await?;
+    let product = written.product;
     if ctx.json {
-        let mut envelope = DataEnvelope::ok(ProductBody::from(&view));
-        envelope.status_code = if created { 201 } else { 200 };
+        let mut envelope = DataEnvelope::ok(product);
+        envelope.status_code = if written.created { 201 } else { 200 };
         return output::json(&envelope);
     }
     output::line(format!(
         "{} product {id} ({}, {})",
-        if created { "added" } else { "updated" },
-        view.product.name,
-        if view.product.enabled {
+        if written.created { "added" } else { "updated" },
+        product.name,
+        if product.enabled {
             "synced"
         } else {
             "not synced"

@@ -1,9 +1,9 @@
 //! `tickete slots` and `tickete dates`: stored availability, as the public API serves it.
 
 use chrono::NaiveDate;
-use tickete_core::pricing::{dates_window, lowest_prices};
+use tickete_app::views::PriceBody;
+use tickete_core::pricing::dates_window;
 use tickete_core::ProductId;
-use tickete_server::dto::{DateBody, DatesBody, PriceBody, SlotBody, SlotsBody};
 
 use crate::context::Ctx;
 use crate::error::CliError;
@@ -15,13 +15,8 @@ fn price(price: &PriceBody) -> String {
 
 /// Slots of `product` on `date` (default today).
 pub async fn slots(ctx: &Ctx, product: ProductId, date: Option<NaiveDate>) -> Result<(), CliError> {
-    let store = ctx.store().await?;
     let date = date.unwrap_or_else(|| ctx.today());
-    store.get_product(product).await?;
-    let slots = store.slots(product, date).await?;
-    let body = SlotsBody {
-        slots: slots.iter().map(SlotBody::from).collect(),
-    };
+    let body = ctx.actions().await?.slots(product, date).await?;
     if ctx.json {
         return output::json(&body);
     }
@@ -65,13 +60,8 @@ pub async fn slots(ctx: &Ctx, product: ProductId, date: Option<NaiveDate>) -> Re
 
 /// Dates from today to two months ahead with seats left, and their lowest price.
 pub async fn dates(ctx: &Ctx, product: ProductId) -> Result<(), CliError> {
-    let store = ctx.store().await?;
-    store.get_product(product).await?;
+    let body = ctx.actions().await?.dates(product).await?;
     let (today, until) = dates_window(ctx.today());
-    let slots = store.slots_between(product, today, until).await?;
-    let body = DatesBody {
-        dates: lowest_prices(&slots).iter().map(DateBody::from).collect(),
-    };
     if ctx.json {
         return output::json(&body);
     }

@@ -1,7 +1,7 @@
 //! `tickete runs [list|show]`: the execution log.
 
+use tickete_app::views::DataEnvelope;
 use tickete_core::PageRequest;
-use tickete_server::dto::{DataEnvelope, PageEnvelope, RunBody};
 
 use crate::cli::{PageArgs, RunsCommand};
 use crate::context::Ctx;
@@ -10,14 +10,14 @@ use crate::output::{self, or_dash, time, Table};
 
 /// Runs a runs action (list of the latest 20 when none is given).
 pub async fn run(ctx: &Ctx, action: Option<RunsCommand>) -> Result<(), CliError> {
-    let store = ctx.store().await?;
+    let actions = ctx.actions().await?;
     let action = action.unwrap_or(RunsCommand::List {
         job: None,
         page: PageArgs { page: 1, limit: 20 },
     });
     match action {
         RunsCommand::List { job, page } => {
-            let runs = store
+            let body = actions
                 .list_runs(
                     job.as_deref(),
                     PageRequest {
@@ -26,13 +26,6 @@ pub async fn run(ctx: &Ctx, action: Option<RunsCommand>) -> Result<(), CliError>
                     },
                 )
                 .await?;
-            let body = PageEnvelope {
-                data: runs.items.iter().map(RunBody::from).collect(),
-                total_length: runs.total,
-                page: page.page,
-                limit: page.limit,
-                status_code: 200,
-            };
             if ctx.json {
                 return output::json(&body);
             }
@@ -65,7 +58,7 @@ pub async fn run(ctx: &Ctx, action: Option<RunsCommand>) -> Result<(), CliError>
             Ok(())
         }
         RunsCommand::Show { id } => {
-            let run = RunBody::from(&store.get_run(id).await?);
+            let run = actions.get_run(id).await?;
             if ctx.json {
                 return output::json(&DataEnvelope::ok(run));
             }

@@ -8,7 +8,7 @@ use crate::output;
 
 /// Serves the simulator described by `args` until Ctrl-C (or SIGTERM).
 pub async fn run(args: SimArgs) -> Result<(), CliError> {
-    crate::logging::init(false);
+    tickete_app::logging::init(tickete_app::logging::LogTarget::Command, false);
     let config = args.config();
     let simulator = Simulator::new(config.clone()).map_err(|e| CliError::usage(e.to_string()))?;
     let listener = TcpListener::bind(args.bind)

@@ -27,7 +27,7 @@ struct PlanBody {
 
 /// Syncs the next `--days` days of the chosen (or all enabled) products.
 pub async fn run(ctx: &Ctx, args: SyncArgs) -> Result<(), CliError> {
-    let store = ctx.seeded_store().await?;
+    let store = ctx.seeded_app().await?.store().clone();
     let products = if args.products.is_empty() {
         None
     } else {
@@ -42,10 +42,9 @@ pub async fn run(ctx: &Ctx, args: SyncArgs) -> Result<(), CliError> {
             Some(products) => products,
             None => store.enabled_products().await?,
         };
-        return dry_run(ctx, store, products, request).await;
+        return dry_run(ctx, products, request).await;
     }
-    let partner = ctx.partner().await?;
-    let engine = ctx.engine(store, partner.source.clone()).await?;
+    let (engine, _partner) = ctx.one_off_engine().await?;
     execute::run_and_wait(ctx, &engine, request).await
 }
 
@@ -74,18 +73,13 @@ async fn known_products(
     Ok(known)
 }
 
-async fn dry_run(
-    ctx: &Ctx,
-    store: std::sync::Arc<dyn InventoryStore>,
-    products: Vec<ProductId>,
-    request: RunRequest,
-) -> Result<(), CliError> {
-    let engine = ctx.planning_engine(store).await?;
+async fn dry_run(ctx: &Ctx, products: Vec<ProductId>, request: RunRequest) -> Result<(), CliError> {
+    let engine = ctx.app().await?.planning_engine().await?;
     let preview = engine.preview(&request).await?;
     let dates = window_dates(engine.today(), request.window_days);
     let from = dates.first().copied().unwrap_or_else(|| engine.today());
     let until = dates.last().copied().unwrap_or(from);
-    let rate = ctx.config.partner_rate_per_minute.get();
+    let rate = ctx.settings.partner.rate_per_minute.get();
     if ctx.json {
         return output::json(&PlanBody {
             job: request.job,

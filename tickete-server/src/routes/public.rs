@@ -6,13 +6,11 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use tickete_core::pricing::{dates_window, lowest_prices};
+use tickete_core::pricing::dates_window;
 use tickete_core::ProductId;
 
 use crate::cache::{CacheKey, CacheKind};
-use crate::dto::{
-    DataEnvelope, DateBody, DatesBody, PageEnvelope, ProductBody, SlotBody, SlotsBody,
-};
+use crate::dto::{DataEnvelope, DatesBody, PageEnvelope, ProductBody, SlotsBody};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{parse_product_id, PathParam, QueryParams};
 use crate::state::AppState;
@@ -65,31 +63,19 @@ async fn slots_of(
         wrapped,
     };
     cached(state, key, async {
-        state.store().get_product(id).await?;
-        let slots = state.store().slots(id, date).await?;
-        Ok(SlotsBody {
-            slots: slots.iter().map(SlotBody::from).collect(),
-        })
+        Ok(state.actions().slots(id, date).await?)
     })
     .await
 }
 
 async fn dates_of(state: &AppState, id: ProductId, wrapped: bool) -> ApiResult<Response> {
-    let (today, until) = dates_window(state.engine().today());
+    let (today, _) = dates_window(state.engine().today());
     let key = CacheKey {
         product: id,
         kind: CacheKind::Dates(today),
         wrapped,
     };
-    cached(state, key, async {
-        state.store().get_product(id).await?;
-        let slots = state.store().slots_between(id, today, until).await?;
-        let dates = lowest_prices(&slots);
-        Ok(DatesBody {
-            dates: dates.iter().map(DateBody::from).collect(),
-        })
-    })
-    .await
+    cached(state, key, async { Ok(state.actions().dates(id).await?) }).await
 }
 
 /// Slots of a product on a date.
@@ -153,8 +139,7 @@ pub async fn product(
         wrapped: true,
     };
     cached(&state, key, async {
-        let view = state.store().get_product(id).await?;
-        Ok(ProductBody::from(&view))
+        Ok(state.actions().get_product(id).await?)
     })
     .await
 }
@@ -167,13 +152,5 @@ pub async fn products(
     State(state): State<AppState>,
     query: QueryParams,
 ) -> ApiResult<Json<PageEnvelope<ProductBody>>> {
-    let page = query.page()?;
-    let found = state.store().list_products(page).await?;
-    Ok(Json(PageEnvelope {
-        data: found.items.iter().map(ProductBody::from).collect(),
-        total_length: found.total,
-        page: page.page,
-        limit: page.limit,
-        status_code: 200,
-    }))
+    Ok(Json(state.actions().list_products(query.page()?).await?))
 }

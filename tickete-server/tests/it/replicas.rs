@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::Value;
+use tickete_app::settings::{CommonArgs, StoreArgs, SyncArgs};
+use tickete_app::{App, Settings};
 use tickete_core::{InventoryStore, JobPatch, ProductId};
 use tickete_partner::sim::{SimConfig, Simulator};
-use tickete_server::config::{Config, ConfigArgs};
-use tickete_server::launch::seed;
 use tickete_store_postgres::PostgresStore;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
@@ -122,14 +122,19 @@ async fn three_replicas_share_one_budget_and_one_queue() {
 
     // Catalogue and jobs before any replica starts: only sync-today enabled, so the first
     // start has exactly one catch-up run to make, whichever replica claims it.
-    let config = Config::resolve(ConfigArgs {
-        database_url: Some(database.url.clone()),
-        products: Some(PRODUCTS.into()),
-        ..ConfigArgs::default()
+    let settings = Settings::resolve(&CommonArgs {
+        store: StoreArgs {
+            database_url: Some(database.url.clone()),
+        },
+        sync: SyncArgs {
+            products: Some(PRODUCTS.into()),
+            ..SyncArgs::default()
+        },
+        ..CommonArgs::default()
     })
     .unwrap();
+    App::open(settings).await.unwrap().seed().await.unwrap();
     let store = PostgresStore::connect(&database.url).await.unwrap();
-    seed(&store, &config).await.unwrap();
     for job in ["sync-next-7-days", "sync-next-30-days"] {
         let patch = JobPatch {
             enabled: Some(false),

@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::Connection;
+use tickete_app::settings::{CommonArgs, PartnerArgs, ServerArgs, StoreArgs, SyncArgs};
+use tickete_app::{App, Settings};
 use tickete_core::JobPatch;
 use tickete_partner::sim::{SimConfig, Simulator};
-use tickete_server::config::{Config, ConfigArgs};
-use tickete_server::launch::{launch, seed, LaunchError};
-use tickete_server::stores::open_store;
+use tickete_server::launch::{launch, LaunchError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -76,36 +76,45 @@ impl TestServer {
             }
             Partner::Url(url) => (url, None),
         };
-        let config = Config::resolve(ConfigArgs {
-            database_url: Some(
-                options
-                    .database_url
-                    .clone()
-                    .unwrap_or_else(|| format!("sqlite://{}/tickete.db", dir.path().display())),
-            ),
-            partner_url: Some(partner_url),
-            partner_api_key: Some("partner-key".into()),
-            partner_rate_per_minute: Some(options.rate_per_minute),
-            products: Some(options.products.into()),
+        let common =
+            CommonArgs {
+                store: StoreArgs {
+                    database_url: Some(options.database_url.clone().unwrap_or_else(|| {
+                        format!("sqlite://{}/tickete.db", dir.path().display())
+                    })),
+                },
+                partner: PartnerArgs {
+                    partner_url: Some(partner_url),
+                    partner_api_key: Some("partner-key".into()),
+                    partner_rate_per_minute: Some(options.rate_per_minute),
+                    ..PartnerArgs::default()
+                },
+                sync: SyncArgs {
+                    products: Some(options.products.into()),
+                    ..SyncArgs::default()
+                },
+                ..CommonArgs::default()
+            };
+        let server = ServerArgs {
             admin_token: Some(TOKEN.into()),
             public_rate_per_minute: Some(options.public_rate_per_minute),
             trust_forwarded_for: Some(options.trust_forwarded_for),
             bind: Some("127.0.0.1:0".into()),
-            ..ConfigArgs::default()
-        })
-        .unwrap();
+            ..ServerArgs::default()
+        };
+        let config = Settings::resolve_server(&common, &server).unwrap();
         if !options.jobs_enabled {
-            let opened = open_store(&config.database_url).await.unwrap();
-            seed(opened.store.as_ref(), &config).await.unwrap();
-            for job in opened.store.list_jobs().await.unwrap() {
+            let app = App::open(config.clone()).await.unwrap();
+            app.seed().await.unwrap();
+            for job in app.store().list_jobs().await.unwrap() {
                 let patch = JobPatch {
                     enabled: Some(false),
                     ..JobPatch::default()
                 };
-                opened.store.update_job(&job.name, &patch).await.unwrap();
+                app.store().update_job(&job.name, &patch).await.unwrap();
             }
         }
-        let listener = TcpListener::bind(config.bind).await.unwrap();
+        let listener = TcpListener::bind(config.server.bind).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(launch(config, listener, async {
