@@ -84,3 +84,39 @@ fn completions_print_a_script() {
         .success()
         .stdout(contains("#compdef tickete"));
 }
+
+#[test]
+fn help_lists_only_the_settings_a_command_reads() {
+    let store = Store::new();
+    // The server's own settings are not the CLI's.
+    store
+        .offline()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(contains("--database-url").and(contains("--bind").not()))
+        .stdout(contains("--admin-token").not());
+    // The simulator reads none of the store or partner settings.
+    store
+        .offline()
+        .args(["partner-sim", "--help"])
+        .assert()
+        .success()
+        .stdout(contains("--rate-limit"))
+        .stdout(contains("--database-url").not())
+        .stdout(contains("--partner-url").not())
+        .stdout(contains("--timezone").not());
+    // A product name is limited in characters, as in the API: 200 non-ASCII ones pass.
+    store.offline().arg("migrate").assert().success();
+    store
+        .offline()
+        .args(["products", "add", "77", "--name", &"観".repeat(200)])
+        .assert()
+        .success();
+    store
+        .offline()
+        .args(["products", "add", "77", "--name", &"観".repeat(201)])
+        .assert()
+        .code(2)
+        .stderr(contains("200 characters"));
+}
