@@ -101,6 +101,7 @@ mod tests {
     use std::num::NonZeroU32;
 
     use rust_decimal::Decimal;
+    use tickete_core::store::prelude::*;
     use tickete_core::testing::{sample_slot, FakeSource, MemoryStore};
     use tickete_core::{Product, RunStatus, SourceError};
 

@@ -12,14 +12,13 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
+use tickete_core::store::prelude::*;
 
 use chrono::{DateTime, Days};
 use tickete_core::engine::schedule::run_scheduler;
 use tickete_core::engine::LocalScheduler;
 use tickete_core::testing::{FakeSource, MemoryStore};
-use tickete_core::{
-    Clock, Engine, EngineConfig, InventoryStore, Product, ProductId, SyncJob, TokioClock,
-};
+use tickete_core::{Clock, Engine, EngineConfig, Product, ProductId, SyncJob, TokioClock};
 use tokio_util::sync::CancellationToken;
 
 /// Counts of samples per whole minute of age.

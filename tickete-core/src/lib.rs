@@ -18,8 +18,9 @@
 //! use std::sync::Arc;
 //!
 //! use tickete_core::engine::RunRequest;
+//! use tickete_core::store::prelude::*; // the store's capability traits
 //! use tickete_core::testing::{sample_day, FakeSource, MemoryStore};
-//! use tickete_core::{Engine, InventoryStore, Product, ProductId, RunStatus};
+//! use tickete_core::{Engine, Product, ProductId, RunStatus};
 //! use tokio_util::sync::CancellationToken;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -69,4 +70,7 @@ pub use clock::{Clock, SystemClock, TokioClock};
 pub use domain::*;
 pub use engine::{Engine, EngineConfig, EngineError, EngineEvent, EngineStatus};
 pub use source::{InventorySource, SourceError};
-pub use store::{ApplyOutcome, InventoryStore, Page, PageRequest, PauseState, StoreError};
+pub use store::{
+    ApplyOutcome, Catalogue, Control, Inventory, InventoryStore, Page, PageRequest, PauseState,
+    RunLog, StoreError,
+};

@@ -72,32 +72,49 @@ pub struct PauseState {
     pub paused_at: Option<DateTime<Utc>>,
 }
 
-/// Storage of tickete's state.
+/// The capability traits in scope, for calling store methods (`use tickete_core::store::prelude::*`).
+pub mod prelude {
+    pub use super::{Catalogue as _, Control as _, Inventory as _, RunLog as _};
+}
+
+/// Storage of tickete's state: every capability below, which a store implements one trait
+/// each (a test fake may implement only what it needs).
 ///
 /// Every method is a complete operation: `apply_day` is atomic, readers never see half a day,
 /// and failures come back as [`StoreError`] (a store that is down is `Unavailable`, never a panic).
-#[async_trait]
-pub trait InventoryStore: Send + Sync + 'static {
-    /// Cheap round trip proving the store is reachable.
-    async fn ping(&self) -> Result<(), StoreError>;
+pub trait InventoryStore: Catalogue + Inventory + RunLog + Control + Send + Sync + 'static {}
 
+impl<T: Catalogue + Inventory + RunLog + Control + Send + Sync + 'static> InventoryStore for T {}
+
+/// The products to sync (the partner has no product list, so the catalogue is ours).
+#[async_trait]
+pub trait Catalogue: Send + Sync + 'static {
     /// Inserts a product, or updates its name and enabled flag.
     async fn upsert_product(&self, product: &Product) -> Result<(), StoreError>;
+
     /// Changes a product; `NotFound` when unknown.
     async fn update_product(
         &self,
         id: ProductId,
         patch: &ProductPatch,
     ) -> Result<Product, StoreError>;
+
     /// Removes a product with its inventory and sync state; `NotFound` when unknown.
     async fn delete_product(&self, id: ProductId) -> Result<(), StoreError>;
+
     /// One product with derived facts; `NotFound` when unknown.
     async fn get_product(&self, id: ProductId) -> Result<ProductView, StoreError>;
+
     /// Products ordered by id.
     async fn list_products(&self, page: PageRequest) -> Result<Page<ProductView>, StoreError>;
+
     /// Ids of products to sync, ascending.
     async fn enabled_products(&self) -> Result<Vec<ProductId>, StoreError>;
+}
 
+/// Synced availability: days applied atomically, read back as slots, and their sync state.
+#[async_trait]
+pub trait Inventory: Send + Sync + 'static {
     /// Atomically replaces the product's inventory for `snapshot.date`: upserts slots by
     /// provider slot id and pax by (slot, type), deletes that date's vanished slots, and records
     /// `synced_at` and the content hash. An unchanged hash only moves `synced_at`.
@@ -108,6 +125,7 @@ pub trait InventoryStore: Send + Sync + 'static {
         snapshot: &DaySnapshot,
         synced_at: DateTime<Utc>,
     ) -> Result<ApplyOutcome, StoreError>;
+
     /// Records a failed fetch for (product, date) without touching its inventory.
     async fn record_day_error(
         &self,
@@ -115,8 +133,10 @@ pub trait InventoryStore: Send + Sync + 'static {
         date: NaiveDate,
         error: &str,
     ) -> Result<(), StoreError>;
+
     /// Slots of one date ordered by start time (then provider slot id), pax in partner order.
     async fn slots(&self, product: ProductId, date: NaiveDate) -> Result<Vec<Slot>, StoreError>;
+
     /// Slots of dates in `[from, until)`, ordered by date then start time.
     async fn slots_between(
         &self,
@@ -124,44 +144,66 @@ pub trait InventoryStore: Send + Sync + 'static {
         from: NaiveDate,
         until: NaiveDate,
     ) -> Result<Vec<Slot>, StoreError>;
+
     /// Removes the inventory and sync state of every date before `date` (days no longer
     /// bookable); returns how many (product, date) days were removed.
     async fn prune_before(&self, date: NaiveDate) -> Result<u64, StoreError>;
+
     /// Sync state of every (product, date) with `date` in `[from, until)` that has any.
     async fn day_states(
         &self,
         from: NaiveDate,
         until: NaiveDate,
     ) -> Result<Vec<DayState>, StoreError>;
+}
 
+/// Sync jobs and the execution log of their runs.
+#[async_trait]
+pub trait RunLog: Send + Sync + 'static {
     /// Inserts the job unless one with its name exists; true when inserted.
     async fn insert_job_if_missing(&self, job: &SyncJob) -> Result<bool, StoreError>;
+
     /// All jobs ordered by name.
     async fn list_jobs(&self) -> Result<Vec<SyncJob>, StoreError>;
+
     /// One job; `NotFound` when unknown.
     async fn get_job(&self, name: &str) -> Result<SyncJob, StoreError>;
+
     /// Changes a job; `NotFound` when unknown.
     async fn update_job(&self, name: &str, patch: &JobPatch) -> Result<SyncJob, StoreError>;
 
     /// Records a new run in status `running` with zero counts.
     async fn create_run(&self, run: &NewRun) -> Result<SyncRun, StoreError>;
+
     /// Overwrites a run's status, counts, errors and finish time.
     async fn save_run(&self, run: &SyncRun) -> Result<(), StoreError>;
+
     /// One run; `NotFound` when unknown.
     async fn get_run(&self, id: RunId) -> Result<SyncRun, StoreError>;
+
     /// Runs newest first, optionally of one job.
     async fn list_runs(
         &self,
         job: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<SyncRun>, StoreError>;
+
     /// The run of `job` with the latest `due_at`, if any.
     async fn last_run(&self, job: &str) -> Result<Option<SyncRun>, StoreError>;
+
     /// Marks every `running` run as `interrupted` (finished at `at`); returns how many.
     async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// Reachability and the persisted pause flag.
+#[async_trait]
+pub trait Control: Send + Sync + 'static {
+    /// Cheap round trip proving the store is reachable.
+    async fn ping(&self) -> Result<(), StoreError>;
 
     /// The persisted pause flag.
     async fn pause_state(&self) -> Result<PauseState, StoreError>;
+
     /// Sets the pause flag; `paused_at` is kept when already paused, cleared on resume.
     async fn set_paused(&self, paused: bool, at: DateTime<Utc>) -> Result<PauseState, StoreError>;
 }

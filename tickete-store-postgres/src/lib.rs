@@ -27,9 +27,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tickete_core::{
-    ApplyOutcome, DaySnapshot, DayState, InventoryStore, JobPatch, NewRun, Page, PageRequest,
-    PauseState, Product, ProductId, ProductPatch, ProductView, RunId, Slot, StoreError, SyncJob,
-    SyncRun,
+    ApplyOutcome, Catalogue, Control, DaySnapshot, DayState, Inventory, JobPatch, NewRun, Page,
+    PageRequest, PauseState, Product, ProductId, ProductPatch, ProductView, RunId, RunLog, Slot,
+    StoreError, SyncJob, SyncRun,
 };
 
 mod catalogue;
@@ -94,15 +94,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl InventoryStore for PostgresStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(error::db("ping"))?;
-        Ok(())
-    }
-
+impl Catalogue for PostgresStore {
     async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
         catalogue::upsert_product(&self.pool, product).await
     }
@@ -130,7 +122,10 @@ impl InventoryStore for PostgresStore {
     async fn enabled_products(&self) -> Result<Vec<ProductId>, StoreError> {
         catalogue::enabled_products(&self.pool).await
     }
+}
 
+#[async_trait]
+impl Inventory for PostgresStore {
     async fn apply_day(
         &self,
         product: ProductId,
@@ -173,7 +168,10 @@ impl InventoryStore for PostgresStore {
     ) -> Result<Vec<DayState>, StoreError> {
         inventory::day_states(&self.pool, from, until).await
     }
+}
 
+#[async_trait]
+impl RunLog for PostgresStore {
     async fn insert_job_if_missing(&self, job: &SyncJob) -> Result<bool, StoreError> {
         runs::insert_job_if_missing(&self.pool, job).await
     }
@@ -216,6 +214,17 @@ impl InventoryStore for PostgresStore {
 
     async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
         runs::interrupt_running_runs(&self.pool, at).await
+    }
+}
+
+#[async_trait]
+impl Control for PostgresStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(error::db("ping"))?;
+        Ok(())
     }
 
     async fn pause_state(&self) -> Result<PauseState, StoreError> {

@@ -25,9 +25,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use tickete_core::{
-    ApplyOutcome, DaySnapshot, DayState, InventoryStore, JobPatch, NewRun, Page, PageRequest,
-    PauseState, Product, ProductId, ProductPatch, ProductView, RunId, Slot, StoreError, SyncJob,
-    SyncRun,
+    ApplyOutcome, Catalogue, Control, DaySnapshot, DayState, Inventory, JobPatch, NewRun, Page,
+    PageRequest, PauseState, Product, ProductId, ProductPatch, ProductView, RunId, RunLog, Slot,
+    StoreError, SyncJob, SyncRun,
 };
 
 mod catalogue;
@@ -112,15 +112,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl InventoryStore for SqliteStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(error::db("ping"))?;
-        Ok(())
-    }
-
+impl Catalogue for SqliteStore {
     async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
         catalogue::upsert_product(&self.pool, product).await
     }
@@ -148,7 +140,10 @@ impl InventoryStore for SqliteStore {
     async fn enabled_products(&self) -> Result<Vec<ProductId>, StoreError> {
         catalogue::enabled_products(&self.pool).await
     }
+}
 
+#[async_trait]
+impl Inventory for SqliteStore {
     async fn apply_day(
         &self,
         product: ProductId,
@@ -191,7 +186,10 @@ impl InventoryStore for SqliteStore {
     ) -> Result<Vec<DayState>, StoreError> {
         inventory::day_states(&self.pool, from, until).await
     }
+}
 
+#[async_trait]
+impl RunLog for SqliteStore {
     async fn insert_job_if_missing(&self, job: &SyncJob) -> Result<bool, StoreError> {
         runs::insert_job_if_missing(&self.pool, job).await
     }
@@ -234,6 +232,17 @@ impl InventoryStore for SqliteStore {
 
     async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
         runs::interrupt_running_runs(&self.pool, at).await
+    }
+}
+
+#[async_trait]
+impl Control for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(error::db("ping"))?;
+        Ok(())
     }
 
     async fn pause_state(&self) -> Result<PauseState, StoreError> {

@@ -1,7 +1,8 @@
 use std::sync::Arc;
+use tickete_core::store::prelude::*;
 
 use tickete_core::testing::{FakeSource, MemoryStore};
-use tickete_core::{Engine, InventoryStore, PageRequest, ProductId, SyncJob};
+use tickete_core::{Engine, PageRequest, ProductId, SyncJob};
 
 use super::*;
 use crate::error::ActionError;

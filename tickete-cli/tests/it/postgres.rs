@@ -1,13 +1,14 @@
 //! `tickete status` on Postgres shows the task queue the server replicas share.
 
 use std::time::Duration;
+use tickete_core::store::prelude::*;
 
 use assert_cmd::Command;
 use chrono::{Days, Utc};
 use serde_json::Value;
 use sqlx::Connection;
 use tickete_core::engine::WorkQueue;
-use tickete_core::{InventoryStore, NewRun, Product, ProductId, SyncTask, TaskPriority, Trigger};
+use tickete_core::{NewRun, Product, ProductId, SyncTask, TaskPriority, Trigger};
 use tickete_store_postgres::coordination::PostgresQueue;
 use tickete_store_postgres::PostgresStore;
 

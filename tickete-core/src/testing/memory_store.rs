@@ -8,7 +8,9 @@ use crate::domain::{
     DaySnapshot, DayState, JobPatch, NewRun, Product, ProductId, ProductPatch, ProductView, RunId,
     RunStatus, Slot, SyncJob, SyncRun,
 };
-use crate::store::{ApplyOutcome, InventoryStore, Page, PageRequest, PauseState, StoreError};
+use crate::store::{
+    ApplyOutcome, Catalogue, Control, Inventory, Page, PageRequest, PauseState, RunLog, StoreError,
+};
 
 /// An `InventoryStore` in process memory, with the same semantics as the SQL stores.
 ///
@@ -81,11 +83,7 @@ fn page_of<T: Clone>(items: Vec<T>, page: PageRequest) -> Page<T> {
 }
 
 #[async_trait]
-impl InventoryStore for MemoryStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.with(|_| Ok(()))
-    }
-
+impl Catalogue for MemoryStore {
     async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
         self.with(|s| {
             s.products.insert(product.id, product.clone());
@@ -144,7 +142,10 @@ impl InventoryStore for MemoryStore {
                 .collect())
         })
     }
+}
 
+#[async_trait]
+impl Inventory for MemoryStore {
     async fn apply_day(
         &self,
         product: ProductId,
@@ -252,7 +253,10 @@ impl InventoryStore for MemoryStore {
                 .collect())
         })
     }
+}
 
+#[async_trait]
+impl RunLog for MemoryStore {
     async fn insert_job_if_missing(&self, job: &SyncJob) -> Result<bool, StoreError> {
         self.with(|s| {
             if s.jobs.contains_key(&job.name) {
@@ -376,6 +380,13 @@ impl InventoryStore for MemoryStore {
             }
             Ok(count)
         })
+    }
+}
+
+#[async_trait]
+impl Control for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|_| Ok(()))
     }
 
     async fn pause_state(&self) -> Result<PauseState, StoreError> {

@@ -2,10 +2,11 @@
 //! failures, pause/resume and shutdown.
 
 use std::time::Duration;
+use tickete_core::store::prelude::*;
 
 use tickete_core::engine::RunRequest;
 use tickete_core::testing::sample_day;
-use tickete_core::{Clock, Engine, EngineError, InventoryStore, RunStatus, SourceError};
+use tickete_core::{Clock, Engine, EngineError, RunStatus, SourceError};
 
 use crate::harness::{day, max_calls_in_any_minute, pid, today, Harness};
 

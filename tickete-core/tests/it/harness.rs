@@ -3,14 +3,15 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
+use tickete_core::store::prelude::*;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tickete_core::engine::schedule::run_scheduler;
 use tickete_core::engine::{LocalScheduler, RunRequest};
 use tickete_core::testing::{FakeSource, MemoryStore};
 use tickete_core::{
-    Engine, EngineConfig, InventoryStore, NewRun, PageRequest, Product, ProductId, RunStatus,
-    SyncJob, SyncRun, TokioClock, Trigger,
+    Engine, EngineConfig, NewRun, PageRequest, Product, ProductId, RunStatus, SyncJob, SyncRun,
+    TokioClock, Trigger,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;

@@ -2,10 +2,11 @@
 //! re-planning an interrupted run.
 
 use std::time::Duration;
+use tickete_core::store::prelude::*;
 
 use chrono::DateTime;
 use tickete_core::testing::sample_day;
-use tickete_core::{Clock, InventoryStore, Product, RunStatus, Trigger};
+use tickete_core::{Clock, Product, RunStatus, Trigger};
 
 use crate::harness::{pid, runs_of, seed_jobs, today, Harness};
 

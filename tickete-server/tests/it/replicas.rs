@@ -3,12 +3,13 @@
 
 use std::process::Stdio;
 use std::time::Duration;
+use tickete_core::store::prelude::*;
 
 use reqwest::Method;
 use serde_json::Value;
 use tickete_app::settings::{CommonArgs, StoreArgs, SyncArgs};
 use tickete_app::{App, Settings};
-use tickete_core::{InventoryStore, JobPatch, ProductId};
+use tickete_core::{JobPatch, ProductId};
 use tickete_partner::sim::{SimConfig, Simulator};
 use tickete_store_postgres::PostgresStore;
 use tokio::net::TcpListener;

@@ -2,8 +2,9 @@
 
 use std::process::Stdio;
 use std::time::Duration;
+use tickete_core::store::prelude::*;
 
-use tickete_core::{InventoryStore, PageRequest, RunStatus};
+use tickete_core::{PageRequest, RunStatus};
 use tickete_store_sqlite::SqliteStore;
 use tokio::io::AsyncBufReadExt;
 use tokio::process::Command;

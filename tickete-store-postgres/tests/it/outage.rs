@@ -1,7 +1,8 @@
 //! A Postgres store that cannot reach its server answers `Unavailable`, never panics.
 
 use chrono::Utc;
-use tickete_core::{InventoryStore, PageRequest, ProductId, StoreError};
+use tickete_core::store::prelude::*;
+use tickete_core::{PageRequest, ProductId, StoreError};
 use tickete_store_postgres::PostgresStore;
 
 use crate::harness::TestDatabase;

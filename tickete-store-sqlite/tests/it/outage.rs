@@ -1,7 +1,8 @@
 //! A SQLite store that cannot be used answers `Unavailable`, never panics.
 
 use chrono::Utc;
-use tickete_core::{InventoryStore, PageRequest, ProductId, StoreError};
+use tickete_core::store::prelude::*;
+use tickete_core::{PageRequest, ProductId, StoreError};
 use tickete_store_sqlite::SqliteStore;
 
 fn unavailable<T: std::fmt::Debug>(result: Result<T, StoreError>) -> String {
