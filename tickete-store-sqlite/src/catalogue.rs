@@ -1,21 +1,44 @@
 //! The product catalogue and the facts derived from synced inventory.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Sqlite, SqlitePool, Transaction};
-use tickete_core::{Page, PageRequest, Product, ProductId, ProductPatch, ProductView, StoreError};
+use async_trait::async_trait;
+use sqlx::{Sqlite, Transaction};
+use tickete_core::{
+    Catalogue, Page, PageRequest, Product, ProductId, ProductPatch, ProductView, StoreError,
+};
 
-use crate::codec::{column, limit_offset, parse_day, product_id};
+use crate::codec::{limit_offset, parse_day, product_id};
 use crate::error::db;
+use crate::SqliteStore;
 
-fn product(row: &SqliteRow) -> Result<Product, StoreError> {
-    Ok(Product {
-        id: product_id(column(row, 0)?)?,
-        name: column(row, 1)?,
-        enabled: column::<i64>(row, 2)? != 0,
-    })
+/// A row of `products`.
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    id: i64,
+    name: String,
+    enabled: bool,
 }
 
-/// Slot counts per synced date of the products in `ids`, grouped by product.
+impl ProductRow {
+    fn into_product(self) -> Result<Product, StoreError> {
+        Ok(Product {
+            id: product_id(self.id)?,
+            name: self.name,
+            enabled: self.enabled,
+        })
+    }
+}
+
+/// Slots of one product on one synced date.
+#[derive(sqlx::FromRow)]
+struct SlotCountRow {
+    product_id: i64,
+    day: String,
+    slots: i64,
+}
+
+const PRODUCT_COLUMNS: &str = "id, name, enabled";
+
+/// The products with their facts derived from the slot counts of their synced dates.
 async fn views(
     tx: &mut Transaction<'static, Sqlite>,
     products: Vec<Product>,
@@ -23,8 +46,8 @@ async fn views(
     let (Some(first), Some(last)) = (products.first(), products.last()) else {
         return Ok(Vec::new());
     };
-    let rows = sqlx::query(
-        "SELECT product_id, day, COUNT(*) FROM slots
+    let rows: Vec<SlotCountRow> = sqlx::query_as(
+        "SELECT product_id, day, COUNT(*) AS slots FROM slots
          WHERE product_id BETWEEN ?1 AND ?2 GROUP BY product_id, day",
     )
     .bind(i64::from(first.id.get()))
@@ -33,11 +56,11 @@ async fn views(
     .await
     .map_err(db("read products"))?;
     let mut counts = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         counts.push((
-            product_id(column(row, 0)?)?,
-            parse_day(column(row, 1)?)?,
-            u64::try_from(column::<i64>(row, 2)?).unwrap_or(0),
+            product_id(row.product_id)?,
+            parse_day(&row.day)?,
+            u64::try_from(row.slots).unwrap_or(0),
         ));
     }
     Ok(products
@@ -55,99 +78,104 @@ async fn views(
         .collect())
 }
 
-pub(crate) async fn upsert_product(pool: &SqlitePool, product: &Product) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO products (id, name, enabled) VALUES (?1, ?2, ?3)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, enabled = excluded.enabled",
-    )
-    .bind(i64::from(product.id.get()))
-    .bind(&product.name)
-    .bind(product.enabled)
-    .execute(pool)
-    .await
-    .map_err(db("upsert product"))?;
-    Ok(())
-}
-
-pub(crate) async fn update_product(
-    pool: &SqlitePool,
-    id: ProductId,
-    patch: &ProductPatch,
-) -> Result<Product, StoreError> {
-    let row = sqlx::query(
-        "UPDATE products SET name = COALESCE(?2, name), enabled = COALESCE(?3, enabled)
-         WHERE id = ?1 RETURNING id, name, enabled",
-    )
-    .bind(i64::from(id.get()))
-    .bind(patch.name.as_deref())
-    .bind(patch.enabled)
-    .fetch_optional(pool)
-    .await
-    .map_err(db("update product"))?
-    .ok_or_else(|| StoreError::NotFound(format!("product {id}")))?;
-    product(&row)
-}
-
-/// Deletes the product; slots, pax and day states go with it (`ON DELETE CASCADE`).
-pub(crate) async fn delete_product(pool: &SqlitePool, id: ProductId) -> Result<(), StoreError> {
-    let deleted = sqlx::query("DELETE FROM products WHERE id = ?1")
-        .bind(i64::from(id.get()))
-        .execute(pool)
+#[async_trait]
+impl Catalogue for SqliteStore {
+    async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO products (id, name, enabled) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, enabled = excluded.enabled",
+        )
+        .bind(i64::from(product.id.get()))
+        .bind(&product.name)
+        .bind(product.enabled)
+        .execute(&self.pool)
         .await
-        .map_err(db("delete product"))?;
-    if deleted.rows_affected() == 0 {
-        return Err(StoreError::NotFound(format!("product {id}")));
+        .map_err(db("upsert product"))?;
+        Ok(())
     }
-    Ok(())
-}
 
-pub(crate) async fn get_product(
-    pool: &SqlitePool,
-    id: ProductId,
-) -> Result<ProductView, StoreError> {
-    let mut tx = pool.begin().await.map_err(db("read product"))?;
-    let row = sqlx::query("SELECT id, name, enabled FROM products WHERE id = ?1")
+    async fn update_product(
+        &self,
+        id: ProductId,
+        patch: &ProductPatch,
+    ) -> Result<Product, StoreError> {
+        let row: ProductRow = sqlx::query_as(&format!(
+            "UPDATE products SET name = COALESCE(?2, name), enabled = COALESCE(?3, enabled)
+             WHERE id = ?1 RETURNING {PRODUCT_COLUMNS}"
+        ))
+        .bind(i64::from(id.get()))
+        .bind(patch.name.as_deref())
+        .bind(patch.enabled)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("update product"))?
+        .ok_or_else(|| StoreError::NotFound(format!("product {id}")))?;
+        row.into_product()
+    }
+
+    /// Deletes the product; slots, pax and day states go with it (`ON DELETE CASCADE`).
+    async fn delete_product(&self, id: ProductId) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM products WHERE id = ?1")
+            .bind(i64::from(id.get()))
+            .execute(&self.pool)
+            .await
+            .map_err(db("delete product"))?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("product {id}")));
+        }
+        Ok(())
+    }
+
+    async fn get_product(&self, id: ProductId) -> Result<ProductView, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db("read product"))?;
+        let row: ProductRow = sqlx::query_as(&format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1"
+        ))
         .bind(i64::from(id.get()))
         .fetch_optional(&mut *tx)
         .await
         .map_err(db("read product"))?
         .ok_or_else(|| StoreError::NotFound(format!("product {id}")))?;
-    let view = views(&mut tx, vec![product(&row)?]).await?;
-    tx.commit().await.map_err(db("read product"))?;
-    view.into_iter()
-        .next()
-        .ok_or_else(|| StoreError::NotFound(format!("product {id}")))
-}
+        let view = views(&mut tx, vec![row.into_product()?]).await?;
+        tx.commit().await.map_err(db("read product"))?;
+        view.into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NotFound(format!("product {id}")))
+    }
 
-pub(crate) async fn list_products(
-    pool: &SqlitePool,
-    page: PageRequest,
-) -> Result<Page<ProductView>, StoreError> {
-    let (limit, offset) = limit_offset(page);
-    let mut tx = pool.begin().await.map_err(db("list products"))?;
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db("list products"))?;
-    let rows = sqlx::query("SELECT id, name, enabled FROM products ORDER BY id LIMIT ?1 OFFSET ?2")
+    async fn list_products(&self, page: PageRequest) -> Result<Page<ProductView>, StoreError> {
+        let (limit, offset) = limit_offset(page);
+        let mut tx = self.pool.begin().await.map_err(db("list products"))?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("list products"))?;
+        let rows: Vec<ProductRow> = sqlx::query_as(&format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products ORDER BY id LIMIT ?1 OFFSET ?2"
+        ))
         .bind(limit)
         .bind(offset)
         .fetch_all(&mut *tx)
         .await
         .map_err(db("list products"))?;
-    let products = rows.iter().map(product).collect::<Result<Vec<_>, _>>()?;
-    let items = views(&mut tx, products).await?;
-    tx.commit().await.map_err(db("list products"))?;
-    Ok(Page {
-        items,
-        total: u64::try_from(total).unwrap_or(0),
-    })
-}
+        let products = rows
+            .into_iter()
+            .map(ProductRow::into_product)
+            .collect::<Result<Vec<_>, _>>()?;
+        let items = views(&mut tx, products).await?;
+        tx.commit().await.map_err(db("list products"))?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
 
-pub(crate) async fn enabled_products(pool: &SqlitePool) -> Result<Vec<ProductId>, StoreError> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM products WHERE enabled = 1 ORDER BY id")
-        .fetch_all(pool)
-        .await
-        .map_err(db("list enabled products"))?;
-    ids.into_iter().map(product_id).collect()
+    async fn enabled_products(&self) -> Result<Vec<ProductId>, StoreError> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM products WHERE enabled = 1 ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("list enabled products"))?;
+        ids.into_iter().map(product_id).collect()
+    }
 }

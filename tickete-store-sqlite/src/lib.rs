@@ -25,9 +25,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use tickete_core::{
-    ApplyOutcome, Catalogue, Control, DaySnapshot, DayState, Inventory, JobPatch, NewRun, Page,
-    PageRequest, PauseState, Product, ProductId, ProductPatch, ProductView, RunId, RunLog, Slot,
-    StoreError, SyncJob, SyncRun,
+    ApplyOutcome, Control, DaySnapshot, DayState, Inventory, JobPatch, NewRun, Page, PageRequest,
+    PauseState, ProductId, RunId, RunLog, Slot, StoreError, SyncJob, SyncRun,
 };
 
 mod catalogue;
@@ -108,37 +107,6 @@ impl SqliteStore {
     /// Closes every connection; later calls fail with `Unavailable`.
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-#[async_trait]
-impl Catalogue for SqliteStore {
-    async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
-        catalogue::upsert_product(&self.pool, product).await
-    }
-
-    async fn update_product(
-        &self,
-        id: ProductId,
-        patch: &ProductPatch,
-    ) -> Result<Product, StoreError> {
-        catalogue::update_product(&self.pool, id, patch).await
-    }
-
-    async fn delete_product(&self, id: ProductId) -> Result<(), StoreError> {
-        catalogue::delete_product(&self.pool, id).await
-    }
-
-    async fn get_product(&self, id: ProductId) -> Result<ProductView, StoreError> {
-        catalogue::get_product(&self.pool, id).await
-    }
-
-    async fn list_products(&self, page: PageRequest) -> Result<Page<ProductView>, StoreError> {
-        catalogue::list_products(&self.pool, page).await
-    }
-
-    async fn enabled_products(&self) -> Result<Vec<ProductId>, StoreError> {
-        catalogue::enabled_products(&self.pool).await
     }
 }
 
