@@ -1,12 +1,12 @@
 //! # tickete-store-postgres
 //!
-//! The server [`InventoryStore`] on Postgres (`DATABASE_URL=postgres://…`), for deployments
+//! The server [`InventoryStore`](tickete_core::InventoryStore) on Postgres (`DATABASE_URL=postgres://…`), for deployments
 //! with several replicas sharing one database. The schema is migrated at connect (replicas
 //! racing to migrate are serialized by sqlx's migration lock).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tickete_core::StoreError> {
-//! use tickete_core::InventoryStore;
+//! use tickete_core::store::prelude::*;
 //! let store =
 //!     tickete_store_postgres::PostgresStore::connect("postgres://postgres@127.0.0.1/tickete")
 //!         .await?;

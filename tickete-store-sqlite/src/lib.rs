@@ -1,12 +1,12 @@
 //! # tickete-store-sqlite
 //!
-//! The embedded [`InventoryStore`]: one SQLite file in WAL mode, created if missing, schema
+//! The embedded [`InventoryStore`](tickete_core::InventoryStore): one SQLite file in WAL mode, created if missing, schema
 //! migrated at open. It is the default store (`DATABASE_URL=sqlite://tickete.db`) and is meant
 //! for a single node.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tickete_core::StoreError> {
-//! use tickete_core::InventoryStore;
+//! use tickete_core::store::prelude::*;
 //! let store = tickete_store_sqlite::SqliteStore::open("sqlite://tickete.db").await?;
 //! store.ping().await?;
 //! # Ok(()) }
