@@ -5,6 +5,7 @@
 //! the cron loop with [`schedule::run_scheduler`]; both stop cooperatively on a cancellation
 //! token, finishing the in-flight call and its write.
 
+pub mod cron;
 mod pacer;
 mod planner;
 mod queue;

@@ -45,11 +45,11 @@ pub fn parse_schedule(expression: &str) -> Result<Cron, ScheduleError> {
     Ok(cron)
 }
 
-/// The first tick of `cron` strictly after `after`, in zone `tz`.
+/// The first tick of `cron` strictly after `after`, in zone `tz`, with Vixie cron's rules
+/// across DST changes (see [`super::cron`]): never before or at `after`, so `nextRunAt` is
+/// never in the past and no instant fires twice.
 pub fn next_tick(cron: &Cron, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    cron.find_next_occurrence(&after.with_timezone(&tz), false)
-        .ok()
-        .map(|tick| tick.with_timezone(&Utc))
+    super::cron::next_tick(cron, tz, after)
 }
 
 /// The latest tick in `(after, now]`, if any: what a catch-up run is due for.

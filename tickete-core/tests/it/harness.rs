@@ -41,6 +41,11 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new(products: &[u32], rate: u32) -> Self {
+        Self::at(products, rate, START, chrono_tz::Tz::UTC).await
+    }
+
+    /// A harness whose clock starts at `start` (RFC 3339), in service time zone `zone`.
+    pub async fn at(products: &[u32], rate: u32, start: &str, zone: chrono_tz::Tz) -> Self {
         let store = Arc::new(MemoryStore::new());
         for &id in products {
             store
@@ -54,10 +59,11 @@ impl Harness {
         }
         let source = Arc::new(FakeSource::new());
         let clock = Arc::new(TokioClock::starting_at(
-            DateTime::parse_from_rfc3339(START).unwrap().to_utc(),
+            DateTime::parse_from_rfc3339(start).unwrap().to_utc(),
         ));
         let config = EngineConfig {
             rate_per_minute: NonZeroU32::new(rate).unwrap(),
+            time_zone: zone,
             ..EngineConfig::default()
         };
         let engine = Engine::builder(store.clone(), source.clone())

@@ -125,3 +125,61 @@ async fn an_interrupted_run_is_replanned_at_start_and_fetches_only_what_is_missi
     assert_eq!(h.source.calls_for(pid(2), today()), 1);
     h.stop().await;
 }
+
+/// Only `sync-today` enabled, as in the reports of the fall-back loop.
+async fn only_sync_today(h: &Harness) {
+    seed_jobs(&h.store).await;
+    for job in ["sync-next-7-days", "sync-next-30-days"] {
+        let patch = tickete_core::JobPatch {
+            enabled: Some(false),
+            ..Default::default()
+        };
+        h.store.update_job(job, &patch).await.unwrap();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_scheduler_fires_each_tick_once_through_a_fall_back() {
+    // New York from 05:59:30Z on 2025-11-02 (01:59:30 EDT), London from 01:00Z on
+    // 2025-10-26 (the repeated 01:00): two real hours later, one first-start run and one run
+    // per real quarter hour, never a burst, and the next tick always ahead.
+    for (zone, start) in [
+        ("America/New_York", "2025-11-02T05:59:30Z"),
+        ("Europe/London", "2025-10-26T01:00:00Z"),
+    ] {
+        let tz: chrono_tz::Tz = zone.parse().unwrap();
+        let mut h = Harness::at(&[1], 600, start, tz).await;
+        only_sync_today(&h).await;
+        let last = h
+            .record_run(
+                "sync-today",
+                h.clock.now() - chrono::Duration::minutes(1),
+                RunStatus::Succeeded,
+            )
+            .await;
+        h.start_worker();
+        h.start_scheduler();
+        tokio::time::sleep(Duration::from_secs(2 * 3600)).await;
+        let runs = runs_of(&h.store, "sync-today").await;
+        let mut due: Vec<_> = runs
+            .iter()
+            .filter(|run| run.id != last.id)
+            .map(|run| run.due_at)
+            .collect();
+        due.sort();
+        // New York: 06:00Z … 07:45Z; London: the start tick 01:00Z, then 01:15Z … 02:45Z.
+        assert_eq!(due.len(), 8, "{zone}: {due:?}");
+        assert!(
+            due.windows(2)
+                .all(|pair| pair[1] - pair[0] == chrono::Duration::minutes(15)),
+            "{zone}: {due:?}"
+        );
+        let cron = tickete_core::engine::schedule::parse_schedule("*/15 * * * *").unwrap();
+        let next = tickete_core::engine::schedule::next_tick(&cron, tz, h.clock.now()).unwrap();
+        assert!(
+            next > h.clock.now(),
+            "{zone}: nextRunAt {next} is in the past"
+        );
+        h.stop().await;
+    }
+}
