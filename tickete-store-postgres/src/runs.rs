@@ -81,7 +81,7 @@ pub(crate) async fn update_job(
 }
 
 const RUN_COLUMNS: &str = "id, job, trigger, started_at, due_at, finished_at, status, planned, \
-                           fetched, changed, unchanged, skipped_fresh, failed, errors";
+                           fetched, changed, unchanged, skipped_fresh, failed, errors, missed";
 
 fn run(row: &PgRow) -> Result<SyncRun, StoreError> {
     let counter = |index: usize, what: &str| count(column(row, index)?, what);
@@ -104,6 +104,7 @@ fn run(row: &PgRow) -> Result<SyncRun, StoreError> {
             unchanged: counter(10, "unchanged")?,
             skipped_fresh: counter(11, "skipped_fresh")?,
             failed: counter(12, "failed")?,
+            missed: counter(14, "missed")?,
         },
         errors: column(row, 13)?,
     })
@@ -129,7 +130,8 @@ pub(crate) async fn save_run(pool: &PgPool, record: &SyncRun) -> Result<(), Stor
     let c = &record.counts;
     let saved = sqlx::query(
         "UPDATE runs SET status = $2, finished_at = $3, planned = $4, fetched = $5, changed = $6,
-                         unchanged = $7, skipped_fresh = $8, failed = $9, errors = $10
+                         unchanged = $7, skipped_fresh = $8, failed = $9, errors = $10,
+                         missed = $11
          WHERE id = $1",
     )
     .bind(record.id.0)
@@ -142,6 +144,7 @@ pub(crate) async fn save_run(pool: &PgPool, record: &SyncRun) -> Result<(), Stor
     .bind(i64::from(c.skipped_fresh))
     .bind(i64::from(c.failed))
     .bind(&record.errors)
+    .bind(i64::from(c.missed))
     .execute(pool)
     .await
     .map_err(db("save run"))?;

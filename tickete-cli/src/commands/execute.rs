@@ -134,6 +134,7 @@ fn report(ctx: &Ctx, run: &SyncRun) -> Result<(), CliError> {
         "unchanged",
         "skipped fresh",
         "failed",
+        "missed",
     ]);
     table.row(
         [
@@ -143,6 +144,7 @@ fn report(ctx: &Ctx, run: &SyncRun) -> Result<(), CliError> {
             counts.unchanged,
             counts.skipped_fresh,
             counts.failed,
+            counts.missed,
         ]
         .iter()
         .map(ToString::to_string)

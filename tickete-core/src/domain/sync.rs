@@ -129,6 +129,11 @@ pub struct RunCounts {
     pub skipped_fresh: u32,
     /// Pairs that failed after retries (or at once, for permanent errors).
     pub failed: u32,
+    /// Pairs the budget could not reach before the run ended: a newer tick of its job
+    /// superseded it, midnight moved its dates into the past, or their product was deleted
+    /// or disabled.
+    #[serde(default)]
+    pub missed: u32,
 }
 
 impl RunCounts {
@@ -140,15 +145,20 @@ impl RunCounts {
         self.unchanged += other.unchanged;
         self.skipped_fresh += other.skipped_fresh;
         self.failed += other.failed;
+        self.missed += other.missed;
     }
 
     /// Pairs with a final outcome.
     pub fn settled(&self) -> u32 {
-        self.fetched + self.skipped_fresh + self.failed
+        self.fetched + self.skipped_fresh + self.failed + self.missed
     }
 
-    /// Final status of a run with these counts that was not interrupted.
+    /// Final status of a run with these counts that was not interrupted: `partial` when it
+    /// missed anything.
     pub fn final_status(&self) -> RunStatus {
+        if self.missed > 0 {
+            return RunStatus::Partial;
+        }
         match (self.failed, self.fetched + self.skipped_fresh) {
             (0, _) => RunStatus::Succeeded,
             (_, 0) => RunStatus::Failed,

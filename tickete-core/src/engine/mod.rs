@@ -26,7 +26,7 @@ use tokio::sync::{broadcast, watch, Notify};
 pub use pacer::{Pacer, PartnerBudget};
 pub use planner::{plan, window_dates};
 pub use schedule::{LocalScheduler, Scheduler};
-pub use work::{ClaimedTask, LocalQueue, QueueDepth, Readiness, TaskOutcome, WorkQueue};
+pub use work::{ClaimedTask, DropTasks, LocalQueue, QueueDepth, Readiness, TaskOutcome, WorkQueue};
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{NewRun, ProductId, RunId, SyncJob, SyncRun, Trigger};
@@ -349,14 +349,35 @@ impl Engine {
 
     /// Records a run for `request`, queues its tasks and returns the run as recorded.
     ///
-    /// Refused while paused, or while a run of the same job is in progress.
+    /// Refused while paused. A tick (scheduled or catch-up) of a job whose previous run is
+    /// still going supersedes that run: it ends at once, what it had not reached counted as
+    /// `missed`. A manual request is refused while a run of the same job is in progress.
     pub async fn start_run(&self, request: RunRequest) -> Result<SyncRun, EngineError> {
         let _serialised = self.inner.start_lock.lock().await;
         if self.inner.pause.borrow().paused {
             return Err(EngineError::Paused);
         }
-        if self.is_running(&request.job).await? {
+        let superseding = self.is_running(&request.job).await?;
+        if superseding && request.trigger == Trigger::Manual {
             return Err(EngineError::AlreadyRunning(request.job));
+        }
+        if superseding {
+            let ended = self
+                .inner
+                .queue
+                .supersede(&request.job, self.inner.clock.now())
+                .await?;
+            for run in ended {
+                tracing::info!(
+                    run = %run.id, job = %run.job, missed = run.counts.missed,
+                    "a new tick supersedes the run still going"
+                );
+                self.announce(run);
+            }
+        }
+        if request.trigger != Trigger::Manual {
+            let outcome = if superseding { "superseded" } else { "ran" };
+            record_tick(&request.job, outcome);
         }
         let now = self.inner.clock.now();
         let due_at = request.due_at.unwrap_or(now);
@@ -400,6 +421,23 @@ impl Engine {
         }
         self.inner.wake.notify_one();
         Ok(run)
+    }
+
+    /// Drops the queued work `which` covers (midnight, a product deleted or disabled): it
+    /// leaves the queue at once and every run waiting on it counts it as `missed`.
+    /// Returns how many runs it touched.
+    pub async fn drop_work(&self, which: DropTasks) -> Result<usize, StoreError> {
+        let touched = self
+            .inner
+            .queue
+            .drop_tasks(which, self.inner.clock.now())
+            .await?;
+        let count = touched.len();
+        for run in touched {
+            self.announce(run);
+        }
+        worker::record_queue_depth(self).await;
+        Ok(count)
     }
 
     /// Pauses partner calls (persisted). The in-flight call, if any, finishes.
@@ -489,6 +527,13 @@ impl Engine {
         let planned = (products.len() * dates.len()) as u32;
         Ok((tasks, skipped, planned))
     }
+}
+
+/// Counts a tick of `job` in `/metrics`: `ran`, `superseded` (it ran and ended the job's
+/// previous run) or `skipped` (paused).
+pub(crate) fn record_tick(job: &str, outcome: &'static str) {
+    metrics::counter!("tickete_job_ticks_total", "job" => job.to_owned(), "outcome" => outcome)
+        .increment(1);
 }
 
 impl std::fmt::Debug for Engine {

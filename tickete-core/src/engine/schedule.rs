@@ -181,6 +181,7 @@ async fn fire(
 ) {
     if engine.pause_state().paused {
         tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
+        super::record_tick(&job.name, "skipped");
         return;
     }
     match scheduler.claim_tick(&job.name, due).await {
@@ -197,8 +198,9 @@ async fn fire(
     };
     match engine.start_run(request).await {
         Ok(_) => {}
-        Err(EngineError::AlreadyRunning(_)) => {
-            tracing::info!(job = %job.name, %due, "tick skipped: the previous run is still going");
+        Err(EngineError::Paused) => {
+            tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
+            super::record_tick(&job.name, "skipped");
         }
         Err(error) => tracing::warn!(job = %job.name, %error, "could not start the run"),
     }

@@ -4,6 +4,7 @@
 //! Replicas share a durable queue in the database, claimed with leases, so a replica that dies
 //! mid-task loses nothing. The engine only talks to [`WorkQueue`].
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::queue::{TaskEntry, TaskQueue};
 use super::runs::RunTracker;
-use crate::domain::{ProductId, RunCounts, RunStatus, SyncRun, SyncTask};
+use crate::domain::{ProductId, RunCounts, RunId, RunStatus, SyncRun, SyncTask};
 use crate::store::{ApplyOutcome, InventoryStore, StoreError};
 
 /// Final outcome of one task.
@@ -46,6 +47,25 @@ impl TaskOutcome {
         match self {
             TaskOutcome::Fetched(_) => None,
             TaskOutcome::Failed(message) => Some(format!("product {product} on {date}: {message}")),
+        }
+    }
+}
+
+/// Queued work that is no longer wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropTasks {
+    /// Dates before this one: midnight moved every window past them.
+    Before(NaiveDate),
+    /// Every date of a product that was deleted or disabled.
+    Product(ProductId),
+}
+
+impl DropTasks {
+    /// Whether the task of (product, date) is dropped.
+    pub fn covers(self, product: ProductId, date: NaiveDate) -> bool {
+        match self {
+            DropTasks::Before(first_kept) => date < first_kept,
+            DropTasks::Product(dropped) => product == dropped,
         }
     }
 }
@@ -108,6 +128,17 @@ pub trait WorkQueue: Send + Sync + 'static {
         &self,
         task: &SyncTask,
         outcome: &TaskOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncRun>, StoreError>;
+    /// Ends the running runs of `job` at once (a newer tick of the job supersedes them): each
+    /// counts what it had not settled as `missed` and ends `partial` when that is anything;
+    /// queued tasks no other run waits on leave the queue. Returns the ended runs.
+    async fn supersede(&self, job: &str, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError>;
+    /// Drops the queued (not in-flight) tasks `which` covers; every run waiting on one counts
+    /// it as `missed` and finishes when nothing else is outstanding. Returns the runs touched.
+    async fn drop_tasks(
+        &self,
+        which: DropTasks,
         now: DateTime<Utc>,
     ) -> Result<Vec<SyncRun>, StoreError>;
     /// Current sizes.
@@ -228,6 +259,44 @@ impl WorkQueue for LocalQueue {
         };
         self.save_all(&updated).await?;
         Ok(updated)
+    }
+
+    async fn supersede(&self, job: &str, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        let ended: Vec<SyncRun> = {
+            let mut work = self.work();
+            let ids = work.runs.runs_of(job);
+            ids.into_iter()
+                .filter_map(|id| {
+                    work.queue.detach_run(id);
+                    work.runs.end_missing_the_rest(id, now)
+                })
+                .collect()
+        };
+        self.save_all(&ended).await?;
+        Ok(ended)
+    }
+
+    async fn drop_tasks(
+        &self,
+        which: DropTasks,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncRun>, StoreError> {
+        let touched: Vec<SyncRun> = {
+            let mut work = self.work();
+            let waiting = work
+                .queue
+                .drop_pending(|(product, date)| which.covers(product, date));
+            let mut per_run: HashMap<RunId, u32> = HashMap::new();
+            for run in waiting {
+                *per_run.entry(run).or_default() += 1;
+            }
+            per_run
+                .into_iter()
+                .filter_map(|(run, pairs)| work.runs.miss(run, pairs, now))
+                .collect()
+        };
+        self.save_all(&touched).await?;
+        Ok(touched)
     }
 
     async fn depth(&self) -> Result<QueueDepth, StoreError> {

@@ -195,7 +195,7 @@ impl Engine {
         }
     }
 
-    fn announce(&self, run: SyncRun) {
+    pub(super) fn announce(&self, run: SyncRun) {
         if run.status == RunStatus::Running {
             let _ = self.inner.events.send(EngineEvent::RunProgress(run));
         } else {

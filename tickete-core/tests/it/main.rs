@@ -2,6 +2,7 @@
 mod cron_dst;
 mod engine;
 mod harness;
+mod queue_contract;
 mod scheduling;
 mod store_contract;
 mod validation;

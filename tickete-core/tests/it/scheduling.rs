@@ -183,3 +183,36 @@ async fn the_scheduler_fires_each_tick_once_through_a_fall_back() {
         h.stop().await;
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_new_tick_supersedes_the_run_still_going() {
+    // 20 products at 1 call a minute: the 08:00 run of sync-today cannot finish by 08:15.
+    let products: Vec<u32> = (1..=20).collect();
+    let mut h = Harness::new(&products, 1).await;
+    only_sync_today(&h).await;
+    h.start_worker();
+    h.start_scheduler();
+    tokio::time::sleep(Duration::from_secs(15 * 60 + 30)).await;
+
+    let runs = runs_of(&h.store, "sync-today").await;
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let (new, old) = (&runs[0], &runs[1]);
+    assert_eq!(new.trigger, Trigger::Schedule);
+    assert_eq!(new.status, RunStatus::Running);
+    assert_eq!(new.due_at, old.due_at + chrono::Duration::minutes(15));
+    assert_eq!(old.status, RunStatus::Partial, "{old:?}");
+    assert_eq!(
+        old.finished_at,
+        Some(new.started_at),
+        "ended when the tick started"
+    );
+    assert!(old.counts.missed >= 4, "{old:?}");
+    assert_eq!(
+        old.counts.fetched + old.counts.failed + old.counts.skipped_fresh + old.counts.missed,
+        old.counts.planned,
+        "every pair of the old run is accounted for: {old:?}"
+    );
+    // The new run plans the whole window again.
+    assert_eq!(new.counts.planned, 20);
+    h.stop().await;
+}

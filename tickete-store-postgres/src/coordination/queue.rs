@@ -3,7 +3,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
-use tickete_core::engine::{ClaimedTask, QueueDepth, Readiness, TaskOutcome, WorkQueue};
+use tickete_core::engine::{ClaimedTask, DropTasks, QueueDepth, Readiness, TaskOutcome, WorkQueue};
 use tickete_core::{RunCounts, RunId, StoreError, SyncRun, SyncTask, TaskPriority};
 
 use crate::error::{column, count, db, product_id};
@@ -25,7 +25,74 @@ pub struct PostgresQueue {
     lease: Duration,
 }
 
+/// Counts `pairs` as missed on each (run, pairs) that is still running, and finishes those
+/// with nothing left outstanding; returns the runs touched.
+async fn miss(
+    tx: &mut Transaction<'static, Postgres>,
+    missing: &[(i64, i64)],
+    now: DateTime<Utc>,
+) -> Result<Vec<RunId>, StoreError> {
+    let mut touched = Vec::with_capacity(missing.len());
+    for &(id, pairs) in missing {
+        let row = sqlx::query(
+            "UPDATE runs SET missed = missed + LEAST($2, GREATEST(outstanding, 0)),
+                    outstanding = GREATEST(outstanding - $2, 0)
+              WHERE id = $1 AND status = 'running'
+          RETURNING outstanding, fetched, skipped_fresh, failed, missed",
+        )
+        .bind(id)
+        .bind(pairs)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db("count missed pairs"))?;
+        let Some(row) = row else { continue };
+        touched.push(RunId(id));
+        let outstanding: i64 = column(&row, 0)?;
+        if outstanding > 0 {
+            continue;
+        }
+        let counts = RunCounts {
+            fetched: count(column(&row, 1)?, "fetched")?,
+            skipped_fresh: count(column(&row, 2)?, "skipped")?,
+            failed: count(column(&row, 3)?, "failed")?,
+            missed: count(column(&row, 4)?, "missed")?,
+            ..RunCounts::default()
+        };
+        sqlx::query("UPDATE runs SET status = $2, finished_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(counts.final_status().as_str())
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map_err(db("finish run"))?;
+    }
+    Ok(touched)
+}
+
+/// Removes queued tasks no run waits on any more (not those being fetched: their settle
+/// removes them).
+async fn drop_orphan_tasks(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM sync_tasks t
+          WHERE (lease_until IS NULL OR lease_until <= clock_timestamp())
+            AND NOT EXISTS (SELECT 1 FROM sync_task_runs r
+                             WHERE r.product_id = t.product_id AND r.day = t.day)",
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(db("drop orphan tasks"))?;
+    Ok(())
+}
+
 impl PostgresQueue {
+    async fn reread(&self, ids: Vec<RunId>) -> Result<Vec<SyncRun>, StoreError> {
+        let mut runs = Vec::with_capacity(ids.len());
+        for id in ids {
+            runs.push(runs::get_run(&self.pool, id).await?);
+        }
+        Ok(runs)
+    }
+
     /// A queue claiming tasks as `replica`, each under a lease of `lease` (longer than one
     /// partner call and its write).
     pub fn new(pool: PgPool, replica: &str, lease: Duration) -> Self {
@@ -232,7 +299,7 @@ impl WorkQueue for PostgresQueue {
                                   THEN array_append(errors, $6::TEXT) ELSE errors END,
                     outstanding = outstanding - 1
               WHERE id = ANY($1) AND status = 'running'
-          RETURNING id, outstanding, fetched, skipped_fresh, failed",
+          RETURNING id, outstanding, fetched, skipped_fresh, failed, missed",
         )
         .bind(&run_ids)
         .bind(i64::from(add.fetched))
@@ -256,6 +323,7 @@ impl WorkQueue for PostgresQueue {
                 fetched: count(column(row, 2)?, "fetched")?,
                 skipped_fresh: count(column(row, 3)?, "skipped")?,
                 failed: count(column(row, 4)?, "failed")?,
+                missed: count(column(row, 5)?, "missed")?,
                 ..RunCounts::default()
             };
             sqlx::query("UPDATE runs SET status = $2, finished_at = $3 WHERE id = $1")
@@ -272,6 +340,92 @@ impl WorkQueue for PostgresQueue {
             updated.push(runs::get_run(&self.pool, id).await?);
         }
         Ok(updated)
+    }
+
+    async fn supersede(&self, job: &str, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        let mut tx = self.begin().await?;
+        // Detach first, then lock the runs: the order a settling replica takes them in
+        // (task, its run links, then the runs), so the two wait rather than deadlock.
+        sqlx::query(
+            "DELETE FROM sync_task_runs WHERE run_id IN
+                (SELECT id FROM runs WHERE job = $1 AND status = 'running')",
+        )
+        .bind(job)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("detach superseded runs"))?;
+        let rows = sqlx::query(
+            "SELECT id, outstanding FROM runs WHERE job = $1 AND status = 'running' FOR UPDATE",
+        )
+        .bind(job)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("lock running runs"))?;
+        let mut missing = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let outstanding: i64 = column(row, 1)?;
+            missing.push((column::<i64>(row, 0)?, outstanding.max(0)));
+        }
+        drop_orphan_tasks(&mut tx).await?;
+        let ended = miss(&mut tx, &missing, now).await?;
+        tx.commit().await.map_err(db("commit supersede"))?;
+        self.reread(ended).await
+    }
+
+    async fn drop_tasks(
+        &self,
+        which: DropTasks,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncRun>, StoreError> {
+        let (before, product) = match which {
+            DropTasks::Before(date) => (Some(date), None),
+            DropTasks::Product(product) => (None, Some(i64::from(product.get()))),
+        };
+        let mut tx = self.begin().await?;
+        // Tasks being fetched finish as they are; the rest leave now.
+        let dropped = sqlx::query(
+            "SELECT product_id, day FROM sync_tasks
+              WHERE (day < $1 OR product_id = $2)
+                AND (lease_until IS NULL OR lease_until <= clock_timestamp())
+                FOR UPDATE SKIP LOCKED",
+        )
+        .bind(before)
+        .bind(product)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("find dropped tasks"))?;
+        let mut products = Vec::with_capacity(dropped.len());
+        let mut days = Vec::with_capacity(dropped.len());
+        for row in &dropped {
+            products.push(column::<i64>(row, 0)?);
+            days.push(column::<NaiveDate>(row, 1)?);
+        }
+        let rows = sqlx::query(
+            "SELECT run_id, count(*) FROM sync_task_runs
+              WHERE (product_id, day) IN (SELECT * FROM UNNEST($1::BIGINT[], $2::DATE[]))
+              GROUP BY run_id",
+        )
+        .bind(&products)
+        .bind(&days)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("count runs of dropped tasks"))?;
+        let mut missing = Vec::with_capacity(rows.len());
+        for row in &rows {
+            missing.push((column::<i64>(row, 0)?, column::<i64>(row, 1)?));
+        }
+        sqlx::query(
+            "DELETE FROM sync_tasks
+              WHERE (product_id, day) IN (SELECT * FROM UNNEST($1::BIGINT[], $2::DATE[]))",
+        )
+        .bind(&products)
+        .bind(&days)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("drop tasks"))?;
+        let touched = miss(&mut tx, &missing, now).await?;
+        tx.commit().await.map_err(db("commit dropped tasks"))?;
+        self.reread(touched).await
     }
 
     async fn depth(&self) -> Result<QueueDepth, StoreError> {

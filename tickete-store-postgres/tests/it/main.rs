@@ -4,4 +4,5 @@
 
 mod harness;
 mod outage;
+mod queue_contract;
 mod store_contract;

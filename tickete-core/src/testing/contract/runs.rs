@@ -169,6 +169,7 @@ pub async fn save_run_overwrites_status_counts_errors_and_finish(store: Arc<dyn 
             unchanged: 1,
             skipped_fresh: 4,
             failed: 1,
+            missed: 0,
         },
         errors: vec!["product 14 on 2025-03-25: partner answered 503".into()],
         ..created.clone()
@@ -184,8 +185,9 @@ pub async fn save_run_overwrites_status_counts_errors_and_finish(store: Arc<dyn 
             fetched: 12,
             changed: 5,
             unchanged: 7,
-            skipped_fresh: 1,
+            skipped_fresh: 0,
             failed: 1,
+            missed: 1,
         },
         errors: vec![
             "product 14 on 2025-03-25: partner answered 503".into(),
