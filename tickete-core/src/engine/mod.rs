@@ -11,6 +11,7 @@ mod planner;
 mod queue;
 mod runs;
 pub mod schedule;
+pub mod upkeep;
 mod work;
 mod worker;
 

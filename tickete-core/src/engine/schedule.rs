@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use croner::Cron;
 use tokio_util::sync::CancellationToken;
 
+use super::upkeep::{self, SkippedTicks};
 use super::{Engine, EngineError, RunRequest};
 use crate::domain::{RunStatus, SyncJob, Trigger};
 use crate::store::StoreError;
@@ -97,18 +98,36 @@ impl Scheduler for LocalScheduler {
 const RESCAN: Duration = Duration::from_secs(5);
 
 /// Runs the cron loop until `shutdown`: one catch-up run per job at start (or a first fill
-/// when the job never ran), then every tick of every enabled job.
+/// when the job never ran), then every tick of every enabled job. It also keeps the queue in
+/// step with the calendar (work for dates that have passed is dropped at start and at each
+/// midnight, before that midnight's ticks) and gives each job that missed ticks while paused
+/// one catch-up run on resume.
 pub async fn run_scheduler(
     engine: Engine,
     scheduler: Arc<dyn Scheduler>,
     shutdown: CancellationToken,
 ) {
     let tz = engine.config().time_zone;
+    let mut pause = engine.inner.pause.subscribe();
+    let mut skipped = SkippedTicks::default();
+    let mut today = engine.today();
+    upkeep::drop_past_dates(&engine).await;
     let mut cursor = engine.clock().now();
-    catch_up(&engine, scheduler.as_ref(), cursor).await;
+    catch_up(&engine, scheduler.as_ref(), cursor, &mut skipped).await;
     loop {
         let now = engine.clock().now();
-        let mut wake_at = now + chrono::Duration::from_std(RESCAN).expect("small");
+        if engine.today() != today {
+            today = engine.today();
+            upkeep::drop_past_dates(&engine).await;
+        }
+        if !skipped.is_empty() && !engine.pause_state().paused {
+            for (job, due) in skipped.take() {
+                tracing::info!(%job, %due, "resumed: one catch-up run for the ticks skipped while paused");
+                fire_named(&engine, scheduler.as_ref(), &job, due, &mut skipped).await;
+            }
+        }
+        let mut wake_at = (now + chrono::Duration::from_std(RESCAN).expect("small"))
+            .min(upkeep::next_midnight(tz, now));
         match engine.store().list_jobs().await {
             Ok(jobs) => {
                 for job in jobs.iter().filter(|job| job.enabled) {
@@ -116,7 +135,8 @@ pub async fn run_scheduler(
                         continue;
                     };
                     if let Some(due) = latest_tick_between(&cron, tz, cursor, now) {
-                        fire(&engine, scheduler.as_ref(), job, Trigger::Schedule, due).await;
+                        let trigger = Trigger::Schedule;
+                        fire(&engine, scheduler.as_ref(), job, trigger, due, &mut skipped).await;
                     }
                     if let Some(next) = next_tick(&cron, tz, now) {
                         wake_at = wake_at.min(next);
@@ -133,11 +153,18 @@ pub async fn run_scheduler(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             () = tokio::time::sleep(sleep) => {}
+            // A resume (here or, through the store, in another process) catches up at once.
+            _ = pause.changed() => {}
         }
     }
 }
 
-async fn catch_up(engine: &Engine, scheduler: &dyn Scheduler, now: DateTime<Utc>) {
+async fn catch_up(
+    engine: &Engine,
+    scheduler: &dyn Scheduler,
+    now: DateTime<Utc>,
+    skipped: &mut SkippedTicks,
+) {
     let jobs = match engine.store().list_jobs().await {
         Ok(jobs) => jobs,
         Err(error) => {
@@ -167,8 +194,26 @@ async fn catch_up(engine: &Engine, scheduler: &dyn Scheduler, now: DateTime<Utc>
             }
         };
         if let Some(due) = due {
-            fire(engine, scheduler, job, Trigger::CatchUp, due).await;
+            fire(engine, scheduler, job, Trigger::CatchUp, due, skipped).await;
         }
+    }
+}
+
+/// Fires the catch-up run of `job` (by name) due at `due`, if the job still exists and is
+/// enabled.
+async fn fire_named(
+    engine: &Engine,
+    scheduler: &dyn Scheduler,
+    job: &str,
+    due: DateTime<Utc>,
+    skipped: &mut SkippedTicks,
+) {
+    match engine.store().get_job(job).await {
+        Ok(job) if job.enabled => {
+            fire(engine, scheduler, &job, Trigger::CatchUp, due, skipped).await;
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%job, %error, "could not read the job to catch up"),
     }
 }
 
@@ -178,10 +223,12 @@ async fn fire(
     job: &SyncJob,
     trigger: Trigger,
     due: DateTime<Utc>,
+    skipped: &mut SkippedTicks,
 ) {
     if engine.pause_state().paused {
         tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
         super::record_tick(&job.name, "skipped");
+        skipped.skipped(&job.name, due);
         return;
     }
     match scheduler.claim_tick(&job.name, due).await {
@@ -201,6 +248,7 @@ async fn fire(
         Err(EngineError::Paused) => {
             tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
             super::record_tick(&job.name, "skipped");
+            skipped.skipped(&job.name, due);
         }
         Err(error) => tracing::warn!(job = %job.name, %error, "could not start the run"),
     }

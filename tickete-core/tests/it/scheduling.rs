@@ -216,3 +216,93 @@ async fn a_new_tick_supersedes_the_run_still_going() {
     assert_eq!(new.counts.planned, 20);
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn at_midnight_past_dates_leave_the_queue_and_the_new_today_comes_first() {
+    // 200 products at 60 calls a minute; a two-day one-off sync starts at 23:59, so at
+    // midnight most of the old today is still queued.
+    let products: Vec<u32> = (1..=200).collect();
+    let mut h = Harness::at(&products, 60, "2026-03-01T23:59:00Z", chrono_tz::Tz::UTC).await;
+    only_sync_today(&h).await;
+    h.record_run(
+        "sync-today",
+        h.clock.now() - chrono::Duration::minutes(14),
+        RunStatus::Succeeded,
+    )
+    .await;
+    let started = tokio::time::Instant::now();
+    h.start_worker();
+    let one_off = h.sync(tickete_core::engine::MANUAL_SYNC_JOB, 2).await;
+    h.start_scheduler();
+    tokio::time::sleep(Duration::from_secs(60 + 5 * 60)).await;
+
+    let old_day = today();
+    let new_day = crate::harness::day(1);
+    let midnight = started + Duration::from_secs(60);
+    let late: Vec<_> = h
+        .source
+        .calls()
+        .into_iter()
+        .filter(|call| call.at > midnight && call.date == old_day)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "fetched the old today after midnight: {}",
+        late.len()
+    );
+    let after: Vec<_> = h
+        .source
+        .calls()
+        .into_iter()
+        .filter(|call| call.at > midnight)
+        .collect();
+    assert!(after.len() >= 199, "the new today, once: {}", after.len());
+    assert!(after.iter().all(|call| call.date == new_day));
+
+    // The one-off run ended honestly: the old today's unreached pairs are missed.
+    let run = h.store.get_run(one_off.id).await.unwrap();
+    assert_eq!(run.status, RunStatus::Partial, "{run:?}");
+    assert!(run.counts.missed >= 130, "{run:?}");
+    assert_eq!(run.counts.fetched + run.counts.missed, 400, "{run:?}");
+    // The midnight tick of sync-today ran for the new today.
+    let today_runs = runs_of(&h.store, "sync-today").await;
+    assert!(today_runs
+        .iter()
+        .any(|r| r.due_at.date_naive() == new_day && r.trigger == Trigger::Schedule));
+    h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn resume_gives_each_job_that_missed_ticks_one_catch_up_run() {
+    let mut h = Harness::new(&[1], 600).await;
+    only_sync_today(&h).await;
+    let due = h.clock.now();
+    h.record_run("sync-today", due, RunStatus::Succeeded).await;
+    h.start_worker();
+    h.start_scheduler();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    h.engine.pause().await.unwrap();
+    // 08:15, 08:30 and 08:45 pass while paused.
+    tokio::time::sleep(Duration::from_secs(50 * 60)).await;
+    assert_eq!(
+        runs_of(&h.store, "sync-today").await.len(),
+        1,
+        "nothing ran while paused"
+    );
+    assert_eq!(h.source.calls().len(), 0);
+    h.engine.resume().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+
+    let runs = runs_of(&h.store, "sync-today").await;
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let catch_up = &runs[0];
+    assert_eq!(catch_up.trigger, Trigger::CatchUp);
+    assert_eq!(
+        catch_up.due_at,
+        due + chrono::Duration::minutes(45),
+        "the latest skipped tick"
+    );
+    assert_eq!(catch_up.status, RunStatus::Succeeded);
+    assert_eq!(h.source.calls().len(), 1);
+    h.stop().await;
+}

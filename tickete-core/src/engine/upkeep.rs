@@ -1,0 +1,113 @@
+//! Upkeep at the edges of time, besides firing ticks: midnight, pause and resume, restarts.
+//!
+//! The scheduler loop calls these; a front-end may call them too (e.g. after an admin action).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Days, LocalResult, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::{DropTasks, Engine};
+use crate::domain::ProductId;
+
+/// Drops queued work for dates before today (service time zone): at midnight the windows move,
+/// so that work can no longer be read by anyone, and the new today must come first. Runs
+/// waiting on it count it as `missed`. Returns how many runs were touched.
+pub async fn drop_past_dates(engine: &Engine) -> usize {
+    let today = engine.today();
+    match engine.drop_work(DropTasks::Before(today)).await {
+        Ok(0) => 0,
+        Ok(runs) => {
+            tracing::info!(before = %today, runs, "dropped queued work for dates that have passed");
+            runs
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not drop queued work for past dates");
+            0
+        }
+    }
+}
+
+/// Drops the queued work of `product` (deleted or disabled in the catalogue), so it spends no
+/// partner call. Returns how many runs were touched.
+pub async fn drop_product_work(engine: &Engine, product: ProductId) -> usize {
+    match engine.drop_work(DropTasks::Product(product)).await {
+        Ok(runs) => {
+            if runs > 0 {
+                tracing::info!(%product, runs, "dropped the queued work of a product");
+            }
+            runs
+        }
+        Err(error) => {
+            tracing::warn!(%product, %error, "could not drop the queued work of a product");
+            0
+        }
+    }
+}
+
+/// The next instant after `now` at which the date changes in `tz` (the first instant of the
+/// next local day, also when midnight itself falls in a DST gap).
+pub fn next_midnight(tz: Tz, now: DateTime<Utc>) -> DateTime<Utc> {
+    let tomorrow = now.with_timezone(&tz).date_naive() + Days::new(1);
+    let mut probe = tomorrow.and_time(NaiveTime::MIN);
+    for _ in 0..(24 * 4) {
+        match tz.from_local_datetime(&probe) {
+            LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => {
+                return at.with_timezone(&Utc);
+            }
+            LocalResult::None => probe += chrono::Duration::minutes(15),
+        }
+    }
+    now + chrono::Duration::days(1)
+}
+
+/// Ticks not run because sync was paused: the latest skipped tick of each job, so resuming
+/// gives each of those jobs one catch-up run (never one per skipped tick).
+#[derive(Debug, Default)]
+pub(crate) struct SkippedTicks {
+    latest: BTreeMap<String, DateTime<Utc>>,
+}
+
+impl SkippedTicks {
+    /// Remembers that `job`'s tick due at `due` was skipped.
+    pub fn skipped(&mut self, job: &str, due: DateTime<Utc>) {
+        let latest = self.latest.entry(job.to_owned()).or_insert(due);
+        *latest = (*latest).max(due);
+    }
+
+    /// The jobs to catch up, with the tick each is due for; forgets them.
+    pub fn take(&mut self) -> BTreeMap<String, DateTime<Utc>> {
+        std::mem::take(&mut self.latest)
+    }
+
+    /// Whether any tick was skipped.
+    pub fn is_empty(&self) -> bool {
+        self.latest.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn midnight_is_the_first_instant_of_the_next_local_day() {
+        let sydney: Tz = "Australia/Sydney".parse().unwrap();
+        assert_eq!(
+            next_midnight(sydney, utc("2026-03-01T10:00:00Z")),
+            utc("2026-03-01T13:00:00Z")
+        );
+        assert_eq!(
+            next_midnight(Tz::UTC, utc("2026-03-01T23:59:59Z")),
+            utc("2026-03-02T00:00:00Z")
+        );
+        // Santiago springs forward at midnight: the day starts at 01:00 local.
+        let santiago: Tz = "America/Santiago".parse().unwrap();
+        let start = next_midnight(santiago, utc("2025-09-06T12:00:00Z"));
+        assert_eq!(start, utc("2025-09-07T04:00:00Z"));
+    }
+}
