@@ -23,21 +23,25 @@ pub enum TaskOutcome {
     Fetched(ApplyOutcome),
     /// Gave up; the message says why.
     Failed(String),
+    /// Not fetched: its product left the catalogue or was disabled after it was queued.
+    Dropped,
 }
 
 impl TaskOutcome {
     /// What this outcome adds to the counters of every run waiting on the task.
     pub fn counts(&self) -> RunCounts {
-        let (fetched, changed, unchanged, failed) = match self {
-            TaskOutcome::Fetched(ApplyOutcome::Changed) => (1, 1, 0, 0),
-            TaskOutcome::Fetched(ApplyOutcome::Unchanged) => (1, 0, 1, 0),
-            TaskOutcome::Failed(_) => (0, 0, 0, 1),
+        let (fetched, changed, unchanged, failed, missed) = match self {
+            TaskOutcome::Fetched(ApplyOutcome::Changed) => (1, 1, 0, 0, 0),
+            TaskOutcome::Fetched(ApplyOutcome::Unchanged) => (1, 0, 1, 0, 0),
+            TaskOutcome::Failed(_) => (0, 0, 0, 1, 0),
+            TaskOutcome::Dropped => (0, 0, 0, 0, 1),
         };
         RunCounts {
             fetched,
             changed,
             unchanged,
             failed,
+            missed,
             ..RunCounts::default()
         }
     }
@@ -45,7 +49,7 @@ impl TaskOutcome {
     /// The run-log line of a failure of (product, date); `None` for a success.
     pub fn error_line(&self, product: ProductId, date: NaiveDate) -> Option<String> {
         match self {
-            TaskOutcome::Fetched(_) => None,
+            TaskOutcome::Fetched(_) | TaskOutcome::Dropped => None,
             TaskOutcome::Failed(message) => Some(format!("product {product} on {date}: {message}")),
         }
     }

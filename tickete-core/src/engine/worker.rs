@@ -100,6 +100,15 @@ impl Engine {
     async fn execute(self, mut claimed: ClaimedTask, _permit: OwnedSemaphorePermit) {
         let inner = &self.inner;
         let task = claimed.task.clone();
+        // A product deleted or disabled since its task was queued (possibly by another
+        // process on the same store) costs no partner call.
+        if let Ok(enabled) = inner.store.enabled_products().await {
+            if !enabled.contains(&task.product) {
+                tracing::info!("product left the catalogue or was disabled; task dropped");
+                self.settle(&task, TaskOutcome::Dropped).await;
+                return;
+            }
+        }
         let fetched = tokio::time::timeout(
             inner.config.fetch_timeout,
             inner.source.fetch(task.product, task.date),

@@ -253,6 +253,9 @@ pub async fn put_product(
         }
         Err(error) => return Err(error.into()),
     };
+    if body.enabled == Some(false) {
+        tickete_core::engine::upkeep::drop_product_work(state.engine(), id).await;
+    }
     state.cache().invalidate(id);
     let view = state.store().get_product(id).await?;
     let mut envelope = DataEnvelope::ok(ProductBody::from(&view));
@@ -270,6 +273,7 @@ pub async fn delete_product(
 ) -> ApiResult<StatusCode> {
     let id = parse_product_id(&id)?;
     state.store().delete_product(id).await?;
+    tickete_core::engine::upkeep::drop_product_work(state.engine(), id).await;
     state.cache().invalidate(id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -294,7 +294,7 @@ impl WorkQueue for PostgresQueue {
         let error = outcome.error_line(task.product, task.date);
         let counted = sqlx::query(
             "UPDATE runs SET fetched = fetched + $2, changed = changed + $3,
-                    unchanged = unchanged + $4, failed = failed + $5,
+                    unchanged = unchanged + $4, failed = failed + $5, missed = missed + $8,
                     errors = CASE WHEN $6::TEXT IS NOT NULL AND cardinality(errors) < $7
                                   THEN array_append(errors, $6::TEXT) ELSE errors END,
                     outstanding = outstanding - 1
@@ -308,6 +308,7 @@ impl WorkQueue for PostgresQueue {
         .bind(i64::from(add.failed))
         .bind(error)
         .bind(SyncRun::MAX_ERRORS as i32)
+        .bind(i64::from(add.missed))
         .fetch_all(&mut *tx)
         .await
         .map_err(db("count task outcome"))?;
