@@ -81,7 +81,7 @@ pub(crate) async fn update_job(
 }
 
 const RUN_COLUMNS: &str = "id, job, trigger, started_at, due_at, finished_at, status, planned, \
-                           fetched, changed, unchanged, skipped_fresh, failed, errors, missed";
+                           fetched, changed, unchanged, skipped_fresh, failed, errors, missed, window_days";
 
 fn run(row: &PgRow) -> Result<SyncRun, StoreError> {
     let counter = |index: usize, what: &str| count(column(row, index)?, what);
@@ -106,13 +106,15 @@ fn run(row: &PgRow) -> Result<SyncRun, StoreError> {
             failed: counter(12, "failed")?,
             missed: counter(14, "missed")?,
         },
+        window_days: counter(15, "window_days")?,
         errors: column(row, 13)?,
     })
 }
 
 pub(crate) async fn create_run(pool: &PgPool, new: &NewRun) -> Result<SyncRun, StoreError> {
     let row = sqlx::query(&format!(
-        "INSERT INTO runs (job, trigger, started_at, due_at, status) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO runs (job, trigger, started_at, due_at, status, window_days)
+         VALUES ($1, $2, $3, $4, $5, $6)
          RETURNING {RUN_COLUMNS}"
     ))
     .bind(&new.job)
@@ -120,6 +122,7 @@ pub(crate) async fn create_run(pool: &PgPool, new: &NewRun) -> Result<SyncRun, S
     .bind(new.started_at)
     .bind(new.due_at)
     .bind(RunStatus::Running.as_str())
+    .bind(i64::from(new.window_days))
     .fetch_one(pool)
     .await
     .map_err(db("create run"))?;

@@ -81,7 +81,7 @@ pub(crate) async fn update_job(
 }
 
 const RUN_COLUMNS: &str = "id, job, trigger, started_at, due_at, finished_at, status, planned, \
-                           fetched, changed, unchanged, skipped_fresh, failed, errors, missed";
+                           fetched, changed, unchanged, skipped_fresh, failed, errors, missed, window_days";
 
 fn run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
     let counter = |index: usize, what: &str| count(column(row, index)?, what);
@@ -109,13 +109,15 @@ fn run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
             failed: counter(12, "failed")?,
             missed: counter(14, "missed")?,
         },
+        window_days: counter(15, "window_days")?,
         errors: serde_json::from_str(&errors).map_err(|_| corrupt("run errors"))?,
     })
 }
 
 pub(crate) async fn create_run(pool: &SqlitePool, new: &NewRun) -> Result<SyncRun, StoreError> {
     let row = sqlx::query(&format!(
-        "INSERT INTO runs (job, trigger, started_at, due_at, status) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO runs (job, trigger, started_at, due_at, status, window_days)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          RETURNING {RUN_COLUMNS}"
     ))
     .bind(&new.job)
@@ -123,6 +125,7 @@ pub(crate) async fn create_run(pool: &SqlitePool, new: &NewRun) -> Result<SyncRu
     .bind(instant(new.started_at))
     .bind(instant(new.due_at))
     .bind(RunStatus::Running.as_str())
+    .bind(i64::from(new.window_days))
     .fetch_one(pool)
     .await
     .map_err(db("create run"))?;

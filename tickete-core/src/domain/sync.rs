@@ -178,6 +178,8 @@ pub struct NewRun {
     pub started_at: DateTime<Utc>,
     /// The time it was due: data fetched at or after this is fresh for it.
     pub due_at: DateTime<Utc>,
+    /// Days of its window, from today (kept so an interrupted one-off sync can be re-planned).
+    pub window_days: u32,
 }
 
 /// One recorded run of a job (SPEC §2 execution log).
@@ -193,6 +195,9 @@ pub struct SyncRun {
     pub started_at: DateTime<Utc>,
     /// When it was due (cron tick time, or start time for manual runs).
     pub due_at: DateTime<Utc>,
+    /// Days of its window, from today; 0 when unknown (runs recorded before it was kept).
+    #[serde(default)]
+    pub window_days: u32,
     /// When it finished, if it did.
     pub finished_at: Option<DateTime<Utc>>,
     /// Current status.

@@ -396,6 +396,7 @@ impl Engine {
                 trigger: request.trigger,
                 started_at: now,
                 due_at,
+                window_days: request.window_days,
             })
             .await?;
         run.counts.planned = planned;
@@ -438,6 +439,17 @@ impl Engine {
             self.announce(run);
         }
         worker::record_queue_depth(self).await;
+        Ok(count)
+    }
+
+    /// At start: lets the queue end the runs no process will finish (see
+    /// [`WorkQueue::recover`]). Returns how many it ended.
+    pub async fn recover(&self) -> Result<usize, StoreError> {
+        let ended = self.inner.queue.recover(self.inner.clock.now()).await?;
+        let count = ended.len();
+        for run in ended {
+            self.announce(run);
+        }
         Ok(count)
     }
 

@@ -10,8 +10,8 @@ use croner::Cron;
 use tokio_util::sync::CancellationToken;
 
 use super::upkeep::{self, SkippedTicks};
-use super::{Engine, EngineError, RunRequest};
-use crate::domain::{RunStatus, SyncJob, Trigger};
+use super::{Engine, EngineError, RunRequest, MANUAL_SYNC_JOB};
+use crate::domain::{RunId, RunStatus, SyncJob, Trigger};
 use crate::store::StoreError;
 
 /// A cron expression that does not parse.
@@ -99,9 +99,10 @@ const RESCAN: Duration = Duration::from_secs(5);
 
 /// Runs the cron loop until `shutdown`: one catch-up run per job at start (or a first fill
 /// when the job never ran), then every tick of every enabled job. It also keeps the queue in
-/// step with the calendar (work for dates that have passed is dropped at start and at each
-/// midnight, before that midnight's ticks) and gives each job that missed ticks while paused
-/// one catch-up run on resume.
+/// step with the calendar and the other processes: at start it ends the runs no process will
+/// finish and re-plans them (one-off syncs too), work for dates that have passed is dropped at
+/// start and at each midnight (before that midnight's ticks), and each job that missed ticks
+/// while paused gets one catch-up run on resume.
 pub async fn run_scheduler(
     engine: Engine,
     scheduler: Arc<dyn Scheduler>,
@@ -109,22 +110,27 @@ pub async fn run_scheduler(
 ) {
     let tz = engine.config().time_zone;
     let mut pause = engine.inner.pause.subscribe();
-    let mut skipped = SkippedTicks::default();
+    let mut ticker = Ticker {
+        engine: &engine,
+        scheduler: scheduler.as_ref(),
+        skipped: SkippedTicks::default(),
+    };
     let mut today = engine.today();
+    upkeep::recover(&engine).await;
     upkeep::drop_past_dates(&engine).await;
     let mut cursor = engine.clock().now();
-    catch_up(&engine, scheduler.as_ref(), cursor, &mut skipped).await;
+    ticker.catch_up(cursor).await;
     loop {
+        if let Err(error) = engine.inner.queue.heartbeat().await {
+            tracing::warn!(%error, "could not report this process alive");
+        }
         let now = engine.clock().now();
         if engine.today() != today {
             today = engine.today();
             upkeep::drop_past_dates(&engine).await;
         }
-        if !skipped.is_empty() && !engine.pause_state().paused {
-            for (job, due) in skipped.take() {
-                tracing::info!(%job, %due, "resumed: one catch-up run for the ticks skipped while paused");
-                fire_named(&engine, scheduler.as_ref(), &job, due, &mut skipped).await;
-            }
+        if !ticker.skipped.is_empty() && !engine.pause_state().paused {
+            ticker.resume().await;
         }
         let mut wake_at = (now + chrono::Duration::from_std(RESCAN).expect("small"))
             .min(upkeep::next_midnight(tz, now));
@@ -135,8 +141,7 @@ pub async fn run_scheduler(
                         continue;
                     };
                     if let Some(due) = latest_tick_between(&cron, tz, cursor, now) {
-                        let trigger = Trigger::Schedule;
-                        fire(&engine, scheduler.as_ref(), job, trigger, due, &mut skipped).await;
+                        ticker.fire(job, Trigger::Schedule, due, None).await;
                     }
                     if let Some(next) = next_tick(&cron, tz, now) {
                         wake_at = wake_at.min(next);
@@ -159,98 +164,135 @@ pub async fn run_scheduler(
     }
 }
 
-async fn catch_up(
-    engine: &Engine,
-    scheduler: &dyn Scheduler,
-    now: DateTime<Utc>,
-    skipped: &mut SkippedTicks,
-) {
-    let jobs = match engine.store().list_jobs().await {
-        Ok(jobs) => jobs,
-        Err(error) => {
-            tracing::warn!(%error, "could not read jobs for catch-up");
-            return;
-        }
-    };
-    let tz = engine.config().time_zone;
-    for job in jobs.iter().filter(|job| job.enabled) {
-        let Ok(cron) = parse_schedule(&job.schedule) else {
-            tracing::warn!(job = %job.name, schedule = %job.schedule, "job has an invalid schedule");
-            continue;
-        };
-        let due = match engine.store().last_run(&job.name).await {
-            // First start: due at the latest tick (the same instant on every replica, so the
-            // cluster claims it once), or now for a job that has not ticked in a week.
-            Ok(None) => Some(
-                latest_tick_between(&cron, tz, now - chrono::Duration::days(7), now).unwrap_or(now),
-            ),
-            // A missed tick, else the unfinished work of a run a shutdown interrupted (due as
-            // it was, so what it already fetched counts as fresh and only the rest is fetched).
-            Ok(Some(last)) => latest_tick_between(&cron, tz, last.due_at, now)
-                .or((last.status == RunStatus::Interrupted).then_some(last.due_at)),
+/// Fires ticks, remembering those skipped while paused.
+struct Ticker<'a> {
+    engine: &'a Engine,
+    scheduler: &'a dyn Scheduler,
+    skipped: SkippedTicks,
+}
+
+impl Ticker<'_> {
+    /// At start: one catch-up run per enabled job that missed ticks (or never ran, or whose
+    /// last run a shutdown interrupted), and the re-plan of an interrupted one-off sync.
+    async fn catch_up(&mut self, now: DateTime<Utc>) {
+        let engine = self.engine;
+        let jobs = match engine.store().list_jobs().await {
+            Ok(jobs) => jobs,
             Err(error) => {
-                tracing::warn!(job = %job.name, %error, "could not read the last run");
-                None
+                tracing::warn!(%error, "could not read jobs for catch-up");
+                return;
             }
         };
-        if let Some(due) = due {
-            fire(engine, scheduler, job, Trigger::CatchUp, due, skipped).await;
+        let tz = engine.config().time_zone;
+        for job in jobs.iter().filter(|job| job.enabled) {
+            let Ok(cron) = parse_schedule(&job.schedule) else {
+                tracing::warn!(job = %job.name, schedule = %job.schedule, "job has an invalid schedule");
+                continue;
+            };
+            match engine.store().last_run(&job.name).await {
+                // First start: due at the latest tick (the same instant on every replica, so
+                // the cluster claims it once), or now for a job that has not ticked in a week.
+                Ok(None) => {
+                    let week_ago = now - chrono::Duration::days(7);
+                    let due = latest_tick_between(&cron, tz, week_ago, now).unwrap_or(now);
+                    self.fire(job, Trigger::CatchUp, due, None).await;
+                }
+                // A missed tick, else the unfinished work of a run a shutdown interrupted
+                // (due as it was, so what it already fetched counts as fresh and only the
+                // rest is fetched).
+                Ok(Some(last)) => {
+                    if let Some(due) = latest_tick_between(&cron, tz, last.due_at, now) {
+                        self.fire(job, Trigger::CatchUp, due, None).await;
+                    } else if last.status == RunStatus::Interrupted {
+                        self.fire(job, Trigger::CatchUp, last.due_at, Some(last.id))
+                            .await;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(job = %job.name, %error, "could not read the last run")
+                }
+            }
+        }
+        match engine.store().last_run(MANUAL_SYNC_JOB).await {
+            Ok(Some(last)) if last.status == RunStatus::Interrupted && last.window_days > 0 => {
+                let one_off = SyncJob {
+                    name: MANUAL_SYNC_JOB.to_owned(),
+                    schedule: String::new(),
+                    window_days: last.window_days.min(super::MAX_WINDOW_DAYS),
+                    enabled: true,
+                };
+                self.fire(&one_off, Trigger::CatchUp, last.due_at, Some(last.id))
+                    .await;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not read the last one-off sync"),
         }
     }
-}
 
-/// Fires the catch-up run of `job` (by name) due at `due`, if the job still exists and is
-/// enabled.
-async fn fire_named(
-    engine: &Engine,
-    scheduler: &dyn Scheduler,
-    job: &str,
-    due: DateTime<Utc>,
-    skipped: &mut SkippedTicks,
-) {
-    match engine.store().get_job(job).await {
-        Ok(job) if job.enabled => {
-            fire(engine, scheduler, &job, Trigger::CatchUp, due, skipped).await;
+    /// Sync resumed: one catch-up run per job whose ticks were skipped while paused.
+    async fn resume(&mut self) {
+        for tick in self.skipped.take() {
+            tracing::info!(job = %tick.job.name, due = %tick.due, "resumed: one catch-up run for what was skipped while paused");
+            // A stored job is read again: it may have been edited or disabled meanwhile.
+            let job = if tick.job.name == MANUAL_SYNC_JOB {
+                tick.job
+            } else {
+                match self.engine.store().get_job(&tick.job.name).await {
+                    Ok(job) if job.enabled => job,
+                    Ok(_) => continue,
+                    Err(error) => {
+                        tracing::warn!(job = %tick.job.name, %error, "could not read the job to catch up");
+                        continue;
+                    }
+                }
+            };
+            self.fire(&job, Trigger::CatchUp, tick.due, tick.replans)
+                .await;
         }
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%job, %error, "could not read the job to catch up"),
     }
-}
 
-async fn fire(
-    engine: &Engine,
-    scheduler: &dyn Scheduler,
-    job: &SyncJob,
-    trigger: Trigger,
-    due: DateTime<Utc>,
-    skipped: &mut SkippedTicks,
-) {
-    if engine.pause_state().paused {
-        tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
-        super::record_tick(&job.name, "skipped");
-        skipped.skipped(&job.name, due);
-        return;
-    }
-    match scheduler.claim_tick(&job.name, due).await {
-        Ok(true) => {}
-        Ok(false) => return,
-        Err(error) => {
-            tracing::warn!(job = %job.name, %error, "could not claim the tick");
-            return;
-        }
-    }
-    let request = RunRequest {
-        due_at: Some(due),
-        ..RunRequest::for_job(job, trigger)
-    };
-    match engine.start_run(request).await {
-        Ok(_) => {}
-        Err(EngineError::Paused) => {
+    /// Starts the run of `job` due at `due` if this process claims it. `replans` names the
+    /// interrupted run it re-plans: each interrupted run is re-planned once in the cluster,
+    /// also when the re-plan is interrupted in turn (same due time, new claim).
+    async fn fire(
+        &mut self,
+        job: &SyncJob,
+        trigger: Trigger,
+        due: DateTime<Utc>,
+        replans: Option<RunId>,
+    ) {
+        let engine = self.engine;
+        if engine.pause_state().paused {
             tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
             super::record_tick(&job.name, "skipped");
-            skipped.skipped(&job.name, due);
+            self.skipped.skipped(job, due, replans);
+            return;
         }
-        Err(error) => tracing::warn!(job = %job.name, %error, "could not start the run"),
+        let claim = match replans {
+            Some(run) => format!("{}#replan-{run}", job.name),
+            None => job.name.clone(),
+        };
+        match self.scheduler.claim_tick(&claim, due).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(job = %job.name, %error, "could not claim the tick");
+                return;
+            }
+        }
+        let request = RunRequest {
+            due_at: Some(due),
+            ..RunRequest::for_job(job, trigger)
+        };
+        match engine.start_run(request).await {
+            Ok(_) => {}
+            Err(EngineError::Paused) => {
+                tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
+                super::record_tick(&job.name, "skipped");
+                self.skipped.skipped(job, due, replans);
+            }
+            Err(error) => tracing::warn!(job = %job.name, %error, "could not start the run"),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Days, LocalResult, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::{DropTasks, Engine};
-use crate::domain::ProductId;
+use crate::domain::{ProductId, RunId, SyncJob};
 
 /// Drops queued work for dates before today (service time zone): at midnight the windows move,
 /// so that work can no longer be read by anyone, and the new today must come first. Runs
@@ -25,6 +25,17 @@ pub async fn drop_past_dates(engine: &Engine) -> usize {
             tracing::warn!(%error, "could not drop queued work for past dates");
             0
         }
+    }
+}
+
+/// At start: ends, as `interrupted`, the runs a previous process left that no process will
+/// finish (on a shared queue, when no other replica is alive), so their jobs are re-planned
+/// by the catch-up that follows.
+pub async fn recover(engine: &Engine) {
+    match engine.recover().await {
+        Ok(0) => {}
+        Ok(runs) => tracing::info!(runs, "runs left by stopped processes marked interrupted"),
+        Err(error) => tracing::warn!(%error, "could not recover the runs of stopped processes"),
     }
 }
 
@@ -65,19 +76,39 @@ pub fn next_midnight(tz: Tz, now: DateTime<Utc>) -> DateTime<Utc> {
 /// gives each of those jobs one catch-up run (never one per skipped tick).
 #[derive(Debug, Default)]
 pub(crate) struct SkippedTicks {
-    latest: BTreeMap<String, DateTime<Utc>>,
+    latest: BTreeMap<String, SkippedTick>,
+}
+
+/// The latest tick of one job skipped while paused.
+#[derive(Debug)]
+pub(crate) struct SkippedTick {
+    /// The job as it was then.
+    pub job: SyncJob,
+    /// The tick.
+    pub due: DateTime<Utc>,
+    /// The interrupted run it was to re-plan, if that is what it was.
+    pub replans: Option<RunId>,
 }
 
 impl SkippedTicks {
     /// Remembers that `job`'s tick due at `due` was skipped.
-    pub fn skipped(&mut self, job: &str, due: DateTime<Utc>) {
-        let latest = self.latest.entry(job.to_owned()).or_insert(due);
-        *latest = (*latest).max(due);
+    pub fn skipped(&mut self, job: &SyncJob, due: DateTime<Utc>, replans: Option<RunId>) {
+        let tick = SkippedTick {
+            job: job.clone(),
+            due,
+            replans,
+        };
+        match self.latest.get(&job.name) {
+            Some(kept) if kept.due > due => {}
+            _ => {
+                self.latest.insert(job.name.clone(), tick);
+            }
+        }
     }
 
-    /// The jobs to catch up, with the tick each is due for; forgets them.
-    pub fn take(&mut self) -> BTreeMap<String, DateTime<Utc>> {
-        std::mem::take(&mut self.latest)
+    /// The ticks to catch up, one per job; forgets them.
+    pub fn take(&mut self) -> Vec<SkippedTick> {
+        std::mem::take(&mut self.latest).into_values().collect()
     }
 
     /// Whether any tick was skipped.

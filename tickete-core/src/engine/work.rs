@@ -147,8 +147,20 @@ pub trait WorkQueue: Send + Sync + 'static {
     ) -> Result<Vec<SyncRun>, StoreError>;
     /// Current sizes.
     async fn depth(&self) -> Result<QueueDepth, StoreError>;
-    /// This worker stops: returns the runs that ended `interrupted` because of it.
+    /// This worker stops: returns the runs that ended `interrupted` because of it (on a
+    /// shared queue, only when no other process is left to finish them).
     async fn stop(&self, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError>;
+    /// This process starts on the queue. A shared queue registers it as alive and, when no
+    /// other process is, ends the runs a previous process left `running` as `interrupted`
+    /// and clears their tasks (the scheduler re-plans them); returns those runs. A local
+    /// queue starts empty (its front-end interrupts leftover runs of the store).
+    async fn recover(&self, _now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Tells other processes this one is still alive (called every few seconds).
+    async fn heartbeat(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// How often an idle worker looks for work queued by other processes (`None`: never;
     /// local enqueues wake it directly).
     fn poll_interval(&self) -> Option<Duration> {

@@ -304,6 +304,7 @@ impl InventoryStore for MemoryStore {
                 trigger: run.trigger,
                 started_at: run.started_at,
                 due_at: run.due_at,
+                window_days: run.window_days,
                 finished_at: None,
                 status: RunStatus::Running,
                 counts: Default::default(),

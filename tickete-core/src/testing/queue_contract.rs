@@ -65,6 +65,7 @@ async fn queued_run(
             trigger: Trigger::Schedule,
             started_at: Utc::now(),
             due_at: Utc::now(),
+            window_days: 7,
         })
         .await
         .expect("create run");

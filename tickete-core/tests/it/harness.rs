@@ -83,6 +83,19 @@ impl Harness {
         }
     }
 
+    /// A new process on the same store, partner and clock (after `stop`, or instead of a
+    /// process that was killed).
+    pub async fn restart(&mut self) {
+        let config = self.engine.config().clone();
+        self.engine = Engine::builder(self.store.clone(), self.source.clone())
+            .config(config)
+            .clock(self.clock.clone())
+            .build()
+            .await
+            .unwrap();
+        self.shutdown = CancellationToken::new();
+    }
+
     pub fn start_worker(&mut self) {
         let engine = self.engine.clone();
         let shutdown = self.shutdown.clone();
@@ -105,6 +118,7 @@ impl Harness {
             trigger: Trigger::Schedule,
             started_at: due_at,
             due_at,
+            window_days: 1,
         };
         let mut run = self.store.create_run(&new).await.unwrap();
         run.status = status;

@@ -306,3 +306,35 @@ async fn resume_gives_each_job_that_missed_ticks_one_catch_up_run() {
     assert_eq!(h.source.calls().len(), 1);
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_one_off_sync_is_replanned_at_the_next_start() {
+    let mut h = Harness::new(&[1, 2], 6).await; // one call every 10 s
+    only_sync_today(&h).await;
+    h.record_run("sync-today", h.clock.now(), RunStatus::Succeeded)
+        .await;
+    h.start_worker();
+    let one_off = h.sync(tickete_core::engine::MANUAL_SYNC_JOB, 3).await;
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    h.stop().await; // SIGTERM: the in-flight call finishes, the run is interrupted
+    let interrupted = h.store.get_run(one_off.id).await.unwrap();
+    assert_eq!(interrupted.status, RunStatus::Interrupted);
+    let fetched_before = h.source.calls().len();
+    assert_eq!(interrupted.counts.fetched as usize, fetched_before);
+    assert_eq!(interrupted.counts.fetched + interrupted.counts.missed, 6);
+
+    h.restart().await;
+    h.start_worker();
+    h.start_scheduler();
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    let runs = runs_of(&h.store, tickete_core::engine::MANUAL_SYNC_JOB).await;
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let again = &runs[0];
+    assert_eq!(again.trigger, Trigger::CatchUp);
+    assert_eq!(again.due_at, one_off.due_at, "due as it was");
+    assert_eq!(again.window_days, 3);
+    assert_eq!(again.status, RunStatus::Succeeded, "{again:?}");
+    assert_eq!(again.counts.skipped_fresh as usize, fetched_before);
+    assert_eq!(h.source.calls().len(), 6, "each pair fetched once in all");
+    h.stop().await;
+}

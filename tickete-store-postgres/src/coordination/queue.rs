@@ -69,6 +69,70 @@ async fn miss(
     Ok(touched)
 }
 
+/// A replica not seen for this long is gone (it reports every few seconds).
+const REPLICA_GONE: &str = "30 seconds";
+/// Advisory lock key serialising replicas that join or leave, so of two stopping at once
+/// exactly one sees itself as the last.
+const LIFECYCLE_LOCK: i64 = 0x7469_636b_6574_6501;
+
+/// Registers `replica` as alive now.
+async fn join_replicas<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    replica: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO replicas (name, seen_at) VALUES ($1, now())
+         ON CONFLICT (name) DO UPDATE SET seen_at = now()",
+    )
+    .bind(replica)
+    .execute(executor)
+    .await
+    .map_err(db("report replica alive"))?;
+    Ok(())
+}
+
+/// Whether a replica other than `replica` reported itself alive recently.
+async fn others_alive(
+    tx: &mut Transaction<'static, Postgres>,
+    replica: &str,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT EXISTS (SELECT 1 FROM replicas
+                         WHERE name <> $1 AND seen_at > now() - INTERVAL '{REPLICA_GONE}')"
+    ))
+    .bind(replica)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db("look for live replicas"))?;
+    column(&row, 0)
+}
+
+/// No process is left to finish the running runs of the shared queue: they end
+/// `interrupted` (what they had not reached counted as missed) and the queue is emptied; the
+/// next start re-plans them. Runs of a CLI's own in-process queue (nothing outstanding here,
+/// started recently) are left to it.
+async fn interrupt_all(
+    tx: &mut Transaction<'static, Postgres>,
+    now: DateTime<Utc>,
+) -> Result<Vec<RunId>, StoreError> {
+    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+        "UPDATE runs SET status = 'interrupted', finished_at = $1,
+                missed = missed + GREATEST(outstanding, 0), outstanding = 0
+          WHERE status = 'running'
+            AND (outstanding > 0 OR started_at < now() - INTERVAL '{STALE_RUN}')
+      RETURNING id"
+    ))
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db("interrupt runs"))?;
+    sqlx::query("DELETE FROM sync_tasks")
+        .execute(&mut **tx)
+        .await
+        .map_err(db("clear the queue"))?;
+    Ok(ids.into_iter().map(RunId).collect())
+}
+
 /// Removes queued tasks no run waits on any more (not those being fetched: their settle
 /// removes them).
 async fn drop_orphan_tasks(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
@@ -85,6 +149,17 @@ async fn drop_orphan_tasks(tx: &mut Transaction<'static, Postgres>) -> Result<()
 }
 
 impl PostgresQueue {
+    /// A transaction holding the lock replicas join and leave under.
+    async fn lifecycle(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LIFECYCLE_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("lock replica lifecycle"))?;
+        Ok(tx)
+    }
+
     async fn reread(&self, ids: Vec<RunId>) -> Result<Vec<SyncRun>, StoreError> {
         let mut runs = Vec::with_capacity(ids.len());
         for id in ids {
@@ -446,8 +521,9 @@ impl WorkQueue for PostgresQueue {
         })
     }
 
-    async fn stop(&self, _now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
-        // Hand our claims back at once; the runs go on in other replicas (or at next start).
+    async fn stop(&self, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        // Hand our claims back at once; the runs go on in other replicas, or, when we are the
+        // last one, end `interrupted` and are re-planned at the next start.
         sqlx::query(
             "UPDATE sync_tasks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
         )
@@ -455,7 +531,42 @@ impl WorkQueue for PostgresQueue {
         .execute(&self.pool)
         .await
         .map_err(db("release leases"))?;
-        Ok(Vec::new())
+        let mut tx = self.lifecycle().await?;
+        sqlx::query("DELETE FROM replicas WHERE name = $1")
+            .bind(&self.replica)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("leave the replicas"))?;
+        let ended = if others_alive(&mut tx, &self.replica).await? {
+            Vec::new()
+        } else {
+            interrupt_all(&mut tx, now).await?
+        };
+        tx.commit().await.map_err(db("commit stop"))?;
+        self.reread(ended).await
+    }
+
+    async fn recover(&self, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        let mut tx = self.lifecycle().await?;
+        let alive = others_alive(&mut tx, &self.replica).await?;
+        sqlx::query(&format!(
+            "DELETE FROM replicas WHERE seen_at <= now() - INTERVAL '{REPLICA_GONE}'"
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(db("forget gone replicas"))?;
+        join_replicas(&mut *tx, &self.replica).await?;
+        let ended = if alive {
+            Vec::new()
+        } else {
+            interrupt_all(&mut tx, now).await?
+        };
+        tx.commit().await.map_err(db("commit recovery"))?;
+        self.reread(ended).await
+    }
+
+    async fn heartbeat(&self) -> Result<(), StoreError> {
+        join_replicas(&self.pool, &self.replica).await
     }
 
     fn poll_interval(&self) -> Option<Duration> {

@@ -21,6 +21,7 @@ fn new_run(job: &str, trigger: Trigger, started_at: &str, due_at: &str) -> NewRu
         trigger,
         started_at: at(started_at),
         due_at: at(due_at),
+        window_days: 7,
     }
 }
 
@@ -130,6 +131,7 @@ pub async fn create_run_starts_running_with_zero_counts(store: Arc<dyn Inventory
             trigger: Trigger::CatchUp,
             started_at: at("2025-03-25T04:00:01.234567Z"),
             due_at: at("2025-03-25T03:45:00Z"),
+            window_days: 7,
             finished_at: None,
             status: RunStatus::Running,
             counts: RunCounts::default(),
