@@ -201,6 +201,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     queue: Arc<dyn WorkQueue>,
     start_lock: tokio::sync::Mutex<()>,
+    started: tokio::sync::OnceCell<()>,
     wake: Notify,
     pause: watch::Sender<PauseState>,
     events: broadcast::Sender<EngineEvent>,
@@ -260,6 +261,7 @@ impl EngineBuilder {
                 clock: self.clock,
                 queue,
                 start_lock: tokio::sync::Mutex::new(()),
+                started: tokio::sync::OnceCell::new(),
                 wake: Notify::new(),
                 pause: watch::Sender::new(pause),
                 events,
@@ -440,6 +442,18 @@ impl Engine {
         }
         worker::record_queue_depth(self).await;
         Ok(count)
+    }
+
+    /// Start-up upkeep, once per engine, before its worker takes a task or its scheduler
+    /// plans: end the runs no process will finish, drop work for dates that have passed.
+    pub(crate) async fn start_upkeep(&self) {
+        self.inner
+            .started
+            .get_or_init(|| async {
+                upkeep::recover(self).await;
+                upkeep::drop_past_dates(self).await;
+            })
+            .await;
     }
 
     /// At start: lets the queue end the runs no process will finish (see

@@ -116,8 +116,7 @@ pub async fn run_scheduler(
         skipped: SkippedTicks::default(),
     };
     let mut today = engine.today();
-    upkeep::recover(&engine).await;
-    upkeep::drop_past_dates(&engine).await;
+    engine.start_upkeep().await;
     let mut cursor = engine.clock().now();
     ticker.catch_up(cursor).await;
     loop {

@@ -22,6 +22,8 @@ impl Engine {
     /// calls finish and write, and ends this worker's share of the work (a local queue marks
     /// its unfinished runs `interrupted`; a shared queue leaves them to other replicas).
     pub async fn run(&self, shutdown: CancellationToken) {
+        // Nothing left by a previous process (or of a date that has passed) is taken first.
+        self.start_upkeep().await;
         let capacity = Arc::new(Semaphore::new(self.inner.config.max_in_flight.max(1)));
         let mut in_flight = JoinSet::new();
         loop {

@@ -115,6 +115,11 @@ async fn interrupt_all(
     tx: &mut Transaction<'static, Postgres>,
     now: DateTime<Utc>,
 ) -> Result<Vec<RunId>, StoreError> {
+    // Tasks before runs, the order settling and queueing take their locks in.
+    sqlx::query("DELETE FROM sync_tasks")
+        .execute(&mut **tx)
+        .await
+        .map_err(db("clear the queue"))?;
     let ids: Vec<i64> = sqlx::query_scalar(&format!(
         "UPDATE runs SET status = 'interrupted', finished_at = $1,
                 missed = missed + GREATEST(outstanding, 0), outstanding = 0
@@ -126,10 +131,6 @@ async fn interrupt_all(
     .fetch_all(&mut **tx)
     .await
     .map_err(db("interrupt runs"))?;
-    sqlx::query("DELETE FROM sync_tasks")
-        .execute(&mut **tx)
-        .await
-        .map_err(db("clear the queue"))?;
     Ok(ids.into_iter().map(RunId).collect())
 }
 
@@ -207,11 +208,13 @@ impl WorkQueue for PostgresQueue {
         let synced: Vec<Option<DateTime<Utc>>> =
             tasks.iter().map(|t| t.priority.synced_at).collect();
         let mut tx = self.begin().await?;
+        // Never the run being queued: it has nothing outstanding yet.
         sqlx::query(&format!(
             "UPDATE runs SET status = 'interrupted', finished_at = now()
-              WHERE status = 'running' AND outstanding = 0
+              WHERE status = 'running' AND outstanding = 0 AND id <> $1
                 AND started_at < now() - INTERVAL '{STALE_RUN}'"
         ))
+        .bind(run.id.0)
         .execute(&mut *tx)
         .await
         .map_err(db("reap stale runs"))?;

@@ -5,4 +5,5 @@
 mod harness;
 mod outage;
 mod queue_contract;
+mod restarts;
 mod store_contract;
