@@ -12,6 +12,7 @@ use tickete_server::launch::{engine_config, partner_client, partner_source, seed
 use tickete_server::stores::{open_store, OpenedStore};
 use tickete_store_postgres::coordination::{PostgresBudget, PostgresQueue};
 use tickete_store_postgres::PostgresStore;
+use tickete_store_sqlite::SqliteBudget;
 use tokio::net::TcpListener;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
@@ -134,6 +135,16 @@ impl Ctx {
     /// On Postgres, the partner budget every server replica shares: a CLI sync next to
     /// running servers then spends the same budget instead of adding to it.
     async fn shared_budget(&self) -> Result<Option<Arc<dyn PartnerBudget>>, CliError> {
+        let rate = self.config.partner_rate_per_minute;
+        if let Some(sqlite) = &self.opened().await?.sqlite {
+            // The budget a server on the same file spends (SQLite: one deployment per file).
+            let clock = Arc::new(tickete_core::SystemClock);
+            return Ok(Some(Arc::new(SqliteBudget::new(
+                sqlite.pool().clone(),
+                rate,
+                clock,
+            ))));
+        }
         let Some(store) = self.postgres().await? else {
             return Ok(None);
         };

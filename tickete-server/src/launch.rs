@@ -13,6 +13,7 @@ use tickete_core::{
 use tickete_partner::sim::{SimConfig, Simulator};
 use tickete_partner::{PartnerClient, PartnerConfig};
 use tickete_store_postgres::coordination::{replica_name, Coordination};
+use tickete_store_sqlite::SqliteBudget;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -139,7 +140,16 @@ pub async fn launch(
     let (source, simulator) = partner_source(&config, local_address)?;
     let mut builder = Engine::builder(store.clone(), source)
         .config(engine_config(&config))
-        .clock(clock);
+        .clock(clock.clone());
+    if let Some(sqlite) = &opened.sqlite {
+        // One budget for every process on the file (a `tickete sync` next to the server).
+        let rate = config.partner_rate_per_minute;
+        builder = builder.budget(Arc::new(SqliteBudget::new(
+            sqlite.pool().clone(),
+            rate,
+            clock,
+        )));
+    }
     let mut scheduler: Arc<dyn Scheduler> = Arc::new(LocalScheduler);
     if let Some(postgres) = &opened.postgres {
         let replica = replica_name();

@@ -17,6 +17,8 @@ pub struct OpenedStore {
     pub shared: bool,
     /// The Postgres store, whose pool also coordinates replicas.
     pub postgres: Option<PostgresStore>,
+    /// The SQLite store, whose file also holds the partner budget of every process on it.
+    pub sqlite: Option<SqliteStore>,
 }
 
 /// Whether `url` names a Postgres store (the one replicas can share).
@@ -32,13 +34,15 @@ pub async fn open_store(url: &str) -> Result<OpenedStore, StoreError> {
             store: Arc::new(store.clone()),
             shared: true,
             postgres: Some(store),
+            sqlite: None,
         })
     } else if url.starts_with("sqlite:") {
         let store = SqliteStore::open(url).await?;
         Ok(OpenedStore {
-            store: Arc::new(store),
+            store: Arc::new(store.clone()),
             shared: false,
             postgres: None,
+            sqlite: Some(store),
         })
     } else {
         Err(StoreError::Unavailable(format!(

@@ -30,11 +30,14 @@ use tickete_core::{
     SyncRun,
 };
 
+mod budget;
 mod catalogue;
 mod codec;
 mod error;
 mod inventory;
 mod runs;
+
+pub use budget::SqliteBudget;
 
 /// The migrations in `migrations/`, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
