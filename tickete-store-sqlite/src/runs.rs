@@ -215,13 +215,17 @@ pub(crate) async fn interrupt_running_runs(
     pool: &SqlitePool,
     at: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query("UPDATE runs SET status = ?1, finished_at = ?2 WHERE status = ?3")
-        .bind(RunStatus::Interrupted.as_str())
-        .bind(instant(at))
-        .bind(RunStatus::Running.as_str())
-        .execute(pool)
-        .await
-        .map_err(db("interrupt runs"))?;
+    let done = sqlx::query(
+        "UPDATE runs SET status = ?1, finished_at = ?2,
+                missed = MAX(planned - fetched - failed - skipped_fresh, missed)
+          WHERE status = ?3",
+    )
+    .bind(RunStatus::Interrupted.as_str())
+    .bind(instant(at))
+    .bind(RunStatus::Running.as_str())
+    .execute(pool)
+    .await
+    .map_err(db("interrupt runs"))?;
     Ok(done.rows_affected())
 }
 

@@ -372,6 +372,11 @@ impl InventoryStore for MemoryStore {
                 if run.status == RunStatus::Running {
                     run.status = RunStatus::Interrupted;
                     run.finished_at = Some(at);
+                    let c = &mut run.counts;
+                    c.missed = c
+                        .planned
+                        .max(c.fetched + c.failed + c.skipped_fresh + c.missed)
+                        - (c.fetched + c.failed + c.skipped_fresh);
                     count += 1;
                 }
             }

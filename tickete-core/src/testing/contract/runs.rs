@@ -304,13 +304,27 @@ pub async fn last_run_is_the_latest_due_at(store: Arc<dyn InventoryStore>) {
     assert_eq!(store.last_run("sync-never").await.expect("unknown"), None);
 }
 
-/// `interrupt_running_runs` finishes every running run as interrupted and nothing else.
+/// `interrupt_running_runs` finishes every running run as interrupted and nothing else; what
+/// a run had not settled is counted as missed.
 pub async fn interrupt_running_runs_marks_only_running_ones(store: Arc<dyn InventoryStore>) {
     let t = "2025-03-25T04:00:00Z";
     let running_a = store
         .create_run(&new_run("a", Trigger::Schedule, t, t))
         .await
         .expect("a");
+    let running_a = SyncRun {
+        counts: RunCounts {
+            planned: 10,
+            fetched: 3,
+            changed: 1,
+            unchanged: 2,
+            skipped_fresh: 2,
+            failed: 1,
+            missed: 0,
+        },
+        ..running_a
+    };
+    store.save_run(&running_a).await.expect("progress");
     let running_b = store
         .create_run(&new_run("b", Trigger::Manual, t, t))
         .await
@@ -331,11 +345,15 @@ pub async fn interrupt_running_runs_marks_only_running_ones(store: Arc<dyn Inven
         store.interrupt_running_runs(stop).await.expect("interrupt"),
         2
     );
-    for running in [running_a, running_b] {
+    for (running, missed) in [(running_a, 4), (running_b, 0)] {
         let stored = store.get_run(running.id).await.expect("get");
         assert_eq!(stored.status, RunStatus::Interrupted);
         assert_eq!(stored.finished_at, Some(stop));
-        assert_eq!(stored.counts, running.counts);
+        let counts = RunCounts {
+            missed,
+            ..running.counts
+        };
+        assert_eq!(stored.counts, counts);
     }
     assert_eq!(store.get_run(done.id).await.expect("get done"), done);
     assert_eq!(
