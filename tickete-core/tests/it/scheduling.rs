@@ -338,3 +338,32 @@ async fn an_interrupted_one_off_sync_is_replanned_at_the_next_start() {
     assert_eq!(h.source.calls().len(), 6, "each pair fetched once in all");
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_run_interrupted_before_a_paused_restart_is_replanned_on_resume() {
+    let mut h = Harness::new(&[1, 2], 600).await;
+    only_sync_today(&h).await;
+    let due = h.clock.now();
+    h.record_run("sync-today", due, RunStatus::Interrupted)
+        .await;
+    h.store.set_paused(true, due).await.unwrap();
+    h.restart().await; // the new process reads the stored pause flag
+    h.start_worker();
+    h.start_scheduler();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        runs_of(&h.store, "sync-today").await.len(),
+        1,
+        "nothing while paused"
+    );
+
+    h.engine.resume().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let runs = runs_of(&h.store, "sync-today").await;
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs[0].trigger, Trigger::CatchUp);
+    assert_eq!(runs[0].due_at, due, "due as the interrupted run was");
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    assert_eq!(h.source.calls().len(), 2);
+    h.stop().await;
+}
