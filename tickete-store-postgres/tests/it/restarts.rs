@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tickete_core::engine::schedule::run_scheduler;
-use tickete_core::engine::{Scheduler, TaskOutcome, WorkQueue};
+use tickete_core::engine::{RunRequest, Scheduler, TaskOutcome, WorkQueue, MANUAL_SYNC_JOB};
 use tickete_core::testing::FakeSource;
 use tickete_core::{
     ApplyOutcome, Engine, EngineConfig, InventoryStore, NewRun, PageRequest, Product, ProductId,
@@ -254,7 +254,8 @@ async fn seeded(database: &TestDatabase) -> PostgresStore {
 
 /// After a stop (SIGTERM or kill -9) and a start three days later: the first process's runs
 /// end interrupted, every job gets one catch-up run at its latest tick (none is refused
-/// because of a dead run), and no date that has passed is fetched.
+/// because of a dead run), the interrupted one-off sync is re-planned, and no date that has
+/// passed is fetched.
 async fn restart_three_days_later(kill: bool) {
     let Some(database) = TestDatabase::create().await else {
         return;
@@ -272,6 +273,11 @@ async fn restart_three_days_later(kill: bool) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(runs.len(), 3, "first start: one run per job: {runs:?}");
+    let one_off = first
+        .engine
+        .start_run(RunRequest::next_days(2))
+        .await
+        .unwrap();
     if kill {
         first.kill().await;
         sqlx::query("UPDATE replicas SET seen_at = now() - INTERVAL '1 hour'")
@@ -289,7 +295,7 @@ async fn restart_three_days_later(kill: bool) {
     let calls_before = source.calls().len();
 
     let second = Process::start(&store, &source, "replica-2", "2026-03-04T08:00:30Z", 6000).await;
-    let runs = settled_runs(&store, 6).await;
+    let runs = settled_runs(&store, 8).await;
     let first_runs: Vec<_> = runs
         .iter()
         .filter(|run| run.started_at < at("2026-03-02T00:00:00Z"))
@@ -314,6 +320,16 @@ async fn restart_three_days_later(kill: bool) {
         assert_eq!(later[0].due_at, at(due), "{job}");
         assert_eq!(later[0].status, RunStatus::Succeeded, "{:?}", later[0]);
     }
+    // The interrupted one-off sync is re-planned like a job: same window, due as it was.
+    let replanned: Vec<_> = runs
+        .iter()
+        .filter(|run| run.job == MANUAL_SYNC_JOB && run.id != one_off.id)
+        .collect();
+    assert_eq!(replanned.len(), 1, "{runs:?}");
+    assert_eq!(replanned[0].trigger, Trigger::CatchUp);
+    assert_eq!(replanned[0].due_at, one_off.due_at);
+    assert_eq!(replanned[0].counts.planned, 4, "2 products × 2 days");
+    assert_eq!(replanned[0].status, RunStatus::Succeeded);
     let new_today = NaiveDate::from_ymd_opt(2026, 3, 4).unwrap();
     let old: Vec<_> = source.calls()[calls_before..]
         .iter()
