@@ -427,46 +427,6 @@ impl Engine {
         Ok(run)
     }
 
-    /// Drops the queued work `which` covers (midnight, a product deleted or disabled): it
-    /// leaves the queue at once and every run waiting on it counts it as `missed`.
-    /// Returns how many runs it touched.
-    pub async fn drop_work(&self, which: DropTasks) -> Result<usize, StoreError> {
-        let touched = self
-            .inner
-            .queue
-            .drop_tasks(which, self.inner.clock.now())
-            .await?;
-        let count = touched.len();
-        for run in touched {
-            self.announce(run);
-        }
-        worker::record_queue_depth(self).await;
-        Ok(count)
-    }
-
-    /// Start-up upkeep, once per engine, before its worker takes a task or its scheduler
-    /// plans: end the runs no process will finish, drop work for dates that have passed.
-    pub(crate) async fn start_upkeep(&self) {
-        self.inner
-            .started
-            .get_or_init(|| async {
-                upkeep::recover(self).await;
-                upkeep::drop_past_dates(self).await;
-            })
-            .await;
-    }
-
-    /// At start: lets the queue end the runs no process will finish (see
-    /// [`WorkQueue::recover`]). Returns how many it ended.
-    pub async fn recover(&self) -> Result<usize, StoreError> {
-        let ended = self.inner.queue.recover(self.inner.clock.now()).await?;
-        let count = ended.len();
-        for run in ended {
-            self.announce(run);
-        }
-        Ok(count)
-    }
-
     /// Pauses partner calls (persisted). The in-flight call, if any, finishes.
     pub async fn pause(&self) -> Result<PauseState, EngineError> {
         let state = self

@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 
 use super::{DropTasks, Engine};
 use crate::domain::{ProductId, RunId, SyncJob};
+use crate::store::StoreError;
 
 /// Drops queued work for dates before today (service time zone): at midnight the windows move,
 /// so that work can no longer be read by anyone, and the new today must come first. Runs
@@ -53,6 +54,48 @@ pub async fn drop_product_work(engine: &Engine, product: ProductId) -> usize {
             tracing::warn!(%product, %error, "could not drop the queued work of a product");
             0
         }
+    }
+}
+
+impl Engine {
+    /// Drops the queued work `which` covers (midnight, a product deleted or disabled): it
+    /// leaves the queue at once and every run waiting on it counts it as `missed`.
+    /// Returns how many runs it touched.
+    pub async fn drop_work(&self, which: DropTasks) -> Result<usize, StoreError> {
+        let touched = self
+            .inner
+            .queue
+            .drop_tasks(which, self.inner.clock.now())
+            .await?;
+        let count = touched.len();
+        for run in touched {
+            self.announce(run);
+        }
+        super::worker::record_queue_depth(self).await;
+        Ok(count)
+    }
+
+    /// Start-up upkeep, once per engine, before its worker takes a task or its scheduler
+    /// plans: end the runs no process will finish, drop work for dates that have passed.
+    pub(crate) async fn start_upkeep(&self) {
+        self.inner
+            .started
+            .get_or_init(|| async {
+                recover(self).await;
+                drop_past_dates(self).await;
+            })
+            .await;
+    }
+
+    /// At start: lets the queue end the runs no process will finish (see
+    /// [`super::WorkQueue::recover`]). Returns how many it ended.
+    pub async fn recover(&self) -> Result<usize, StoreError> {
+        let ended = self.inner.queue.recover(self.inner.clock.now()).await?;
+        let count = ended.len();
+        for run in ended {
+            self.announce(run);
+        }
+        Ok(count)
     }
 }
 
