@@ -114,9 +114,13 @@ impl TaskQueue {
     }
 
     /// Puts an in-flight task back (retry or rate limit), keeping runs attached meanwhile.
+    /// A task no run waits on any more (its runs were superseded meanwhile) is dropped.
     pub fn requeue(&mut self, task: SyncTask, mut entry: TaskEntry) {
         let key = (task.product, task.date);
         entry.runs = self.finish(key);
+        if entry.runs.is_empty() {
+            return;
+        }
         self.index.insert(key, task.priority);
         self.pending.insert((task.priority, task.product), entry);
     }

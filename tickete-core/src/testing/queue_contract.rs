@@ -228,3 +228,23 @@ pub async fn dropping_a_product_leaves_the_others(
     );
     assert!(queue.claim(now).await.expect("claim").is_none());
 }
+
+/// A task being fetched when its only run was superseded is not queued again when it comes
+/// back (a transient failure or a rate limit): nobody waits on it.
+pub async fn a_task_released_after_its_run_ended_leaves_the_queue(
+    store: Arc<dyn InventoryStore>,
+    queue: Arc<dyn WorkQueue>,
+) {
+    catalogue(store.as_ref(), &[1]).await;
+    let now = at("2025-03-25T10:05:00Z");
+    queued_run(store.as_ref(), queue.as_ref(), "sync-today", &[task(1, 0)]).await;
+    let claimed = queue.claim(now).await.expect("claim").expect("a task");
+    let ended = queue.supersede("sync-today", now).await.expect("supersede");
+    assert_eq!(ended[0].counts.missed, 1);
+    queue
+        .release(claimed, None, Some("partner answered 503"))
+        .await
+        .expect("release");
+    assert_eq!(queue.depth().await.expect("depth").pending, 0);
+    assert!(queue.claim(now).await.expect("claim").is_none());
+}

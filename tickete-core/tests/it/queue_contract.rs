@@ -29,3 +29,9 @@ async fn dropping_a_product_leaves_the_others() {
     let (store, queue) = subject();
     queue_contract::dropping_a_product_leaves_the_others(store, queue).await;
 }
+
+#[tokio::test]
+async fn a_task_released_after_its_run_ended_leaves_the_queue() {
+    let (store, queue) = subject();
+    queue_contract::a_task_released_after_its_run_ended_leaves_the_queue(store, queue).await;
+}

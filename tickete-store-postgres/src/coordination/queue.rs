@@ -331,6 +331,18 @@ impl WorkQueue for PostgresQueue {
         .execute(&self.pool)
         .await
         .map_err(db("release task"))?;
+        // No run waits on it any more (superseded while it was being fetched): it goes.
+        sqlx::query(
+            "DELETE FROM sync_tasks t
+              WHERE product_id = $1 AND day = $2 AND lease_owner IS NULL
+                AND NOT EXISTS (SELECT 1 FROM sync_task_runs r
+                                 WHERE r.product_id = t.product_id AND r.day = t.day)",
+        )
+        .bind(i64::from(claimed.task.product.get()))
+        .bind(claimed.task.date)
+        .execute(&self.pool)
+        .await
+        .map_err(db("drop released orphan task"))?;
         Ok(())
     }
 

@@ -32,3 +32,4 @@ macro_rules! queue_case {
 queue_case!(a_superseded_run_ends_with_what_it_missed);
 queue_case!(dropping_past_dates_counts_them_missed);
 queue_case!(dropping_a_product_leaves_the_others);
+queue_case!(a_task_released_after_its_run_ended_leaves_the_queue);
