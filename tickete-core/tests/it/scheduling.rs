@@ -367,3 +367,43 @@ async fn a_run_interrupted_before_a_paused_restart_is_replanned_on_resume() {
     assert_eq!(h.source.calls().len(), 2);
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_fixed_time_skipped_by_spring_forward_fires_once_at_the_transition() {
+    // New York, 2026-03-08: 02:00 EST becomes 03:00 EDT at 07:00Z; 02:30 does not exist.
+    let tz: chrono_tz::Tz = "America/New_York".parse().unwrap();
+    let mut h = Harness::at(&[1], 600, "2026-03-08T06:50:00Z", tz).await;
+    only_sync_today(&h).await;
+    for (job, enabled) in [("sync-today", false), ("sync-next-30-days", true)] {
+        let patch = tickete_core::JobPatch {
+            schedule: Some("30 2 * * *".into()),
+            enabled: Some(enabled),
+            ..Default::default()
+        };
+        h.store.update_job(job, &patch).await.unwrap();
+    }
+    let last = h
+        .record_run(
+            "sync-next-30-days",
+            h.clock.now() - chrono::Duration::hours(23),
+            RunStatus::Succeeded,
+        )
+        .await;
+    h.start_worker();
+    h.start_scheduler();
+    tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
+    let due: Vec<_> = runs_of(&h.store, "sync-next-30-days")
+        .await
+        .into_iter()
+        .filter(|run| run.id != last.id)
+        .map(|run| run.due_at)
+        .collect();
+    assert_eq!(
+        due,
+        vec![DateTime::parse_from_rfc3339("2026-03-08T07:00:00Z")
+            .unwrap()
+            .to_utc()],
+        "once, at the transition"
+    );
+    h.stop().await;
+}
