@@ -4,16 +4,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use tickete_core::engine::{EngineConfig, LocalScheduler, Scheduler, WorkQueue};
+use tickete_core::engine::{EngineConfig, LocalScheduler, PartnerBudget, Scheduler, WorkQueue};
 use tickete_core::{
     DaySnapshot, Engine, InventorySource, InventoryStore, PageRequest, Product, ProductId,
-    SourceError, StoreError, SyncJob,
+    SourceError, StoreError, SyncJob, SystemClock,
 };
 use tickete_store_postgres::coordination::{
     replica_name, Coordination, PostgresBudget, PostgresQueue,
 };
 use tickete_store_postgres::PostgresStore;
-use tickete_store_sqlite::SqliteStore;
+use tickete_store_sqlite::{SqliteBudget, SqliteStore};
 
 use crate::actions::Actions;
 use crate::settings::Settings;
@@ -25,22 +25,26 @@ pub struct App {
     store: Arc<dyn InventoryStore>,
     /// The Postgres store, whose pool also coordinates replicas; `None` on SQLite.
     postgres: Option<PostgresStore>,
+    /// The SQLite store, whose file also holds the partner budget of every process on it.
+    sqlite: Option<SqliteStore>,
 }
 
 impl App {
     /// Opens (and migrates) the store `DATABASE_URL` names.
     pub async fn open(settings: Settings) -> Result<Self, StoreError> {
         let url = &settings.store.database_url;
-        let (store, postgres): (Arc<dyn InventoryStore>, _) = if url.is_postgres() {
+        let (store, postgres, sqlite): (Arc<dyn InventoryStore>, _, _) = if url.is_postgres() {
             let store = PostgresStore::connect(url.expose()).await?;
-            (Arc::new(store.clone()), Some(store))
+            (Arc::new(store.clone()), Some(store), None)
         } else {
-            (Arc::new(SqliteStore::open(url.expose()).await?), None)
+            let store = SqliteStore::open(url.expose()).await?;
+            (Arc::new(store.clone()), None, Some(store))
         };
         Ok(Self {
             settings,
             store,
             postgres,
+            sqlite,
         })
     }
 
@@ -114,25 +118,41 @@ impl App {
                 .queue(Arc::new(coordination.queue))
                 .budget(Arc::new(coordination.budget));
             scheduler = Arc::new(coordination.scheduler);
+        } else if let Some(budget) = self.shared_budget() {
+            builder = builder.budget(budget);
         }
         Ok((builder.build().await?, scheduler))
     }
 
     /// An engine for one run in this process (`tickete sync`): its own queue, so it waits for
-    /// its own tasks only, but on Postgres the partner budget the replicas share, so a one-off
-    /// sync next to running servers spends the same budget instead of adding to it.
+    /// its own tasks only, but the partner budget of the deployment (stored in the database),
+    /// so a one-off sync next to a running server spends the same budget instead of adding
+    /// to it.
     pub async fn one_off_engine(
         &self,
         source: Arc<dyn InventorySource>,
     ) -> Result<Engine, StoreError> {
         let mut builder = Engine::builder(self.store.clone(), source).config(self.engine_config());
-        if let Some(postgres) = &self.postgres {
-            builder = builder.budget(Arc::new(PostgresBudget::new(
-                postgres.pool().clone(),
-                self.settings.partner.rate_per_minute,
-            )));
+        if let Some(budget) = self.shared_budget() {
+            builder = builder.budget(budget);
         }
         builder.build().await
+    }
+
+    /// The partner budget every process on the store spends: one GCRA state in the database
+    /// (a row on Postgres, shared by replicas; a row in the file on SQLite).
+    fn shared_budget(&self) -> Option<Arc<dyn PartnerBudget>> {
+        let rate = self.settings.partner.rate_per_minute;
+        if let Some(postgres) = &self.postgres {
+            return Some(Arc::new(PostgresBudget::new(postgres.pool().clone(), rate)));
+        }
+        self.sqlite.as_ref().map(|sqlite| {
+            Arc::new(SqliteBudget::new(
+                sqlite.pool().clone(),
+                rate,
+                Arc::new(SystemClock),
+            )) as Arc<dyn PartnerBudget>
+        })
     }
 
     /// An engine that plans, reads and edits but never reaches the partner (its worker is

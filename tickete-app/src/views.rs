@@ -308,6 +308,9 @@ pub struct RunBody {
     pub skipped_fresh: u32,
     /// Pairs that failed.
     pub failed: u32,
+    /// Pairs the budget could not reach before the run ended (superseded by the job's next
+    /// tick, dates passed at midnight, product deleted or disabled, or interrupted).
+    pub missed: u32,
     /// Error lines.
     pub errors: Vec<String>,
 }
@@ -328,6 +331,7 @@ impl From<&SyncRun> for RunBody {
             unchanged: run.counts.unchanged,
             skipped_fresh: run.counts.skipped_fresh,
             failed: run.counts.failed,
+            missed: run.counts.missed,
             errors: run.errors.clone(),
         }
     }

@@ -191,7 +191,8 @@ pub trait RunLog: Send + Sync + 'static {
     /// The run of `job` with the latest `due_at`, if any.
     async fn last_run(&self, job: &str) -> Result<Option<SyncRun>, StoreError>;
 
-    /// Marks every `running` run as `interrupted` (finished at `at`); returns how many.
+    /// Marks every `running` run as `interrupted` (finished at `at`), its pairs without an
+    /// outcome counted as `missed`; returns how many.
     async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 

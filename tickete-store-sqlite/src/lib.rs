@@ -29,11 +29,14 @@ use tickete_core::{
     PauseState, ProductId, RunId, RunLog, Slot, StoreError, SyncJob, SyncRun,
 };
 
+mod budget;
 mod catalogue;
 mod codec;
 mod error;
 mod inventory;
 mod runs;
+
+pub use budget::SqliteBudget;
 
 /// The migrations in `migrations/`, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

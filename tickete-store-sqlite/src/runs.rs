@@ -81,7 +81,7 @@ pub(crate) async fn update_job(
 }
 
 const RUN_COLUMNS: &str = "id, job, trigger, started_at, due_at, finished_at, status, planned, \
-                           fetched, changed, unchanged, skipped_fresh, failed, errors";
+                           fetched, changed, unchanged, skipped_fresh, failed, errors, missed, window_days";
 
 fn run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
     let counter = |index: usize, what: &str| count(column(row, index)?, what);
@@ -107,14 +107,17 @@ fn run(row: &SqliteRow) -> Result<SyncRun, StoreError> {
             unchanged: counter(10, "unchanged")?,
             skipped_fresh: counter(11, "skipped_fresh")?,
             failed: counter(12, "failed")?,
+            missed: counter(14, "missed")?,
         },
+        window_days: counter(15, "window_days")?,
         errors: serde_json::from_str(&errors).map_err(|_| corrupt("run errors"))?,
     })
 }
 
 pub(crate) async fn create_run(pool: &SqlitePool, new: &NewRun) -> Result<SyncRun, StoreError> {
     let row = sqlx::query(&format!(
-        "INSERT INTO runs (job, trigger, started_at, due_at, status) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO runs (job, trigger, started_at, due_at, status, window_days)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          RETURNING {RUN_COLUMNS}"
     ))
     .bind(&new.job)
@@ -122,6 +125,7 @@ pub(crate) async fn create_run(pool: &SqlitePool, new: &NewRun) -> Result<SyncRu
     .bind(instant(new.started_at))
     .bind(instant(new.due_at))
     .bind(RunStatus::Running.as_str())
+    .bind(i64::from(new.window_days))
     .fetch_one(pool)
     .await
     .map_err(db("create run"))?;
@@ -133,7 +137,8 @@ pub(crate) async fn save_run(pool: &SqlitePool, record: &SyncRun) -> Result<(), 
     let c = &record.counts;
     let saved = sqlx::query(
         "UPDATE runs SET status = ?2, finished_at = ?3, planned = ?4, fetched = ?5, changed = ?6,
-                         unchanged = ?7, skipped_fresh = ?8, failed = ?9, errors = ?10
+                         unchanged = ?7, skipped_fresh = ?8, failed = ?9, errors = ?10,
+                         missed = ?11
          WHERE id = ?1",
     )
     .bind(record.id.0)
@@ -146,6 +151,7 @@ pub(crate) async fn save_run(pool: &SqlitePool, record: &SyncRun) -> Result<(), 
     .bind(i64::from(c.skipped_fresh))
     .bind(i64::from(c.failed))
     .bind(errors)
+    .bind(i64::from(c.missed))
     .execute(pool)
     .await
     .map_err(db("save run"))?;
@@ -209,13 +215,17 @@ pub(crate) async fn interrupt_running_runs(
     pool: &SqlitePool,
     at: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query("UPDATE runs SET status = ?1, finished_at = ?2 WHERE status = ?3")
-        .bind(RunStatus::Interrupted.as_str())
-        .bind(instant(at))
-        .bind(RunStatus::Running.as_str())
-        .execute(pool)
-        .await
-        .map_err(db("interrupt runs"))?;
+    let done = sqlx::query(
+        "UPDATE runs SET status = ?1, finished_at = ?2,
+                missed = MAX(planned - fetched - failed - skipped_fresh, missed)
+          WHERE status = ?3",
+    )
+    .bind(RunStatus::Interrupted.as_str())
+    .bind(instant(at))
+    .bind(RunStatus::Running.as_str())
+    .execute(pool)
+    .await
+    .map_err(db("interrupt runs"))?;
     Ok(done.rows_affected())
 }
 

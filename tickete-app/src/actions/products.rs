@@ -1,5 +1,6 @@
 //! The catalogue: list, add or change, remove.
 
+use tickete_core::engine::upkeep;
 use tickete_core::{PageRequest, Product, ProductId, ProductPatch, StoreError};
 
 use super::Actions;
@@ -82,14 +83,19 @@ impl Actions {
             }
             Err(error) => return Err(error.into()),
         };
+        if update.enabled == Some(false) {
+            upkeep::drop_product_work(&self.engine, id).await;
+        }
         Ok(ProductWritten {
             created,
             product: self.get_product(id).await?,
         })
     }
 
-    /// Removes a product with its synced inventory.
+    /// Removes a product with its synced inventory; its queued work leaves the queue.
     pub async fn delete_product(&self, id: ProductId) -> Result<(), ActionError> {
-        Ok(self.engine.store().delete_product(id).await?)
+        self.engine.store().delete_product(id).await?;
+        upkeep::drop_product_work(&self.engine, id).await;
+        Ok(())
     }
 }

@@ -127,6 +127,7 @@ fn report(ctx: &Ctx, run: &SyncRun) -> Result<(), CliError> {
         "unchanged",
         "skipped fresh",
         "failed",
+        "missed",
     ]);
     table.row(
         [
@@ -136,6 +137,7 @@ fn report(ctx: &Ctx, run: &SyncRun) -> Result<(), CliError> {
             counts.unchanged,
             counts.skipped_fresh,
             counts.failed,
+            counts.missed,
         ]
         .iter()
         .map(ToString::to_string)

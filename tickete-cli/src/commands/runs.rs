@@ -31,7 +31,7 @@ pub async fn run(ctx: &Ctx, action: Option<RunsCommand>) -> Result<(), CliError>
             }
             let mut table = Table::new(&[
                 "id", "job", "trigger", "status", "started", "planned", "fetched", "changed",
-                "fresh", "failed",
+                "fresh", "failed", "missed",
             ]);
             for run in &body.data {
                 table.row(vec![
@@ -45,6 +45,7 @@ pub async fn run(ctx: &Ctx, action: Option<RunsCommand>) -> Result<(), CliError>
                     run.changed.to_string(),
                     run.skipped_fresh.to_string(),
                     run.failed.to_string(),
+                    run.missed.to_string(),
                 ]);
             }
             table.print_or("no runs recorded");
@@ -76,6 +77,7 @@ pub async fn run(ctx: &Ctx, action: Option<RunsCommand>) -> Result<(), CliError>
                 ("unchanged", run.unchanged.to_string()),
                 ("skipped fresh", run.skipped_fresh.to_string()),
                 ("failed", run.failed.to_string()),
+                ("missed", run.missed.to_string()),
             ];
             for (name, value) in fields {
                 output::line(format!("{name:<14}{value}"));

@@ -1,6 +1,7 @@
 //! The `tickete` binary against a temp SQLite store and the partner simulator on loopback.
 
 mod admin;
+mod budget;
 mod postgres;
 mod support;
 mod sync;

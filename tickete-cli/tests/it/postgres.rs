@@ -44,6 +44,7 @@ fn status_shows_the_queue_the_replicas_share() {
                 trigger: Trigger::Manual,
                 started_at: now,
                 due_at: now,
+                window_days: 3,
             })
             .await
             .unwrap();

@@ -129,6 +129,11 @@ pub struct RunCounts {
     pub skipped_fresh: u32,
     /// Pairs that failed after retries (or at once, for permanent errors).
     pub failed: u32,
+    /// Pairs the budget could not reach before the run ended: a newer tick of its job
+    /// superseded it, midnight moved its dates into the past, or their product was deleted
+    /// or disabled.
+    #[serde(default)]
+    pub missed: u32,
 }
 
 impl RunCounts {
@@ -140,15 +145,20 @@ impl RunCounts {
         self.unchanged += other.unchanged;
         self.skipped_fresh += other.skipped_fresh;
         self.failed += other.failed;
+        self.missed += other.missed;
     }
 
     /// Pairs with a final outcome.
     pub fn settled(&self) -> u32 {
-        self.fetched + self.skipped_fresh + self.failed
+        self.fetched + self.skipped_fresh + self.failed + self.missed
     }
 
-    /// Final status of a run with these counts that was not interrupted.
+    /// Final status of a run with these counts that was not interrupted: `partial` when it
+    /// missed anything.
     pub fn final_status(&self) -> RunStatus {
+        if self.missed > 0 {
+            return RunStatus::Partial;
+        }
         match (self.failed, self.fetched + self.skipped_fresh) {
             (0, _) => RunStatus::Succeeded,
             (_, 0) => RunStatus::Failed,
@@ -168,6 +178,8 @@ pub struct NewRun {
     pub started_at: DateTime<Utc>,
     /// The time it was due: data fetched at or after this is fresh for it.
     pub due_at: DateTime<Utc>,
+    /// Days of its window, from today (kept so an interrupted one-off sync can be re-planned).
+    pub window_days: u32,
 }
 
 /// One recorded run of a job (SPEC §2 execution log).
@@ -183,6 +195,9 @@ pub struct SyncRun {
     pub started_at: DateTime<Utc>,
     /// When it was due (cron tick time, or start time for manual runs).
     pub due_at: DateTime<Utc>,
+    /// Days of its window, from today; 0 when unknown (runs recorded before it was kept).
+    #[serde(default)]
+    pub window_days: u32,
     /// When it finished, if it did.
     pub finished_at: Option<DateTime<Utc>>,
     /// Current status.

@@ -5,11 +5,13 @@
 //! the cron loop with [`schedule::run_scheduler`]; both stop cooperatively on a cancellation
 //! token, finishing the in-flight call and its write.
 
+pub mod cron;
 mod pacer;
 mod planner;
 mod queue;
 mod runs;
 pub mod schedule;
+pub mod upkeep;
 mod work;
 mod worker;
 
@@ -25,7 +27,7 @@ use tokio::sync::{broadcast, watch, Notify};
 pub use pacer::{Pacer, PartnerBudget};
 pub use planner::{plan, window_dates};
 pub use schedule::{LocalScheduler, Scheduler};
-pub use work::{ClaimedTask, LocalQueue, QueueDepth, Readiness, TaskOutcome, WorkQueue};
+pub use work::{ClaimedTask, DropTasks, LocalQueue, QueueDepth, Readiness, TaskOutcome, WorkQueue};
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{NewRun, ProductId, RunId, SyncJob, SyncRun, Trigger};
@@ -199,6 +201,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     queue: Arc<dyn WorkQueue>,
     start_lock: tokio::sync::Mutex<()>,
+    started: tokio::sync::OnceCell<()>,
     wake: Notify,
     pause: watch::Sender<PauseState>,
     events: broadcast::Sender<EngineEvent>,
@@ -258,6 +261,7 @@ impl EngineBuilder {
                 clock: self.clock,
                 queue,
                 start_lock: tokio::sync::Mutex::new(()),
+                started: tokio::sync::OnceCell::new(),
                 wake: Notify::new(),
                 pause: watch::Sender::new(pause),
                 events,
@@ -348,14 +352,35 @@ impl Engine {
 
     /// Records a run for `request`, queues its tasks and returns the run as recorded.
     ///
-    /// Refused while paused, or while a run of the same job is in progress.
+    /// Refused while paused. A tick (scheduled or catch-up) of a job whose previous run is
+    /// still going supersedes that run: it ends at once, what it had not reached counted as
+    /// `missed`. A manual request is refused while a run of the same job is in progress.
     pub async fn start_run(&self, request: RunRequest) -> Result<SyncRun, EngineError> {
         let _serialised = self.inner.start_lock.lock().await;
         if self.inner.pause.borrow().paused {
             return Err(EngineError::Paused);
         }
-        if self.is_running(&request.job).await? {
+        let superseding = self.is_running(&request.job).await?;
+        if superseding && request.trigger == Trigger::Manual {
             return Err(EngineError::AlreadyRunning(request.job));
+        }
+        if superseding {
+            let ended = self
+                .inner
+                .queue
+                .supersede(&request.job, self.inner.clock.now())
+                .await?;
+            for run in ended {
+                tracing::info!(
+                    run = %run.id, job = %run.job, missed = run.counts.missed,
+                    "a new tick supersedes the run still going"
+                );
+                self.announce(run);
+            }
+        }
+        if request.trigger != Trigger::Manual {
+            let outcome = if superseding { "superseded" } else { "ran" };
+            record_tick(&request.job, outcome);
         }
         let now = self.inner.clock.now();
         let due_at = request.due_at.unwrap_or(now);
@@ -373,6 +398,7 @@ impl Engine {
                 trigger: request.trigger,
                 started_at: now,
                 due_at,
+                window_days: request.window_days,
             })
             .await?;
         run.counts.planned = planned;
@@ -488,6 +514,13 @@ impl Engine {
         let planned = (products.len() * dates.len()) as u32;
         Ok((tasks, skipped, planned))
     }
+}
+
+/// Counts a tick of `job` in `/metrics`: `ran`, `superseded` (it ran and ended the job's
+/// previous run) or `skipped` (paused).
+pub(crate) fn record_tick(job: &str, outcome: &'static str) {
+    metrics::counter!("tickete_job_ticks_total", "job" => job.to_owned(), "outcome" => outcome)
+        .increment(1);
 }
 
 impl std::fmt::Debug for Engine {

@@ -114,9 +114,13 @@ impl TaskQueue {
     }
 
     /// Puts an in-flight task back (retry or rate limit), keeping runs attached meanwhile.
+    /// A task no run waits on any more (its runs were superseded meanwhile) is dropped.
     pub fn requeue(&mut self, task: SyncTask, mut entry: TaskEntry) {
         let key = (task.product, task.date);
         entry.runs = self.finish(key);
+        if entry.runs.is_empty() {
+            return;
+        }
         self.index.insert(key, task.priority);
         self.pending.insert((task.priority, task.product), entry);
     }
@@ -128,6 +132,40 @@ impl TaskQueue {
             .into_values()
             .flat_map(|entry| entry.runs)
             .collect()
+    }
+
+    /// Drops the pending tasks whose key satisfies `drop`; returns the runs that were waiting
+    /// on them, once per dropped task. In-flight tasks finish as they are.
+    pub fn drop_pending(&mut self, drop: impl Fn(TaskKey) -> bool) -> Vec<RunId> {
+        let mut waiting = Vec::new();
+        self.pending.retain(|&(priority, product), entry| {
+            let key = (product, priority.date);
+            if !drop(key) {
+                return true;
+            }
+            waiting.extend(entry.runs.iter().copied());
+            false
+        });
+        self.index.retain(|key, _| !drop(*key));
+        waiting
+    }
+
+    /// Stops counting `run` on any task; pending tasks no other run waits on are dropped.
+    pub fn detach_run(&mut self, run: RunId) {
+        let mut emptied = Vec::new();
+        for (&(priority, product), entry) in self.pending.iter_mut() {
+            entry.runs.retain(|waiting| *waiting != run);
+            if entry.runs.is_empty() {
+                emptied.push((priority, product));
+            }
+        }
+        for (priority, product) in emptied {
+            self.pending.remove(&(priority, product));
+            self.index.remove(&(product, priority.date));
+        }
+        for runs in self.in_flight.values_mut() {
+            runs.retain(|waiting| *waiting != run);
+        }
     }
 
     /// Pending tasks.

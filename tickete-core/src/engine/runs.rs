@@ -55,12 +55,48 @@ impl RunTracker {
         Some(run)
     }
 
+    /// Ids of the tracked runs of `job`.
+    pub fn runs_of(&self, job: &str) -> Vec<RunId> {
+        self.runs
+            .values()
+            .filter(|tracked| tracked.run.job == job)
+            .map(|tracked| tracked.run.id)
+            .collect()
+    }
+
+    /// Counts `pairs` of `run_id` as missed; returns the updated run, finished if nothing is
+    /// left outstanding.
+    pub fn miss(&mut self, run_id: RunId, pairs: u32, now: DateTime<Utc>) -> Option<SyncRun> {
+        let tracked = self.runs.get_mut(&run_id)?;
+        let pairs = pairs.min(tracked.outstanding);
+        tracked.run.counts.missed += pairs;
+        tracked.outstanding -= pairs;
+        if tracked.outstanding > 0 {
+            return Some(tracked.run.clone());
+        }
+        let mut run = self.runs.remove(&run_id)?.run;
+        run.status = run.counts.final_status();
+        run.finished_at = Some(now);
+        Some(run)
+    }
+
+    /// Ends `run_id` now, its outstanding pairs missed.
+    pub fn end_missing_the_rest(&mut self, run_id: RunId, now: DateTime<Utc>) -> Option<SyncRun> {
+        let outstanding = self.runs.get(&run_id)?.outstanding;
+        let mut tracked = self.runs.remove(&run_id)?;
+        tracked.run.counts.missed += outstanding;
+        tracked.run.status = tracked.run.counts.final_status();
+        tracked.run.finished_at = Some(now);
+        Some(tracked.run)
+    }
+
     /// Ends every tracked run with `status`; returns them for saving.
     pub fn end_all(&mut self, status: RunStatus, now: DateTime<Utc>) -> Vec<SyncRun> {
         self.runs
             .drain()
             .map(|(_, tracked)| {
                 let mut run = tracked.run;
+                run.counts.missed += tracked.outstanding;
                 run.status = status;
                 run.finished_at = Some(now);
                 run

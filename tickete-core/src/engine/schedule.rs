@@ -9,8 +9,9 @@ use chrono_tz::Tz;
 use croner::Cron;
 use tokio_util::sync::CancellationToken;
 
-use super::{Engine, EngineError, RunRequest};
-use crate::domain::{RunStatus, SyncJob, Trigger};
+use super::upkeep::{self, SkippedTicks};
+use super::{Engine, EngineError, RunRequest, MANUAL_SYNC_JOB};
+use crate::domain::{RunId, RunStatus, SyncJob, Trigger};
 use crate::store::StoreError;
 
 /// A cron expression that does not parse.
@@ -45,11 +46,11 @@ pub fn parse_schedule(expression: &str) -> Result<Cron, ScheduleError> {
     Ok(cron)
 }
 
-/// The first tick of `cron` strictly after `after`, in zone `tz`.
+/// The first tick of `cron` strictly after `after`, in zone `tz`, with Vixie cron's rules
+/// across DST changes (see [`super::cron`]): never before or at `after`, so `nextRunAt` is
+/// never in the past and no instant fires twice.
 pub fn next_tick(cron: &Cron, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    cron.find_next_occurrence(&after.with_timezone(&tz), false)
-        .ok()
-        .map(|tick| tick.with_timezone(&Utc))
+    super::cron::next_tick(cron, tz, after)
 }
 
 /// The latest tick in `(after, now]`, if any: what a catch-up run is due for.
@@ -97,18 +98,41 @@ impl Scheduler for LocalScheduler {
 const RESCAN: Duration = Duration::from_secs(5);
 
 /// Runs the cron loop until `shutdown`: one catch-up run per job at start (or a first fill
-/// when the job never ran), then every tick of every enabled job.
+/// when the job never ran), then every tick of every enabled job. It also keeps the queue in
+/// step with the calendar and the other processes: at start it ends the runs no process will
+/// finish and re-plans them (one-off syncs too), work for dates that have passed is dropped at
+/// start and at each midnight (before that midnight's ticks), and each job that missed ticks
+/// while paused gets one catch-up run on resume.
 pub async fn run_scheduler(
     engine: Engine,
     scheduler: Arc<dyn Scheduler>,
     shutdown: CancellationToken,
 ) {
     let tz = engine.config().time_zone;
+    let mut pause = engine.inner.pause.subscribe();
+    let mut ticker = Ticker {
+        engine: &engine,
+        scheduler: scheduler.as_ref(),
+        skipped: SkippedTicks::default(),
+    };
+    let mut today = engine.today();
+    engine.start_upkeep().await;
     let mut cursor = engine.clock().now();
-    catch_up(&engine, scheduler.as_ref(), cursor).await;
+    ticker.catch_up(cursor).await;
     loop {
+        if let Err(error) = engine.inner.queue.heartbeat().await {
+            tracing::warn!(%error, "could not report this process alive");
+        }
         let now = engine.clock().now();
-        let mut wake_at = now + chrono::Duration::from_std(RESCAN).expect("small");
+        if engine.today() != today {
+            today = engine.today();
+            upkeep::drop_past_dates(&engine).await;
+        }
+        if !ticker.skipped.is_empty() && !engine.pause_state().paused {
+            ticker.resume().await;
+        }
+        let mut wake_at = (now + chrono::Duration::from_std(RESCAN).expect("small"))
+            .min(upkeep::next_midnight(tz, now));
         match engine.store().list_jobs().await {
             Ok(jobs) => {
                 for job in jobs.iter().filter(|job| job.enabled) {
@@ -116,7 +140,7 @@ pub async fn run_scheduler(
                         continue;
                     };
                     if let Some(due) = latest_tick_between(&cron, tz, cursor, now) {
-                        fire(&engine, scheduler.as_ref(), job, Trigger::Schedule, due).await;
+                        ticker.fire(job, Trigger::Schedule, due, None).await;
                     }
                     if let Some(next) = next_tick(&cron, tz, now) {
                         wake_at = wake_at.min(next);
@@ -133,74 +157,141 @@ pub async fn run_scheduler(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             () = tokio::time::sleep(sleep) => {}
+            // A resume (here or, through the store, in another process) catches up at once.
+            _ = pause.changed() => {}
         }
     }
 }
 
-async fn catch_up(engine: &Engine, scheduler: &dyn Scheduler, now: DateTime<Utc>) {
-    let jobs = match engine.store().list_jobs().await {
-        Ok(jobs) => jobs,
-        Err(error) => {
-            tracing::warn!(%error, "could not read jobs for catch-up");
-            return;
-        }
-    };
-    let tz = engine.config().time_zone;
-    for job in jobs.iter().filter(|job| job.enabled) {
-        let Ok(cron) = parse_schedule(&job.schedule) else {
-            tracing::warn!(job = %job.name, schedule = %job.schedule, "job has an invalid schedule");
-            continue;
-        };
-        let due = match engine.store().last_run(&job.name).await {
-            // First start: due at the latest tick (the same instant on every replica, so the
-            // cluster claims it once), or now for a job that has not ticked in a week.
-            Ok(None) => Some(
-                latest_tick_between(&cron, tz, now - chrono::Duration::days(7), now).unwrap_or(now),
-            ),
-            // A missed tick, else the unfinished work of a run a shutdown interrupted (due as
-            // it was, so what it already fetched counts as fresh and only the rest is fetched).
-            Ok(Some(last)) => latest_tick_between(&cron, tz, last.due_at, now)
-                .or((last.status == RunStatus::Interrupted).then_some(last.due_at)),
+/// Fires ticks, remembering those skipped while paused.
+struct Ticker<'a> {
+    engine: &'a Engine,
+    scheduler: &'a dyn Scheduler,
+    skipped: SkippedTicks,
+}
+
+impl Ticker<'_> {
+    /// At start: one catch-up run per enabled job that missed ticks (or never ran, or whose
+    /// last run a shutdown interrupted), and the re-plan of an interrupted one-off sync.
+    async fn catch_up(&mut self, now: DateTime<Utc>) {
+        let engine = self.engine;
+        let jobs = match engine.store().list_jobs().await {
+            Ok(jobs) => jobs,
             Err(error) => {
-                tracing::warn!(job = %job.name, %error, "could not read the last run");
-                None
+                tracing::warn!(%error, "could not read jobs for catch-up");
+                return;
             }
         };
-        if let Some(due) = due {
-            fire(engine, scheduler, job, Trigger::CatchUp, due).await;
+        let tz = engine.config().time_zone;
+        for job in jobs.iter().filter(|job| job.enabled) {
+            let Ok(cron) = parse_schedule(&job.schedule) else {
+                tracing::warn!(job = %job.name, schedule = %job.schedule, "job has an invalid schedule");
+                continue;
+            };
+            match engine.store().last_run(&job.name).await {
+                // First start: due at the latest tick (the same instant on every replica, so
+                // the cluster claims it once), or now for a job that has not ticked in a week.
+                Ok(None) => {
+                    let week_ago = now - chrono::Duration::days(7);
+                    let due = latest_tick_between(&cron, tz, week_ago, now).unwrap_or(now);
+                    self.fire(job, Trigger::CatchUp, due, None).await;
+                }
+                // A missed tick, else the unfinished work of a run a shutdown interrupted
+                // (due as it was, so what it already fetched counts as fresh and only the
+                // rest is fetched).
+                Ok(Some(last)) => {
+                    if let Some(due) = latest_tick_between(&cron, tz, last.due_at, now) {
+                        self.fire(job, Trigger::CatchUp, due, None).await;
+                    } else if last.status == RunStatus::Interrupted {
+                        self.fire(job, Trigger::CatchUp, last.due_at, Some(last.id))
+                            .await;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(job = %job.name, %error, "could not read the last run")
+                }
+            }
+        }
+        match engine.store().last_run(MANUAL_SYNC_JOB).await {
+            Ok(Some(last)) if last.status == RunStatus::Interrupted && last.window_days > 0 => {
+                let one_off = SyncJob {
+                    name: MANUAL_SYNC_JOB.to_owned(),
+                    schedule: String::new(),
+                    window_days: last.window_days.min(super::MAX_WINDOW_DAYS),
+                    enabled: true,
+                };
+                self.fire(&one_off, Trigger::CatchUp, last.due_at, Some(last.id))
+                    .await;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not read the last one-off sync"),
         }
     }
-}
 
-async fn fire(
-    engine: &Engine,
-    scheduler: &dyn Scheduler,
-    job: &SyncJob,
-    trigger: Trigger,
-    due: DateTime<Utc>,
-) {
-    if engine.pause_state().paused {
-        tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
-        return;
+    /// Sync resumed: one catch-up run per job whose ticks were skipped while paused.
+    async fn resume(&mut self) {
+        for tick in self.skipped.take() {
+            tracing::info!(job = %tick.job.name, due = %tick.due, "resumed: one catch-up run for what was skipped while paused");
+            // A stored job is read again: it may have been edited or disabled meanwhile.
+            let job = if tick.job.name == MANUAL_SYNC_JOB {
+                tick.job
+            } else {
+                match self.engine.store().get_job(&tick.job.name).await {
+                    Ok(job) if job.enabled => job,
+                    Ok(_) => continue,
+                    Err(error) => {
+                        tracing::warn!(job = %tick.job.name, %error, "could not read the job to catch up");
+                        continue;
+                    }
+                }
+            };
+            self.fire(&job, Trigger::CatchUp, tick.due, tick.replans)
+                .await;
+        }
     }
-    match scheduler.claim_tick(&job.name, due).await {
-        Ok(true) => {}
-        Ok(false) => return,
-        Err(error) => {
-            tracing::warn!(job = %job.name, %error, "could not claim the tick");
+
+    /// Starts the run of `job` due at `due` if this process claims it. `replans` names the
+    /// interrupted run it re-plans: each interrupted run is re-planned once in the cluster,
+    /// also when the re-plan is interrupted in turn (same due time, new claim).
+    async fn fire(
+        &mut self,
+        job: &SyncJob,
+        trigger: Trigger,
+        due: DateTime<Utc>,
+        replans: Option<RunId>,
+    ) {
+        let engine = self.engine;
+        if engine.pause_state().paused {
+            tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
+            super::record_tick(&job.name, "skipped");
+            self.skipped.skipped(job, due, replans);
             return;
         }
-    }
-    let request = RunRequest {
-        due_at: Some(due),
-        ..RunRequest::for_job(job, trigger)
-    };
-    match engine.start_run(request).await {
-        Ok(_) => {}
-        Err(EngineError::AlreadyRunning(_)) => {
-            tracing::info!(job = %job.name, %due, "tick skipped: the previous run is still going");
+        let claim = match replans {
+            Some(run) => format!("{}#replan-{run}", job.name),
+            None => job.name.clone(),
+        };
+        match self.scheduler.claim_tick(&claim, due).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(job = %job.name, %error, "could not claim the tick");
+                return;
+            }
         }
-        Err(error) => tracing::warn!(job = %job.name, %error, "could not start the run"),
+        let request = RunRequest {
+            due_at: Some(due),
+            ..RunRequest::for_job(job, trigger)
+        };
+        match engine.start_run(request).await {
+            Ok(_) => {}
+            Err(EngineError::Paused) => {
+                tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
+                super::record_tick(&job.name, "skipped");
+                self.skipped.skipped(job, due, replans);
+            }
+            Err(error) => tracing::warn!(job = %job.name, %error, "could not start the run"),
+        }
     }
 }
 

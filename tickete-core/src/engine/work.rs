@@ -4,6 +4,7 @@
 //! Replicas share a durable queue in the database, claimed with leases, so a replica that dies
 //! mid-task loses nothing. The engine only talks to [`WorkQueue`].
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::queue::{TaskEntry, TaskQueue};
 use super::runs::RunTracker;
-use crate::domain::{ProductId, RunCounts, RunStatus, SyncRun, SyncTask};
+use crate::domain::{ProductId, RunCounts, RunId, RunStatus, SyncRun, SyncTask};
 use crate::store::{ApplyOutcome, InventoryStore, StoreError};
 
 /// Final outcome of one task.
@@ -22,21 +23,25 @@ pub enum TaskOutcome {
     Fetched(ApplyOutcome),
     /// Gave up; the message says why.
     Failed(String),
+    /// Not fetched: its product left the catalogue or was disabled after it was queued.
+    Dropped,
 }
 
 impl TaskOutcome {
     /// What this outcome adds to the counters of every run waiting on the task.
     pub fn counts(&self) -> RunCounts {
-        let (fetched, changed, unchanged, failed) = match self {
-            TaskOutcome::Fetched(ApplyOutcome::Changed) => (1, 1, 0, 0),
-            TaskOutcome::Fetched(ApplyOutcome::Unchanged) => (1, 0, 1, 0),
-            TaskOutcome::Failed(_) => (0, 0, 0, 1),
+        let (fetched, changed, unchanged, failed, missed) = match self {
+            TaskOutcome::Fetched(ApplyOutcome::Changed) => (1, 1, 0, 0, 0),
+            TaskOutcome::Fetched(ApplyOutcome::Unchanged) => (1, 0, 1, 0, 0),
+            TaskOutcome::Failed(_) => (0, 0, 0, 1, 0),
+            TaskOutcome::Dropped => (0, 0, 0, 0, 1),
         };
         RunCounts {
             fetched,
             changed,
             unchanged,
             failed,
+            missed,
             ..RunCounts::default()
         }
     }
@@ -44,8 +49,27 @@ impl TaskOutcome {
     /// The run-log line of a failure of (product, date); `None` for a success.
     pub fn error_line(&self, product: ProductId, date: NaiveDate) -> Option<String> {
         match self {
-            TaskOutcome::Fetched(_) => None,
+            TaskOutcome::Fetched(_) | TaskOutcome::Dropped => None,
             TaskOutcome::Failed(message) => Some(format!("product {product} on {date}: {message}")),
+        }
+    }
+}
+
+/// Queued work that is no longer wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropTasks {
+    /// Dates before this one: midnight moved every window past them.
+    Before(NaiveDate),
+    /// Every date of a product that was deleted or disabled.
+    Product(ProductId),
+}
+
+impl DropTasks {
+    /// Whether the task of (product, date) is dropped.
+    pub fn covers(self, product: ProductId, date: NaiveDate) -> bool {
+        match self {
+            DropTasks::Before(first_kept) => date < first_kept,
+            DropTasks::Product(dropped) => product == dropped,
         }
     }
 }
@@ -110,10 +134,33 @@ pub trait WorkQueue: Send + Sync + 'static {
         outcome: &TaskOutcome,
         now: DateTime<Utc>,
     ) -> Result<Vec<SyncRun>, StoreError>;
+    /// Ends the running runs of `job` at once (a newer tick of the job supersedes them): each
+    /// counts what it had not settled as `missed` and ends `partial` when that is anything;
+    /// queued tasks no other run waits on leave the queue. Returns the ended runs.
+    async fn supersede(&self, job: &str, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError>;
+    /// Drops the queued (not in-flight) tasks `which` covers; every run waiting on one counts
+    /// it as `missed` and finishes when nothing else is outstanding. Returns the runs touched.
+    async fn drop_tasks(
+        &self,
+        which: DropTasks,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncRun>, StoreError>;
     /// Current sizes.
     async fn depth(&self) -> Result<QueueDepth, StoreError>;
-    /// This worker stops: returns the runs that ended `interrupted` because of it.
+    /// This worker stops: returns the runs that ended `interrupted` because of it (on a
+    /// shared queue, only when no other process is left to finish them).
     async fn stop(&self, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError>;
+    /// This process starts on the queue. A shared queue registers it as alive and, when no
+    /// other process is, ends the runs a previous process left `running` as `interrupted`
+    /// and clears their tasks (the scheduler re-plans them); returns those runs. A local
+    /// queue starts empty (its front-end interrupts leftover runs of the store).
+    async fn recover(&self, _now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Tells other processes this one is still alive (called every few seconds).
+    async fn heartbeat(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// How often an idle worker looks for work queued by other processes (`None`: never;
     /// local enqueues wake it directly).
     fn poll_interval(&self) -> Option<Duration> {
@@ -228,6 +275,44 @@ impl WorkQueue for LocalQueue {
         };
         self.save_all(&updated).await?;
         Ok(updated)
+    }
+
+    async fn supersede(&self, job: &str, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        let ended: Vec<SyncRun> = {
+            let mut work = self.work();
+            let ids = work.runs.runs_of(job);
+            ids.into_iter()
+                .filter_map(|id| {
+                    work.queue.detach_run(id);
+                    work.runs.end_missing_the_rest(id, now)
+                })
+                .collect()
+        };
+        self.save_all(&ended).await?;
+        Ok(ended)
+    }
+
+    async fn drop_tasks(
+        &self,
+        which: DropTasks,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncRun>, StoreError> {
+        let touched: Vec<SyncRun> = {
+            let mut work = self.work();
+            let waiting = work
+                .queue
+                .drop_pending(|(product, date)| which.covers(product, date));
+            let mut per_run: HashMap<RunId, u32> = HashMap::new();
+            for run in waiting {
+                *per_run.entry(run).or_default() += 1;
+            }
+            per_run
+                .into_iter()
+                .filter_map(|(run, pairs)| work.runs.miss(run, pairs, now))
+                .collect()
+        };
+        self.save_all(&touched).await?;
+        Ok(touched)
     }
 
     async fn depth(&self) -> Result<QueueDepth, StoreError> {

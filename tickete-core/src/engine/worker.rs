@@ -22,6 +22,8 @@ impl Engine {
     /// calls finish and write, and ends this worker's share of the work (a local queue marks
     /// its unfinished runs `interrupted`; a shared queue leaves them to other replicas).
     pub async fn run(&self, shutdown: CancellationToken) {
+        // Nothing left by a previous process (or of a date that has passed) is taken first.
+        self.start_upkeep().await;
         let capacity = Arc::new(Semaphore::new(self.inner.config.max_in_flight.max(1)));
         let mut in_flight = JoinSet::new();
         loop {
@@ -100,6 +102,15 @@ impl Engine {
     async fn execute(self, mut claimed: ClaimedTask, _permit: OwnedSemaphorePermit) {
         let inner = &self.inner;
         let task = claimed.task.clone();
+        // A product deleted or disabled since its task was queued (possibly by another
+        // process on the same store) costs no partner call.
+        if let Ok(enabled) = inner.store.enabled_products().await {
+            if !enabled.contains(&task.product) {
+                tracing::info!("product left the catalogue or was disabled; task dropped");
+                self.settle(&task, TaskOutcome::Dropped).await;
+                return;
+            }
+        }
         let fetched = tokio::time::timeout(
             inner.config.fetch_timeout,
             inner.source.fetch(task.product, task.date),
@@ -195,7 +206,7 @@ impl Engine {
         }
     }
 
-    fn announce(&self, run: SyncRun) {
+    pub(super) fn announce(&self, run: SyncRun) {
         if run.status == RunStatus::Running {
             let _ = self.inner.events.send(EngineEvent::RunProgress(run));
         } else {

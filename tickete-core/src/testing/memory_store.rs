@@ -308,6 +308,7 @@ impl RunLog for MemoryStore {
                 trigger: run.trigger,
                 started_at: run.started_at,
                 due_at: run.due_at,
+                window_days: run.window_days,
                 finished_at: None,
                 status: RunStatus::Running,
                 counts: Default::default(),
@@ -375,6 +376,11 @@ impl RunLog for MemoryStore {
                 if run.status == RunStatus::Running {
                     run.status = RunStatus::Interrupted;
                     run.finished_at = Some(at);
+                    let c = &mut run.counts;
+                    c.missed = c
+                        .planned
+                        .max(c.fetched + c.failed + c.skipped_fresh + c.missed)
+                        - (c.fetched + c.failed + c.skipped_fresh);
                     count += 1;
                 }
             }

@@ -4,6 +4,7 @@
 pub mod contract;
 mod fake_source;
 mod memory_store;
+pub mod queue_contract;
 mod samples;
 
 pub use fake_source::{FakeCall, FakeSource};

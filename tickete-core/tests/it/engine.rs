@@ -379,3 +379,57 @@ async fn a_short_store_outage_does_not_lose_the_final_status_of_a_run() {
     );
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn deleting_or_disabling_a_product_drops_its_queued_work() {
+    let mut h = Harness::new(&[1, 2, 3], 30).await;
+    h.start_worker();
+    let run = h.sync("window", 10).await; // 30 tasks, one every 2 s
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    let before = h.source.calls().len();
+    assert!((4..=6).contains(&before), "{before}");
+
+    // Deleted through the engine's upkeep: its tasks leave the queue at once.
+    h.store.delete_product(pid(2)).await.unwrap();
+    tickete_core::engine::upkeep::drop_product_work(&h.engine, pid(2)).await;
+    let pending = h.engine.status().await.unwrap().pending;
+    assert!(pending <= 20, "only products 1 and 3 are left: {pending}");
+    // Disabled by another process on the same store: the worker drops the tasks unfetched.
+    let disable = tickete_core::ProductPatch {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    h.store.update_product(pid(3), &disable).await.unwrap();
+    let edited = tokio::time::Instant::now();
+
+    let finished = h.engine.wait_for_run(run.id).await.unwrap();
+    let late: Vec<_> = h
+        .source
+        .calls()
+        .into_iter()
+        .filter(|call| call.at > edited && call.product != pid(1))
+        .collect();
+    assert!(
+        late.is_empty(),
+        "no partner call for products 2 and 3: {late:?}"
+    );
+    assert_eq!(finished.status, RunStatus::Partial);
+    assert_eq!(
+        finished.counts.failed, 0,
+        "dropped, not failed: {finished:?}"
+    );
+    assert_eq!(
+        finished.counts.fetched + finished.counts.missed,
+        30,
+        "{finished:?}"
+    );
+    assert_eq!(
+        h.source
+            .calls()
+            .iter()
+            .filter(|c| c.product == pid(1))
+            .count(),
+        10
+    );
+    h.stop().await;
+}

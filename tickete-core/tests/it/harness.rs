@@ -42,6 +42,11 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new(products: &[u32], rate: u32) -> Self {
+        Self::at(products, rate, START, chrono_tz::Tz::UTC).await
+    }
+
+    /// A harness whose clock starts at `start` (RFC 3339), in service time zone `zone`.
+    pub async fn at(products: &[u32], rate: u32, start: &str, zone: chrono_tz::Tz) -> Self {
         let store = Arc::new(MemoryStore::new());
         for &id in products {
             store
@@ -55,10 +60,11 @@ impl Harness {
         }
         let source = Arc::new(FakeSource::new());
         let clock = Arc::new(TokioClock::starting_at(
-            DateTime::parse_from_rfc3339(START).unwrap().to_utc(),
+            DateTime::parse_from_rfc3339(start).unwrap().to_utc(),
         ));
         let config = EngineConfig {
             rate_per_minute: NonZeroU32::new(rate).unwrap(),
+            time_zone: zone,
             ..EngineConfig::default()
         };
         let engine = Engine::builder(store.clone(), source.clone())
@@ -76,6 +82,19 @@ impl Harness {
             worker: None,
             scheduler: None,
         }
+    }
+
+    /// A new process on the same store, partner and clock (after `stop`, or instead of a
+    /// process that was killed).
+    pub async fn restart(&mut self) {
+        let config = self.engine.config().clone();
+        self.engine = Engine::builder(self.store.clone(), self.source.clone())
+            .config(config)
+            .clock(self.clock.clone())
+            .build()
+            .await
+            .unwrap();
+        self.shutdown = CancellationToken::new();
     }
 
     pub fn start_worker(&mut self) {
@@ -100,6 +119,7 @@ impl Harness {
             trigger: Trigger::Schedule,
             started_at: due_at,
             due_at,
+            window_days: 1,
         };
         let mut run = self.store.create_run(&new).await.unwrap();
         run.status = status;

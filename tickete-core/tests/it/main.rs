@@ -1,6 +1,8 @@
 //! Integration tests of tickete-core: the engine under a paused clock, the store contract.
+mod cron_dst;
 mod engine;
 mod harness;
+mod queue_contract;
 mod scheduling;
 mod store_contract;
 mod validation;

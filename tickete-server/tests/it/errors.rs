@@ -290,6 +290,7 @@ async fn operations_routes_answer() {
     assert_eq!(status, 200);
     assert!(openapi["paths"]["/api/v1/experience/{id}/slots"].is_object());
     assert!(openapi["paths"]["/api/v1/admin/cron/sync"].is_object());
+    assert!(openapi["components"]["schemas"]["RunBody"]["properties"]["missed"].is_object());
     let docs = server.http.get(server.url("/docs")).send().await.unwrap();
     assert_eq!(docs.status().as_u16(), 200);
     server.stop().await;

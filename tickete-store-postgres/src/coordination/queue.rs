@@ -3,7 +3,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
-use tickete_core::engine::{ClaimedTask, QueueDepth, Readiness, TaskOutcome, WorkQueue};
+use tickete_core::engine::{ClaimedTask, DropTasks, QueueDepth, Readiness, TaskOutcome, WorkQueue};
 use tickete_core::{RunCounts, RunId, StoreError, SyncRun, SyncTask, TaskPriority};
 
 use crate::error::{column, count, db, product_id};
@@ -25,7 +25,150 @@ pub struct PostgresQueue {
     lease: Duration,
 }
 
+/// Counts `pairs` as missed on each (run, pairs) that is still running, and finishes those
+/// with nothing left outstanding; returns the runs touched.
+async fn miss(
+    tx: &mut Transaction<'static, Postgres>,
+    missing: &[(i64, i64)],
+    now: DateTime<Utc>,
+) -> Result<Vec<RunId>, StoreError> {
+    let mut touched = Vec::with_capacity(missing.len());
+    for &(id, pairs) in missing {
+        let row = sqlx::query(
+            "UPDATE runs SET missed = missed + LEAST($2, GREATEST(outstanding, 0)),
+                    outstanding = GREATEST(outstanding - $2, 0)
+              WHERE id = $1 AND status = 'running'
+          RETURNING outstanding, fetched, skipped_fresh, failed, missed",
+        )
+        .bind(id)
+        .bind(pairs)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db("count missed pairs"))?;
+        let Some(row) = row else { continue };
+        touched.push(RunId(id));
+        let outstanding: i64 = column(&row, 0)?;
+        if outstanding > 0 {
+            continue;
+        }
+        let counts = RunCounts {
+            fetched: count(column(&row, 1)?, "fetched")?,
+            skipped_fresh: count(column(&row, 2)?, "skipped")?,
+            failed: count(column(&row, 3)?, "failed")?,
+            missed: count(column(&row, 4)?, "missed")?,
+            ..RunCounts::default()
+        };
+        sqlx::query("UPDATE runs SET status = $2, finished_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(counts.final_status().as_str())
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map_err(db("finish run"))?;
+    }
+    Ok(touched)
+}
+
+/// A replica not seen for this long is gone (it reports every few seconds).
+const REPLICA_GONE: &str = "30 seconds";
+/// Advisory lock key serialising replicas that join or leave, so of two stopping at once
+/// exactly one sees itself as the last.
+const LIFECYCLE_LOCK: i64 = 0x7469_636b_6574_6501;
+
+/// Registers `replica` as alive now.
+async fn join_replicas<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    replica: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO replicas (name, seen_at) VALUES ($1, now())
+         ON CONFLICT (name) DO UPDATE SET seen_at = now()",
+    )
+    .bind(replica)
+    .execute(executor)
+    .await
+    .map_err(db("report replica alive"))?;
+    Ok(())
+}
+
+/// Whether a replica other than `replica` reported itself alive recently.
+async fn others_alive(
+    tx: &mut Transaction<'static, Postgres>,
+    replica: &str,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT EXISTS (SELECT 1 FROM replicas
+                         WHERE name <> $1 AND seen_at > now() - INTERVAL '{REPLICA_GONE}')"
+    ))
+    .bind(replica)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db("look for live replicas"))?;
+    column(&row, 0)
+}
+
+/// No process is left to finish the running runs of the shared queue: they end
+/// `interrupted` (what they had not reached counted as missed) and the queue is emptied; the
+/// next start re-plans them. Runs of a CLI's own in-process queue (nothing outstanding here,
+/// started recently) are left to it.
+async fn interrupt_all(
+    tx: &mut Transaction<'static, Postgres>,
+    now: DateTime<Utc>,
+) -> Result<Vec<RunId>, StoreError> {
+    // Tasks before runs, the order settling and queueing take their locks in.
+    sqlx::query("DELETE FROM sync_tasks")
+        .execute(&mut **tx)
+        .await
+        .map_err(db("clear the queue"))?;
+    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+        "UPDATE runs SET status = 'interrupted', finished_at = $1,
+                missed = missed + GREATEST(outstanding, 0), outstanding = 0
+          WHERE status = 'running'
+            AND (outstanding > 0 OR started_at < now() - INTERVAL '{STALE_RUN}')
+      RETURNING id"
+    ))
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db("interrupt runs"))?;
+    Ok(ids.into_iter().map(RunId).collect())
+}
+
+/// Removes queued tasks no run waits on any more (not those being fetched: their settle
+/// removes them).
+async fn drop_orphan_tasks(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM sync_tasks t
+          WHERE (lease_until IS NULL OR lease_until <= clock_timestamp())
+            AND NOT EXISTS (SELECT 1 FROM sync_task_runs r
+                             WHERE r.product_id = t.product_id AND r.day = t.day)",
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(db("drop orphan tasks"))?;
+    Ok(())
+}
+
 impl PostgresQueue {
+    /// A transaction holding the lock replicas join and leave under.
+    async fn lifecycle(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LIFECYCLE_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("lock replica lifecycle"))?;
+        Ok(tx)
+    }
+
+    async fn reread(&self, ids: Vec<RunId>) -> Result<Vec<SyncRun>, StoreError> {
+        let mut runs = Vec::with_capacity(ids.len());
+        for id in ids {
+            runs.push(runs::get_run(&self.pool, id).await?);
+        }
+        Ok(runs)
+    }
+
     /// A queue claiming tasks as `replica`, each under a lease of `lease` (longer than one
     /// partner call and its write).
     pub fn new(pool: PgPool, replica: &str, lease: Duration) -> Self {
@@ -65,11 +208,13 @@ impl WorkQueue for PostgresQueue {
         let synced: Vec<Option<DateTime<Utc>>> =
             tasks.iter().map(|t| t.priority.synced_at).collect();
         let mut tx = self.begin().await?;
+        // Never the run being queued: it has nothing outstanding yet.
         sqlx::query(&format!(
             "UPDATE runs SET status = 'interrupted', finished_at = now()
-              WHERE status = 'running' AND outstanding = 0
+              WHERE status = 'running' AND outstanding = 0 AND id <> $1
                 AND started_at < now() - INTERVAL '{STALE_RUN}'"
         ))
+        .bind(run.id.0)
         .execute(&mut *tx)
         .await
         .map_err(db("reap stale runs"))?;
@@ -186,6 +331,18 @@ impl WorkQueue for PostgresQueue {
         .execute(&self.pool)
         .await
         .map_err(db("release task"))?;
+        // No run waits on it any more (superseded while it was being fetched): it goes.
+        sqlx::query(
+            "DELETE FROM sync_tasks t
+              WHERE product_id = $1 AND day = $2 AND lease_owner IS NULL
+                AND NOT EXISTS (SELECT 1 FROM sync_task_runs r
+                                 WHERE r.product_id = t.product_id AND r.day = t.day)",
+        )
+        .bind(i64::from(claimed.task.product.get()))
+        .bind(claimed.task.date)
+        .execute(&self.pool)
+        .await
+        .map_err(db("drop released orphan task"))?;
         Ok(())
     }
 
@@ -227,12 +384,12 @@ impl WorkQueue for PostgresQueue {
         let error = outcome.error_line(task.product, task.date);
         let counted = sqlx::query(
             "UPDATE runs SET fetched = fetched + $2, changed = changed + $3,
-                    unchanged = unchanged + $4, failed = failed + $5,
+                    unchanged = unchanged + $4, failed = failed + $5, missed = missed + $8,
                     errors = CASE WHEN $6::TEXT IS NOT NULL AND cardinality(errors) < $7
                                   THEN array_append(errors, $6::TEXT) ELSE errors END,
                     outstanding = outstanding - 1
               WHERE id = ANY($1) AND status = 'running'
-          RETURNING id, outstanding, fetched, skipped_fresh, failed",
+          RETURNING id, outstanding, fetched, skipped_fresh, failed, missed",
         )
         .bind(&run_ids)
         .bind(i64::from(add.fetched))
@@ -241,6 +398,7 @@ impl WorkQueue for PostgresQueue {
         .bind(i64::from(add.failed))
         .bind(error)
         .bind(SyncRun::MAX_ERRORS as i32)
+        .bind(i64::from(add.missed))
         .fetch_all(&mut *tx)
         .await
         .map_err(db("count task outcome"))?;
@@ -256,6 +414,7 @@ impl WorkQueue for PostgresQueue {
                 fetched: count(column(row, 2)?, "fetched")?,
                 skipped_fresh: count(column(row, 3)?, "skipped")?,
                 failed: count(column(row, 4)?, "failed")?,
+                missed: count(column(row, 5)?, "missed")?,
                 ..RunCounts::default()
             };
             sqlx::query("UPDATE runs SET status = $2, finished_at = $3 WHERE id = $1")
@@ -272,6 +431,92 @@ impl WorkQueue for PostgresQueue {
             updated.push(runs::get_run(&self.pool, id).await?);
         }
         Ok(updated)
+    }
+
+    async fn supersede(&self, job: &str, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        let mut tx = self.begin().await?;
+        // Detach first, then lock the runs: the order a settling replica takes them in
+        // (task, its run links, then the runs), so the two wait rather than deadlock.
+        sqlx::query(
+            "DELETE FROM sync_task_runs WHERE run_id IN
+                (SELECT id FROM runs WHERE job = $1 AND status = 'running')",
+        )
+        .bind(job)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("detach superseded runs"))?;
+        let rows = sqlx::query(
+            "SELECT id, outstanding FROM runs WHERE job = $1 AND status = 'running' FOR UPDATE",
+        )
+        .bind(job)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("lock running runs"))?;
+        let mut missing = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let outstanding: i64 = column(row, 1)?;
+            missing.push((column::<i64>(row, 0)?, outstanding.max(0)));
+        }
+        drop_orphan_tasks(&mut tx).await?;
+        let ended = miss(&mut tx, &missing, now).await?;
+        tx.commit().await.map_err(db("commit supersede"))?;
+        self.reread(ended).await
+    }
+
+    async fn drop_tasks(
+        &self,
+        which: DropTasks,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncRun>, StoreError> {
+        let (before, product) = match which {
+            DropTasks::Before(date) => (Some(date), None),
+            DropTasks::Product(product) => (None, Some(i64::from(product.get()))),
+        };
+        let mut tx = self.begin().await?;
+        // Tasks being fetched finish as they are; the rest leave now.
+        let dropped = sqlx::query(
+            "SELECT product_id, day FROM sync_tasks
+              WHERE (day < $1 OR product_id = $2)
+                AND (lease_until IS NULL OR lease_until <= clock_timestamp())
+                FOR UPDATE SKIP LOCKED",
+        )
+        .bind(before)
+        .bind(product)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("find dropped tasks"))?;
+        let mut products = Vec::with_capacity(dropped.len());
+        let mut days = Vec::with_capacity(dropped.len());
+        for row in &dropped {
+            products.push(column::<i64>(row, 0)?);
+            days.push(column::<NaiveDate>(row, 1)?);
+        }
+        let rows = sqlx::query(
+            "SELECT run_id, count(*) FROM sync_task_runs
+              WHERE (product_id, day) IN (SELECT * FROM UNNEST($1::BIGINT[], $2::DATE[]))
+              GROUP BY run_id",
+        )
+        .bind(&products)
+        .bind(&days)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("count runs of dropped tasks"))?;
+        let mut missing = Vec::with_capacity(rows.len());
+        for row in &rows {
+            missing.push((column::<i64>(row, 0)?, column::<i64>(row, 1)?));
+        }
+        sqlx::query(
+            "DELETE FROM sync_tasks
+              WHERE (product_id, day) IN (SELECT * FROM UNNEST($1::BIGINT[], $2::DATE[]))",
+        )
+        .bind(&products)
+        .bind(&days)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("drop tasks"))?;
+        let touched = miss(&mut tx, &missing, now).await?;
+        tx.commit().await.map_err(db("commit dropped tasks"))?;
+        self.reread(touched).await
     }
 
     async fn depth(&self) -> Result<QueueDepth, StoreError> {
@@ -291,8 +536,9 @@ impl WorkQueue for PostgresQueue {
         })
     }
 
-    async fn stop(&self, _now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
-        // Hand our claims back at once; the runs go on in other replicas (or at next start).
+    async fn stop(&self, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        // Hand our claims back at once; the runs go on in other replicas, or, when we are the
+        // last one, end `interrupted` and are re-planned at the next start.
         sqlx::query(
             "UPDATE sync_tasks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
         )
@@ -300,7 +546,42 @@ impl WorkQueue for PostgresQueue {
         .execute(&self.pool)
         .await
         .map_err(db("release leases"))?;
-        Ok(Vec::new())
+        let mut tx = self.lifecycle().await?;
+        sqlx::query("DELETE FROM replicas WHERE name = $1")
+            .bind(&self.replica)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("leave the replicas"))?;
+        let ended = if others_alive(&mut tx, &self.replica).await? {
+            Vec::new()
+        } else {
+            interrupt_all(&mut tx, now).await?
+        };
+        tx.commit().await.map_err(db("commit stop"))?;
+        self.reread(ended).await
+    }
+
+    async fn recover(&self, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
+        let mut tx = self.lifecycle().await?;
+        let alive = others_alive(&mut tx, &self.replica).await?;
+        sqlx::query(&format!(
+            "DELETE FROM replicas WHERE seen_at <= now() - INTERVAL '{REPLICA_GONE}'"
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(db("forget gone replicas"))?;
+        join_replicas(&mut *tx, &self.replica).await?;
+        let ended = if alive {
+            Vec::new()
+        } else {
+            interrupt_all(&mut tx, now).await?
+        };
+        tx.commit().await.map_err(db("commit recovery"))?;
+        self.reread(ended).await
+    }
+
+    async fn heartbeat(&self) -> Result<(), StoreError> {
+        join_replicas(&self.pool, &self.replica).await
     }
 
     fn poll_interval(&self) -> Option<Duration> {

@@ -4,4 +4,6 @@
 
 mod harness;
 mod outage;
+mod queue_contract;
+mod restarts;
 mod store_contract;

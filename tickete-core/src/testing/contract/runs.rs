@@ -21,6 +21,7 @@ fn new_run(job: &str, trigger: Trigger, started_at: &str, due_at: &str) -> NewRu
         trigger,
         started_at: at(started_at),
         due_at: at(due_at),
+        window_days: 7,
     }
 }
 
@@ -130,6 +131,7 @@ pub async fn create_run_starts_running_with_zero_counts(store: Arc<dyn Inventory
             trigger: Trigger::CatchUp,
             started_at: at("2025-03-25T04:00:01.234567Z"),
             due_at: at("2025-03-25T03:45:00Z"),
+            window_days: 7,
             finished_at: None,
             status: RunStatus::Running,
             counts: RunCounts::default(),
@@ -169,6 +171,7 @@ pub async fn save_run_overwrites_status_counts_errors_and_finish(store: Arc<dyn 
             unchanged: 1,
             skipped_fresh: 4,
             failed: 1,
+            missed: 0,
         },
         errors: vec!["product 14 on 2025-03-25: partner answered 503".into()],
         ..created.clone()
@@ -184,8 +187,9 @@ pub async fn save_run_overwrites_status_counts_errors_and_finish(store: Arc<dyn 
             fetched: 12,
             changed: 5,
             unchanged: 7,
-            skipped_fresh: 1,
+            skipped_fresh: 0,
             failed: 1,
+            missed: 1,
         },
         errors: vec![
             "product 14 on 2025-03-25: partner answered 503".into(),
@@ -300,13 +304,27 @@ pub async fn last_run_is_the_latest_due_at(store: Arc<dyn InventoryStore>) {
     assert_eq!(store.last_run("sync-never").await.expect("unknown"), None);
 }
 
-/// `interrupt_running_runs` finishes every running run as interrupted and nothing else.
+/// `interrupt_running_runs` finishes every running run as interrupted and nothing else; what
+/// a run had not settled is counted as missed.
 pub async fn interrupt_running_runs_marks_only_running_ones(store: Arc<dyn InventoryStore>) {
     let t = "2025-03-25T04:00:00Z";
     let running_a = store
         .create_run(&new_run("a", Trigger::Schedule, t, t))
         .await
         .expect("a");
+    let running_a = SyncRun {
+        counts: RunCounts {
+            planned: 10,
+            fetched: 3,
+            changed: 1,
+            unchanged: 2,
+            skipped_fresh: 2,
+            failed: 1,
+            missed: 0,
+        },
+        ..running_a
+    };
+    store.save_run(&running_a).await.expect("progress");
     let running_b = store
         .create_run(&new_run("b", Trigger::Manual, t, t))
         .await
@@ -327,11 +345,15 @@ pub async fn interrupt_running_runs_marks_only_running_ones(store: Arc<dyn Inven
         store.interrupt_running_runs(stop).await.expect("interrupt"),
         2
     );
-    for running in [running_a, running_b] {
+    for (running, missed) in [(running_a, 4), (running_b, 0)] {
         let stored = store.get_run(running.id).await.expect("get");
         assert_eq!(stored.status, RunStatus::Interrupted);
         assert_eq!(stored.finished_at, Some(stop));
-        assert_eq!(stored.counts, running.counts);
+        let counts = RunCounts {
+            missed,
+            ..running.counts
+        };
+        assert_eq!(stored.counts, counts);
     }
     assert_eq!(store.get_run(done.id).await.expect("get done"), done);
     assert_eq!(
