@@ -5,14 +5,15 @@
 //! the cron loop with [`schedule::run_scheduler`]; both stop cooperatively on a cancellation
 //! token, finishing the in-flight call and its write.
 
+mod budget;
 pub mod cron;
-mod pacer;
+mod local_queue;
 mod planner;
-mod queue;
-mod runs;
+mod run_tracker;
 pub mod schedule;
+mod task_queue;
 pub mod upkeep;
-mod work;
+mod work_queue;
 mod worker;
 
 use std::num::NonZeroU32;
@@ -24,10 +25,11 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify};
 
-pub use pacer::{Pacer, PartnerBudget};
+pub use budget::{Pacer, PartnerBudget};
+pub use local_queue::LocalQueue;
 pub use planner::{plan, window_dates};
 pub use schedule::{LocalScheduler, Scheduler};
-pub use work::{ClaimedTask, DropTasks, LocalQueue, QueueDepth, Readiness, TaskOutcome, WorkQueue};
+pub use work_queue::{ClaimedTask, DropTasks, QueueDepth, Readiness, TaskOutcome, WorkQueue};
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{NewRun, ProductId, RunId, SyncJob, SyncRun, Trigger};

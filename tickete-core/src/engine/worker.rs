@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::work::{ClaimedTask, Readiness, TaskOutcome};
+use super::work_queue::{ClaimedTask, Readiness, TaskOutcome};
 use super::{Engine, EngineEvent};
 use crate::domain::{DaySnapshot, RunStatus, SyncRun, SyncTask};
 use crate::source::SourceError;

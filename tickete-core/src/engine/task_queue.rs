@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::work::Readiness;
+use super::work_queue::Readiness;
 use crate::domain::{ProductId, RunId, SyncTask, TaskPriority};
 
 /// (product, date): the identity of a task.

@@ -1,20 +1,17 @@
-//! Where planned tasks wait and where run counts live.
+//! Where planned tasks wait and where run counts live: the [`WorkQueue`] the engine talks to,
+//! and the types its implementations share.
 //!
-//! One process uses [`LocalQueue`] (memory; the next start re-plans what a shutdown left).
-//! Replicas share a durable queue in the database, claimed with leases, so a replica that dies
-//! mid-task loses nothing. The engine only talks to [`WorkQueue`].
+//! One process uses [`LocalQueue`](super::LocalQueue) (memory; the next start re-plans what a
+//! shutdown left). Replicas share a durable queue in the database, claimed with leases, so a
+//! replica that dies mid-task loses nothing.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::queue::{TaskEntry, TaskQueue};
-use super::runs::RunTracker;
-use crate::domain::{ProductId, RunCounts, RunId, RunStatus, SyncRun, SyncTask};
-use crate::store::{ApplyOutcome, InventoryStore, StoreError};
+use crate::domain::{ProductId, RunCounts, SyncRun, SyncTask};
+use crate::store::{ApplyOutcome, StoreError};
 
 /// Final outcome of one task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,171 +162,5 @@ pub trait WorkQueue: Send + Sync + 'static {
     /// local enqueues wake it directly).
     fn poll_interval(&self) -> Option<Duration> {
         None
-    }
-}
-
-/// Saves of a run before giving up.
-const SAVE_ATTEMPTS: u32 = 5;
-/// Pause after a failed save, times the attempt number.
-const SAVE_RETRY_PAUSE: Duration = Duration::from_millis(500);
-
-/// The in-process queue: priority order in memory, run counts saved to the store as they move.
-pub struct LocalQueue {
-    store: Arc<dyn InventoryStore>,
-    work: Mutex<Work>,
-}
-
-#[derive(Default)]
-struct Work {
-    queue: TaskQueue,
-    runs: RunTracker,
-}
-
-impl LocalQueue {
-    /// A queue whose runs are saved to `store`.
-    pub fn new(store: Arc<dyn InventoryStore>) -> Self {
-        Self {
-            store,
-            work: Mutex::default(),
-        }
-    }
-
-    fn work(&self) -> std::sync::MutexGuard<'_, Work> {
-        self.work.lock().expect("local queue lock")
-    }
-
-    /// Saves each run, retrying a failing store a few times: a final status lost here would
-    /// leave the run `running` in the log although it is over.
-    async fn save_all(&self, runs: &[SyncRun]) -> Result<(), StoreError> {
-        for run in runs {
-            let mut attempt = 1;
-            while let Err(error) = self.store.save_run(run).await {
-                if attempt == SAVE_ATTEMPTS {
-                    return Err(error);
-                }
-                tokio::time::sleep(SAVE_RETRY_PAUSE * attempt).await;
-                attempt += 1;
-            }
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl WorkQueue for LocalQueue {
-    async fn is_running(&self, job: &str) -> Result<bool, StoreError> {
-        Ok(self.work().runs.is_running(job))
-    }
-
-    async fn enqueue(&self, run: &SyncRun, tasks: &[SyncTask]) -> Result<(), StoreError> {
-        let mut work = self.work();
-        for task in tasks {
-            work.queue.push(task, run.id);
-        }
-        work.runs.insert(run.clone(), tasks.len() as u32);
-        Ok(())
-    }
-
-    async fn readiness(&self, now: DateTime<Utc>) -> Result<Readiness, StoreError> {
-        Ok(self.work().queue.readiness(now))
-    }
-
-    async fn claim(&self, now: DateTime<Utc>) -> Result<Option<ClaimedTask>, StoreError> {
-        Ok(self
-            .work()
-            .queue
-            .pop_ready(now)
-            .map(|(task, entry)| ClaimedTask {
-                task,
-                attempts: entry.attempts,
-            }))
-    }
-
-    async fn release(
-        &self,
-        claimed: ClaimedTask,
-        not_before: Option<DateTime<Utc>>,
-        _error: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let entry = TaskEntry {
-            runs: Vec::new(),
-            attempts: claimed.attempts,
-            not_before,
-        };
-        self.work().queue.requeue(claimed.task, entry);
-        Ok(())
-    }
-
-    async fn settle(
-        &self,
-        task: &SyncTask,
-        outcome: &TaskOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<SyncRun>, StoreError> {
-        let updated: Vec<SyncRun> = {
-            let mut work = self.work();
-            let runs = work.queue.finish((task.product, task.date));
-            runs.into_iter()
-                .filter_map(|run| work.runs.record(run, task.product, task.date, outcome, now))
-                .collect()
-        };
-        self.save_all(&updated).await?;
-        Ok(updated)
-    }
-
-    async fn supersede(&self, job: &str, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
-        let ended: Vec<SyncRun> = {
-            let mut work = self.work();
-            let ids = work.runs.runs_of(job);
-            ids.into_iter()
-                .filter_map(|id| {
-                    work.queue.detach_run(id);
-                    work.runs.end_missing_the_rest(id, now)
-                })
-                .collect()
-        };
-        self.save_all(&ended).await?;
-        Ok(ended)
-    }
-
-    async fn drop_tasks(
-        &self,
-        which: DropTasks,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<SyncRun>, StoreError> {
-        let touched: Vec<SyncRun> = {
-            let mut work = self.work();
-            let waiting = work
-                .queue
-                .drop_pending(|(product, date)| which.covers(product, date));
-            let mut per_run: HashMap<RunId, u32> = HashMap::new();
-            for run in waiting {
-                *per_run.entry(run).or_default() += 1;
-            }
-            per_run
-                .into_iter()
-                .filter_map(|(run, pairs)| work.runs.miss(run, pairs, now))
-                .collect()
-        };
-        self.save_all(&touched).await?;
-        Ok(touched)
-    }
-
-    async fn depth(&self) -> Result<QueueDepth, StoreError> {
-        let work = self.work();
-        Ok(QueueDepth {
-            pending: work.queue.pending_len(),
-            in_flight: work.queue.in_flight_len(),
-        })
-    }
-
-    async fn stop(&self, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
-        let interrupted = {
-            let mut work = self.work();
-            work.queue.clear_pending();
-            work.runs.end_all(RunStatus::Interrupted, now)
-        };
-        self.save_all(&interrupted).await?;
-        Ok(interrupted)
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::work::TaskOutcome;
+use super::work_queue::TaskOutcome;
 use crate::domain::{ProductId, RunId, RunStatus, SyncRun};
 
 #[derive(Debug, Default)]
