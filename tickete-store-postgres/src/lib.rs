@@ -26,10 +26,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
-use tickete_core::{
-    ApplyOutcome, Control, DaySnapshot, DayState, Inventory, JobPatch, NewRun, Page, PageRequest,
-    PauseState, ProductId, RunId, RunLog, Slot, StoreError, SyncJob, SyncRun,
-};
+use tickete_core::{ApplyOutcome, DaySnapshot, DayState, Inventory, ProductId, Slot, StoreError};
 
 mod catalogue;
 pub mod coordination;
@@ -135,71 +132,5 @@ impl Inventory for PostgresStore {
         until: NaiveDate,
     ) -> Result<Vec<DayState>, StoreError> {
         inventory::day_states(&self.pool, from, until).await
-    }
-}
-
-#[async_trait]
-impl RunLog for PostgresStore {
-    async fn insert_job_if_missing(&self, job: &SyncJob) -> Result<bool, StoreError> {
-        runs::insert_job_if_missing(&self.pool, job).await
-    }
-
-    async fn list_jobs(&self) -> Result<Vec<SyncJob>, StoreError> {
-        runs::list_jobs(&self.pool).await
-    }
-
-    async fn get_job(&self, name: &str) -> Result<SyncJob, StoreError> {
-        runs::get_job(&self.pool, name).await
-    }
-
-    async fn update_job(&self, name: &str, patch: &JobPatch) -> Result<SyncJob, StoreError> {
-        runs::update_job(&self.pool, name, patch).await
-    }
-
-    async fn create_run(&self, run: &NewRun) -> Result<SyncRun, StoreError> {
-        runs::create_run(&self.pool, run).await
-    }
-
-    async fn save_run(&self, run: &SyncRun) -> Result<(), StoreError> {
-        runs::save_run(&self.pool, run).await
-    }
-
-    async fn get_run(&self, id: RunId) -> Result<SyncRun, StoreError> {
-        runs::get_run(&self.pool, id).await
-    }
-
-    async fn list_runs(
-        &self,
-        job: Option<&str>,
-        page: PageRequest,
-    ) -> Result<Page<SyncRun>, StoreError> {
-        runs::list_runs(&self.pool, job, page).await
-    }
-
-    async fn last_run(&self, job: &str) -> Result<Option<SyncRun>, StoreError> {
-        runs::last_run(&self.pool, job).await
-    }
-
-    async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
-        runs::interrupt_running_runs(&self.pool, at).await
-    }
-}
-
-#[async_trait]
-impl Control for PostgresStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(error::db("ping"))?;
-        Ok(())
-    }
-
-    async fn pause_state(&self) -> Result<PauseState, StoreError> {
-        runs::pause_state(&self.pool).await
-    }
-
-    async fn set_paused(&self, paused: bool, at: DateTime<Utc>) -> Result<PauseState, StoreError> {
-        runs::set_paused(&self.pool, paused, at).await
     }
 }

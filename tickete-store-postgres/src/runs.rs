@@ -1,268 +1,318 @@
 //! Jobs, the run log and the pause flag.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
 use sqlx::PgPool;
 use tickete_core::{
-    JobPatch, NewRun, Page, PageRequest, PauseState, RunCounts, RunId, RunStatus, StoreError,
-    SyncJob, SyncRun, Trigger,
+    Control, JobPatch, NewRun, Page, PageRequest, PauseState, RunCounts, RunId, RunLog, RunStatus,
+    StoreError, SyncJob, SyncRun, Trigger,
 };
 
-use crate::error::{column, count, limit_offset};
 use crate::error::{corrupt, db};
+use crate::error::{count, limit_offset};
+use crate::PostgresStore;
 
 const JOB_COLUMNS: &str = "name, schedule, window_days, enabled";
-
-fn job(row: &PgRow) -> Result<SyncJob, StoreError> {
-    Ok(SyncJob {
-        name: column(row, 0)?,
-        schedule: column(row, 1)?,
-        window_days: count(column(row, 2)?, "job window")?,
-        enabled: column(row, 3)?,
-    })
-}
-
-pub(crate) async fn insert_job_if_missing(
-    pool: &PgPool,
-    job: &SyncJob,
-) -> Result<bool, StoreError> {
-    let inserted = sqlx::query(
-        "INSERT INTO jobs (name, schedule, window_days, enabled) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(&job.name)
-    .bind(&job.schedule)
-    .bind(i64::from(job.window_days))
-    .bind(job.enabled)
-    .execute(pool)
-    .await
-    .map_err(db("insert job"))?;
-    Ok(inserted.rows_affected() == 1)
-}
-
-pub(crate) async fn list_jobs(pool: &PgPool) -> Result<Vec<SyncJob>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY name"))
-        .fetch_all(pool)
-        .await
-        .map_err(db("list jobs"))?;
-    rows.iter().map(job).collect()
-}
-
-pub(crate) async fn get_job(pool: &PgPool, name: &str) -> Result<SyncJob, StoreError> {
-    let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE name = $1"))
-        .bind(name)
-        .fetch_optional(pool)
-        .await
-        .map_err(db("read job"))?
-        .ok_or_else(|| StoreError::NotFound(format!("job {name}")))?;
-    job(&row)
-}
-
-pub(crate) async fn update_job(
-    pool: &PgPool,
-    name: &str,
-    patch: &JobPatch,
-) -> Result<SyncJob, StoreError> {
-    let row = sqlx::query(&format!(
-        "UPDATE jobs SET schedule = COALESCE($2, schedule),
-                         window_days = COALESCE($3, window_days),
-                         enabled = COALESCE($4, enabled)
-         WHERE name = $1 RETURNING {JOB_COLUMNS}"
-    ))
-    .bind(name)
-    .bind(patch.schedule.as_deref())
-    .bind(patch.window_days.map(i64::from))
-    .bind(patch.enabled)
-    .fetch_optional(pool)
-    .await
-    .map_err(db("update job"))?
-    .ok_or_else(|| StoreError::NotFound(format!("job {name}")))?;
-    job(&row)
-}
 
 const RUN_COLUMNS: &str = "id, job, trigger, started_at, due_at, finished_at, status, planned, \
                            fetched, changed, unchanged, skipped_fresh, failed, errors, missed, window_days";
 
-fn run(row: &PgRow) -> Result<SyncRun, StoreError> {
-    let counter = |index: usize, what: &str| count(column(row, index)?, what);
-    Ok(SyncRun {
-        id: RunId(column(row, 0)?),
-        job: column(row, 1)?,
-        trigger: column::<String>(row, 2)?
-            .parse::<Trigger>()
-            .map_err(corrupt)?,
-        started_at: column(row, 3)?,
-        due_at: column(row, 4)?,
-        finished_at: column(row, 5)?,
-        status: column::<String>(row, 6)?
-            .parse::<RunStatus>()
-            .map_err(corrupt)?,
-        counts: RunCounts {
-            planned: counter(7, "planned")?,
-            fetched: counter(8, "fetched")?,
-            changed: counter(9, "changed")?,
-            unchanged: counter(10, "unchanged")?,
-            skipped_fresh: counter(11, "skipped_fresh")?,
-            failed: counter(12, "failed")?,
-            missed: counter(14, "missed")?,
-        },
-        window_days: counter(15, "window_days")?,
-        errors: column(row, 13)?,
-    })
-}
-
-pub(crate) async fn create_run(pool: &PgPool, new: &NewRun) -> Result<SyncRun, StoreError> {
-    let row = sqlx::query(&format!(
-        "INSERT INTO runs (job, trigger, started_at, due_at, status, window_days)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING {RUN_COLUMNS}"
-    ))
-    .bind(&new.job)
-    .bind(new.trigger.as_str())
-    .bind(new.started_at)
-    .bind(new.due_at)
-    .bind(RunStatus::Running.as_str())
-    .bind(i64::from(new.window_days))
-    .fetch_one(pool)
-    .await
-    .map_err(db("create run"))?;
-    run(&row)
-}
-
-pub(crate) async fn save_run(pool: &PgPool, record: &SyncRun) -> Result<(), StoreError> {
-    let c = &record.counts;
-    let saved = sqlx::query(
-        "UPDATE runs SET status = $2, finished_at = $3, planned = $4, fetched = $5, changed = $6,
-                         unchanged = $7, skipped_fresh = $8, failed = $9, errors = $10,
-                         missed = $11
-         WHERE id = $1",
-    )
-    .bind(record.id.0)
-    .bind(record.status.as_str())
-    .bind(record.finished_at)
-    .bind(i64::from(c.planned))
-    .bind(i64::from(c.fetched))
-    .bind(i64::from(c.changed))
-    .bind(i64::from(c.unchanged))
-    .bind(i64::from(c.skipped_fresh))
-    .bind(i64::from(c.failed))
-    .bind(&record.errors)
-    .bind(i64::from(c.missed))
-    .execute(pool)
-    .await
-    .map_err(db("save run"))?;
-    if saved.rows_affected() == 0 {
-        return Err(StoreError::NotFound(format!("run {}", record.id)));
-    }
-    Ok(())
-}
-
-pub(crate) async fn get_run(pool: &PgPool, id: RunId) -> Result<SyncRun, StoreError> {
-    let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"))
+/// One run; the queue reads runs back through its own pool.
+pub(crate) async fn read_run(pool: &PgPool, id: RunId) -> Result<SyncRun, StoreError> {
+    let row: RunRow = sqlx::query_as(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(pool)
         .await
         .map_err(db("read run"))?
         .ok_or_else(|| StoreError::NotFound(format!("run {id}")))?;
-    run(&row)
+    row.into_run()
 }
 
-pub(crate) async fn list_runs(
-    pool: &PgPool,
-    job: Option<&str>,
-    page: PageRequest,
-) -> Result<Page<SyncRun>, StoreError> {
-    let (limit, offset) = limit_offset(page);
-    let mut tx = pool
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+/// A row of `jobs`.
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    name: String,
+    schedule: String,
+    window_days: i64,
+    enabled: bool,
+}
+
+impl JobRow {
+    fn into_job(self) -> Result<SyncJob, StoreError> {
+        Ok(SyncJob {
+            name: self.name,
+            schedule: self.schedule,
+            window_days: count(self.window_days, "job window")?,
+            enabled: self.enabled,
+        })
+    }
+}
+
+/// A row of `runs`.
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: i64,
+    job: String,
+    trigger: String,
+    started_at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    status: String,
+    planned: i64,
+    fetched: i64,
+    changed: i64,
+    unchanged: i64,
+    skipped_fresh: i64,
+    failed: i64,
+    missed: i64,
+    window_days: i64,
+    errors: Vec<String>,
+}
+
+impl RunRow {
+    fn into_run(self) -> Result<SyncRun, StoreError> {
+        Ok(SyncRun {
+            id: RunId(self.id),
+            job: self.job,
+            trigger: self.trigger.parse::<Trigger>().map_err(corrupt)?,
+            started_at: self.started_at,
+            due_at: self.due_at,
+            finished_at: self.finished_at,
+            status: self.status.parse::<RunStatus>().map_err(corrupt)?,
+            counts: RunCounts {
+                planned: count(self.planned, "planned")?,
+                fetched: count(self.fetched, "fetched")?,
+                changed: count(self.changed, "changed")?,
+                unchanged: count(self.unchanged, "unchanged")?,
+                skipped_fresh: count(self.skipped_fresh, "skipped_fresh")?,
+                failed: count(self.failed, "failed")?,
+                missed: count(self.missed, "missed")?,
+            },
+            window_days: count(self.window_days, "window_days")?,
+            errors: self.errors,
+        })
+    }
+}
+
+/// The row of `pause`.
+#[derive(sqlx::FromRow)]
+struct PauseRow {
+    paused: bool,
+    paused_at: Option<DateTime<Utc>>,
+}
+
+impl PauseRow {
+    fn into_state(self) -> Result<PauseState, StoreError> {
+        Ok(PauseState {
+            paused: self.paused,
+            paused_at: self.paused_at,
+        })
+    }
+}
+
+#[async_trait]
+impl RunLog for PostgresStore {
+    async fn insert_job_if_missing(&self, job: &SyncJob) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (name, schedule, window_days, enabled) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&job.name)
+        .bind(&job.schedule)
+        .bind(i64::from(job.window_days))
+        .bind(job.enabled)
+        .execute(&self.pool)
         .await
-        .map_err(db("list runs"))?;
-    let total: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE $1::text IS NULL OR job = $1")
-            .bind(job)
-            .fetch_one(&mut *tx)
+        .map_err(db("insert job"))?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn list_jobs(&self) -> Result<Vec<SyncJob>, StoreError> {
+        let rows: Vec<JobRow> =
+            sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY name"))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("list jobs"))?;
+        rows.into_iter().map(JobRow::into_job).collect()
+    }
+
+    async fn get_job(&self, name: &str) -> Result<SyncJob, StoreError> {
+        let row: JobRow =
+            sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE name = $1"))
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("read job"))?
+                .ok_or_else(|| StoreError::NotFound(format!("job {name}")))?;
+        row.into_job()
+    }
+
+    async fn update_job(&self, name: &str, patch: &JobPatch) -> Result<SyncJob, StoreError> {
+        let row: JobRow = sqlx::query_as(&format!(
+            "UPDATE jobs SET schedule = COALESCE($2, schedule),
+                             window_days = COALESCE($3, window_days),
+                             enabled = COALESCE($4, enabled)
+             WHERE name = $1 RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(name)
+        .bind(patch.schedule.as_deref())
+        .bind(patch.window_days.map(i64::from))
+        .bind(patch.enabled)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("update job"))?
+        .ok_or_else(|| StoreError::NotFound(format!("job {name}")))?;
+        row.into_job()
+    }
+
+    async fn create_run(&self, new: &NewRun) -> Result<SyncRun, StoreError> {
+        let row: RunRow = sqlx::query_as(&format!(
+            "INSERT INTO runs (job, trigger, started_at, due_at, status, window_days)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             RETURNING {RUN_COLUMNS}"
+        ))
+        .bind(&new.job)
+        .bind(new.trigger.as_str())
+        .bind(new.started_at)
+        .bind(new.due_at)
+        .bind(RunStatus::Running.as_str())
+        .bind(i64::from(new.window_days))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("create run"))?;
+        row.into_run()
+    }
+
+    async fn save_run(&self, record: &SyncRun) -> Result<(), StoreError> {
+        let c = &record.counts;
+        let saved = sqlx::query(
+            "UPDATE runs SET status = $2, finished_at = $3, planned = $4, fetched = $5, changed = $6,
+                             unchanged = $7, skipped_fresh = $8, failed = $9, errors = $10,
+                             missed = $11
+             WHERE id = $1",
+        )
+        .bind(record.id.0)
+        .bind(record.status.as_str())
+        .bind(record.finished_at)
+        .bind(i64::from(c.planned))
+        .bind(i64::from(c.fetched))
+        .bind(i64::from(c.changed))
+        .bind(i64::from(c.unchanged))
+        .bind(i64::from(c.skipped_fresh))
+        .bind(i64::from(c.failed))
+        .bind(&record.errors)
+        .bind(i64::from(c.missed))
+        .execute(&self.pool)
+        .await
+        .map_err(db("save run"))?;
+        if saved.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("run {}", record.id)));
+        }
+        Ok(())
+    }
+
+    async fn get_run(&self, id: RunId) -> Result<SyncRun, StoreError> {
+        read_run(&self.pool, id).await
+    }
+
+    async fn list_runs(
+        &self,
+        job: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<SyncRun>, StoreError> {
+        let (limit, offset) = limit_offset(page);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(db("list runs"))?;
-    let rows = sqlx::query(&format!(
-        "SELECT {RUN_COLUMNS} FROM runs WHERE $1::text IS NULL OR job = $1
-         ORDER BY id DESC LIMIT $2 OFFSET $3"
-    ))
-    .bind(job)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db("list runs"))?;
-    tx.commit().await.map_err(db("list runs"))?;
-    Ok(Page {
-        items: rows.iter().map(run).collect::<Result<_, _>>()?,
-        total: u64::try_from(total).unwrap_or(0),
-    })
-}
-
-pub(crate) async fn last_run(pool: &PgPool, job: &str) -> Result<Option<SyncRun>, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {RUN_COLUMNS} FROM runs WHERE job = $1 ORDER BY due_at DESC, id DESC LIMIT 1"
-    ))
-    .bind(job)
-    .fetch_optional(pool)
-    .await
-    .map_err(db("read last run"))?;
-    row.as_ref().map(run).transpose()
-}
-
-pub(crate) async fn interrupt_running_runs(
-    pool: &PgPool,
-    at: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let done = sqlx::query(
-        "UPDATE runs SET status = $1, finished_at = $2,
-                missed = GREATEST(planned - fetched - failed - skipped_fresh, missed)
-          WHERE status = $3",
-    )
-    .bind(RunStatus::Interrupted.as_str())
-    .bind(at)
-    .bind(RunStatus::Running.as_str())
-    .execute(pool)
-    .await
-    .map_err(db("interrupt runs"))?;
-    Ok(done.rows_affected())
-}
-
-fn pause(row: &PgRow) -> Result<PauseState, StoreError> {
-    Ok(PauseState {
-        paused: column(row, 0)?,
-        paused_at: column(row, 1)?,
-    })
-}
-
-pub(crate) async fn pause_state(pool: &PgPool) -> Result<PauseState, StoreError> {
-    let row = sqlx::query("SELECT paused, paused_at FROM pause WHERE id = 1")
-        .fetch_optional(pool)
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE $1::text IS NULL OR job = $1")
+                .bind(job)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db("list runs"))?;
+        let rows: Vec<RunRow> = sqlx::query_as(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE $1::text IS NULL OR job = $1
+             ORDER BY id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(job)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *tx)
         .await
-        .map_err(db("read pause flag"))?
-        .ok_or_else(|| corrupt("the pause flag row is missing"))?;
-    pause(&row)
+        .map_err(db("list runs"))?;
+        tx.commit().await.map_err(db("list runs"))?;
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(RunRow::into_run)
+                .collect::<Result<_, _>>()?,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    async fn last_run(&self, job: &str) -> Result<Option<SyncRun>, StoreError> {
+        let row: Option<RunRow> = sqlx::query_as(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE job = $1 ORDER BY due_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(job)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read last run"))?;
+        row.map(RunRow::into_run).transpose()
+    }
+
+    async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET status = $1, finished_at = $2,
+                    missed = GREATEST(planned - fetched - failed - skipped_fresh, missed)
+              WHERE status = $3",
+        )
+        .bind(RunStatus::Interrupted.as_str())
+        .bind(at)
+        .bind(RunStatus::Running.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db("interrupt runs"))?;
+        Ok(done.rows_affected())
+    }
 }
 
-/// One statement: `paused_at` is kept when already paused, so racing pauses agree.
-pub(crate) async fn set_paused(
-    pool: &PgPool,
-    paused: bool,
-    at: DateTime<Utc>,
-) -> Result<PauseState, StoreError> {
-    let row = sqlx::query(
-        "UPDATE pause
-         SET paused_at = CASE WHEN $1 THEN (CASE WHEN paused THEN paused_at ELSE $2 END)
-                              ELSE NULL END,
-             paused = $1
-         WHERE id = 1 RETURNING paused, paused_at",
-    )
-    .bind(paused)
-    .bind(at)
-    .fetch_optional(pool)
-    .await
-    .map_err(db("set pause flag"))?
-    .ok_or_else(|| corrupt("the pause flag row is missing"))?;
-    pause(&row)
+#[async_trait]
+impl Control for PostgresStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db("ping"))?;
+        Ok(())
+    }
+
+    async fn pause_state(&self) -> Result<PauseState, StoreError> {
+        let row: PauseRow = sqlx::query_as("SELECT paused, paused_at FROM pause WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read pause flag"))?
+            .ok_or_else(|| corrupt("the pause flag row is missing"))?;
+        row.into_state()
+    }
+
+    /// One statement: `paused_at` is kept when already paused, so racing pauses agree.
+    async fn set_paused(&self, paused: bool, at: DateTime<Utc>) -> Result<PauseState, StoreError> {
+        let row: PauseRow = sqlx::query_as(
+            "UPDATE pause
+             SET paused_at = CASE WHEN $1 THEN (CASE WHEN paused THEN paused_at ELSE $2 END)
+                                  ELSE NULL END,
+                 paused = $1
+             WHERE id = 1 RETURNING paused, paused_at",
+        )
+        .bind(paused)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("set pause flag"))?
+        .ok_or_else(|| corrupt("the pause flag row is missing"))?;
+        row.into_state()
+    }
 }

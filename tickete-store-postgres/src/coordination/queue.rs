@@ -164,7 +164,7 @@ impl PostgresQueue {
     async fn reread(&self, ids: Vec<RunId>) -> Result<Vec<SyncRun>, StoreError> {
         let mut runs = Vec::with_capacity(ids.len());
         for id in ids {
-            runs.push(runs::get_run(&self.pool, id).await?);
+            runs.push(runs::read_run(&self.pool, id).await?);
         }
         Ok(runs)
     }
@@ -428,7 +428,7 @@ impl WorkQueue for PostgresQueue {
         tx.commit().await.map_err(db("commit task outcome"))?;
         let mut updated = Vec::with_capacity(touched.len());
         for id in touched {
-            updated.push(runs::get_run(&self.pool, id).await?);
+            updated.push(runs::read_run(&self.pool, id).await?);
         }
         Ok(updated)
     }
