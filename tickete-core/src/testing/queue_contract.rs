@@ -3,7 +3,8 @@
 //! tests), so the rule the database repeats in SQL is proven to agree.
 //!
 //! Each case is a public `async fn(store, queue)` over an empty store and the queue built on
-//! it; it panics on a violation.
+//! it; it panics on a violation. [`queue_contract_tests!`](crate::queue_contract_tests) expands
+//! into one `#[tokio::test]` per case for a queue factory.
 
 use std::sync::Arc;
 
@@ -247,4 +248,128 @@ pub async fn a_task_released_after_its_run_ended_leaves_the_queue(
         .expect("release");
     assert_eq!(queue.depth().await.expect("depth").pending, 0);
     assert!(queue.claim(now).await.expect("claim").is_none());
+}
+
+/// Run counting, the rule the durable queue repeats in SQL: each outcome adds to every run
+/// waiting on the task (a task two runs share is fetched once and counted in both), and a run
+/// ends when its last task settles, `succeeded`, `partial` or `failed` by what it counted, with
+/// one error line per failed pair.
+pub async fn outcomes_count_in_every_run_waiting_on_them(
+    store: Arc<dyn InventoryStore>,
+    queue: Arc<dyn WorkQueue>,
+) {
+    catalogue(store.as_ref(), &[1, 2]).await;
+    let now = at("2025-03-25T10:05:00Z");
+    let week = queued_run(
+        store.as_ref(),
+        queue.as_ref(),
+        "sync-next-7-days",
+        &[task(1, 0), task(2, 0), task(1, 1)],
+    )
+    .await;
+    let today = queued_run(store.as_ref(), queue.as_ref(), "sync-today", &[task(2, 0)]).await;
+    let broken = queued_run(store.as_ref(), queue.as_ref(), "one-off", &[task(2, 1)]).await;
+    assert_eq!(
+        queue.depth().await.expect("depth").pending,
+        4,
+        "shared task queued once"
+    );
+
+    let mut finished = Vec::new();
+    for _ in 0..4 {
+        let claimed = queue
+            .claim(now)
+            .await
+            .expect("claim")
+            .expect("a ready task");
+        let outcome = match (claimed.task.product.get(), claimed.task.date == day(0)) {
+            (1, true) => TaskOutcome::Fetched(ApplyOutcome::Changed),
+            (2, true) => TaskOutcome::Fetched(ApplyOutcome::Unchanged),
+            _ => TaskOutcome::Failed("partner answered 500".into()),
+        };
+        let settled = queue
+            .settle(&claimed.task, &outcome, now)
+            .await
+            .expect("settle");
+        finished.extend(settled.into_iter().filter(|run| run.finished_at.is_some()));
+    }
+    assert_eq!(queue.depth().await.expect("depth").pending, 0);
+    assert!(!queue.is_running("sync-next-7-days").await.expect("running"));
+
+    let week = store.get_run(week.id).await.expect("week");
+    let counts = week.counts.clone();
+    assert_eq!(
+        (
+            counts.planned,
+            counts.fetched,
+            counts.changed,
+            counts.unchanged,
+            counts.failed
+        ),
+        (3, 2, 1, 1, 1),
+        "{week:?}"
+    );
+    assert_eq!(week.status, RunStatus::Partial);
+    assert_eq!(week.finished_at, Some(now));
+    assert_eq!(week.errors.len(), 1, "{:?}", week.errors);
+    assert!(
+        week.errors[0].contains("partner answered 500"),
+        "{:?}",
+        week.errors
+    );
+
+    let today = store.get_run(today.id).await.expect("today");
+    assert_eq!((today.counts.fetched, today.counts.unchanged), (1, 1));
+    assert_eq!(today.status, RunStatus::Succeeded);
+
+    let broken = store.get_run(broken.id).await.expect("one-off");
+    assert_eq!((broken.counts.fetched, broken.counts.failed), (0, 1));
+    assert_eq!(broken.status, RunStatus::Failed);
+
+    let mut ids: Vec<_> = finished.iter().map(|run| run.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        3,
+        "every run was reported finished once: {finished:?}"
+    );
+}
+
+/// One `#[tokio::test]` per work-queue contract case. `$make` is evaluated per test and must
+/// give `Option<(Arc<dyn InventoryStore>, Arc<dyn WorkQueue>, impl Teardown)>`: `None` skips
+/// (e.g. no Postgres), the third value is awaited as `.finish()` afterwards.
+#[macro_export]
+macro_rules! queue_contract_tests {
+    ($make:expr) => {
+        $crate::queue_contract_tests!(@cases $make;
+            a_superseded_run_ends_with_what_it_missed,
+            dropping_past_dates_counts_them_missed,
+            dropping_a_product_leaves_the_others,
+            a_task_released_after_its_run_ended_leaves_the_queue,
+            outcomes_count_in_every_run_waiting_on_them,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some((store, queue, teardown)) = $make.await else {
+                    return;
+                };
+                $crate::testing::queue_contract::$case(store, queue).await;
+                $crate::testing::queue_contract::Teardown::finish(teardown).await;
+            }
+        )*
+    };
+}
+
+/// What a queue subject tears down after a case (a database); `()` for nothing.
+pub trait Teardown {
+    /// Removes what the subject created.
+    fn finish(self) -> impl std::future::Future<Output = ()> + Send;
+}
+
+impl Teardown for () {
+    async fn finish(self) {}
 }

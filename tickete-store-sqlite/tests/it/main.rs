@@ -1,4 +1,5 @@
 //! Integration tests of the SQLite store.
 
 mod outage;
+mod queue_contract;
 mod store_contract;
