@@ -120,8 +120,66 @@ pub fn validate_day(date: NaiveDate, raw: Vec<RawSlot>) -> Result<DaySnapshot, V
         }
         slots.push(slot);
     }
-    Ok(DaySnapshot::new(date, slots))
+    let day = DaySnapshot::new(date, slots);
+    check_text(&day)?;
+    Ok(day)
 }
+
+/// Refuses a day whose text holds control characters: NUL (which Postgres cannot store and
+/// SQLite would keep and serve) or any other C0/C1 control or DEL. Free text (`name`,
+/// `description`) may carry tab, line feed and carriage return; identifiers, pax types and
+/// currency codes may not.
+///
+/// [`validate_day`] applies it to partner answers, and the engine applies it to every day a
+/// source returns before any store sees it, so the rule is the same whatever the source and
+/// the store.
+pub fn check_text(day: &DaySnapshot) -> Result<(), ValidationError> {
+    for (index, slot) in day.slots.iter().enumerate() {
+        let location = || format!("slot {index} ({})", excerpt(&slot.provider_slot_id));
+        let refuse = |problem: String| ValidationError {
+            location: location(),
+            problem,
+        };
+        token_text("providerSlotId", &slot.provider_slot_id).map_err(refuse)?;
+        token_text("currencyCode", &slot.currency_code).map_err(refuse)?;
+        for (pax_index, pax) in slot.pax.iter().enumerate() {
+            let in_pax = |problem: String| refuse(format!("pax {pax_index}: {problem}"));
+            token_text("type", &pax.pax_type).map_err(in_pax)?;
+            token_text("price.currencyCode", &pax.price.currency_code).map_err(in_pax)?;
+            for (field, value) in [("name", &pax.name), ("description", &pax.description)] {
+                if let Some(value) = value {
+                    free_text(field, value).map_err(in_pax)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn token_text(field: &str, value: &str) -> Result<(), String> {
+    match value.chars().find(|c| c.is_control()) {
+        Some(c) => Err(control_problem(field, c)),
+        None => Ok(()),
+    }
+}
+
+fn free_text(field: &str, value: &str) -> Result<(), String> {
+    match value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        Some(c) => Err(control_problem(field, c)),
+        None => Ok(()),
+    }
+}
+
+fn control_problem(field: &str, c: char) -> String {
+    format!(
+        "{field} contains the control character U+{:04X}; partner text must be printable",
+        u32::from(c)
+    )
+}
+
 
 fn validate_slot(date: NaiveDate, raw: RawSlot) -> Result<Slot, String> {
     if raw.provider_slot_id.trim().is_empty() {
@@ -225,11 +283,20 @@ fn money(field: &str, value: Decimal) -> Result<Decimal, String> {
     Ok(value)
 }
 
+/// At most 60 characters of partner text for a message, control characters escaped
+/// (`\u{0}`), so an error line or a log line never carries them.
 fn excerpt(text: &str) -> String {
     const MAX: usize = 60;
-    if text.chars().count() <= MAX {
-        text.to_owned()
-    } else {
-        format!("{}…", text.chars().take(MAX).collect::<String>())
+    let mut out = String::new();
+    for c in text.chars().take(MAX) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
+    if text.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
 }

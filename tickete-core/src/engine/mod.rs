@@ -69,7 +69,13 @@ pub struct EngineConfig {
     pub max_in_flight: usize,
     /// A call that takes longer is a transient failure.
     pub fetch_timeout: Duration,
+    /// Longest a partner 429 may hold every call (`TICKETE_PARTNER_MAX_HOLD_SECONDS`): a reset
+    /// further out is clamped, so a broken or hostile answer cannot stall syncing for days.
+    pub max_hold: Duration,
 }
+
+/// Default of [`EngineConfig::max_hold`]: one hour.
+pub const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(3600);
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -79,6 +85,7 @@ impl Default for EngineConfig {
             retry: RetryPolicy::default(),
             max_in_flight: 4,
             fetch_timeout: Duration::from_secs(30),
+            max_hold: DEFAULT_MAX_HOLD,
         }
     }
 }
@@ -326,6 +333,16 @@ impl Engine {
             rate_per_minute: self.inner.budget.rate_per_minute(),
             held_until: self.inner.budget.held_until(),
         })
+    }
+
+    /// Lifts a partner 429 hold now (an operator's call, e.g. after the partner raised the
+    /// limit): calls resume at the normal pace. Returns the hold that was in force, if any.
+    pub async fn clear_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let lifted = self.inner.budget.clear_hold().await?;
+        if let Some(until) = lifted {
+            tracing::info!(%until, "partner rate-limit hold lifted by an operator");
+        }
+        Ok(lifted)
     }
 
     /// Whether a run of `job` is in progress.

@@ -41,6 +41,17 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new(products: &[u32], rate: u32) -> Self {
+        Self::with_config(
+            products,
+            EngineConfig {
+                rate_per_minute: NonZeroU32::new(rate).unwrap(),
+                ..EngineConfig::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn with_config(products: &[u32], config: EngineConfig) -> Self {
         let store = Arc::new(MemoryStore::new());
         for &id in products {
             store
@@ -56,10 +67,6 @@ impl Harness {
         let clock = Arc::new(TokioClock::starting_at(
             DateTime::parse_from_rfc3339(START).unwrap().to_utc(),
         ));
-        let config = EngineConfig {
-            rate_per_minute: NonZeroU32::new(rate).unwrap(),
-            ..EngineConfig::default()
-        };
         let engine = Engine::builder(store.clone(), source.clone())
             .config(config)
             .clock(clock.clone())
