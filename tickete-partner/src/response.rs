@@ -20,9 +20,10 @@ const MAX_MESSAGE_CHARS: usize = 500;
 /// Wait used when a 429 carries no usable reset time (SPEC §1).
 const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
-/// Longest wait a 429 may impose; a reset further out is clamped so a hostile or broken
-/// answer cannot stall the service for days. After it the engine simply asks again.
-const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(3600);
+/// Default longest wait a 429 may impose (`PartnerConfig::max_hold`); a reset further out is
+/// clamped so a hostile or broken answer cannot stall the service for days. After it the
+/// engine simply asks again.
+pub(crate) const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(3600);
 
 /// Removes the API key from any text that could end up in a message or a log.
 #[derive(Clone, Default)]
@@ -164,18 +165,25 @@ struct RateLimitState {
 
 /// When a 429 says the window resets: `rateLimitState.reset` (epoch ms), else `Retry-After`
 /// (seconds or an HTTP date), else 60 s from `now`; never earlier than `now`, never more
-/// than an hour ahead.
-pub(crate) async fn rate_limit_reset(response: Response, now: DateTime<Utc>) -> DateTime<Utc> {
+/// than `max_hold` ahead.
+pub(crate) async fn rate_limit_reset(
+    response: Response,
+    now: DateTime<Utc>,
+    max_hold: Duration,
+) -> DateTime<Utc> {
     let retry_after = response
         .headers()
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = read_small(response).await;
-    let latest = now + MAX_RATE_LIMIT_WAIT;
+    let latest = chrono::Duration::from_std(max_hold)
+        .ok()
+        .and_then(|hold| now.checked_add_signed(hold))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     from_body(&body)
         .filter(|reset| *reset > now)
-        .or_else(|| retry_after.and_then(|v| from_retry_after(v.trim(), now)))
+        .or_else(|| retry_after.and_then(|v| from_retry_after(v.trim(), now, max_hold)))
         .unwrap_or(now + DEFAULT_RATE_LIMIT_WAIT)
         .clamp(now, latest)
 }
@@ -192,10 +200,10 @@ fn from_body(body: &[u8]) -> Option<DateTime<Utc>> {
     Utc.timestamp_millis_opt(millis).single()
 }
 
-fn from_retry_after(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn from_retry_after(value: &str, now: DateTime<Utc>, max_hold: Duration) -> Option<DateTime<Utc>> {
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
-        let wait = Duration::from_secs(seconds).min(MAX_RATE_LIMIT_WAIT);
+        let wait = Duration::from_secs(seconds).min(max_hold);
         return Some(now + wait);
     }
     DateTime::parse_from_rfc2822(value)
@@ -230,19 +238,19 @@ mod tests {
     #[test]
     fn retry_after_takes_seconds_or_http_dates() {
         assert_eq!(
-            from_retry_after("7", now()),
+            from_retry_after("7", now(), DEFAULT_MAX_HOLD),
             Some(now() + Duration::from_secs(7))
         );
         assert_eq!(
-            from_retry_after("Tue, 25 Mar 2025 10:00:30 GMT", now()),
+            from_retry_after("Tue, 25 Mar 2025 10:00:30 GMT", now(), DEFAULT_MAX_HOLD),
             Some(now() + Duration::from_secs(30))
         );
         assert_eq!(
-            from_retry_after("99999999999999999999999", now()),
-            Some(now() + MAX_RATE_LIMIT_WAIT)
+            from_retry_after("99999999999999999999999", now(), DEFAULT_MAX_HOLD),
+            Some(now() + DEFAULT_MAX_HOLD)
         );
-        assert_eq!(from_retry_after("soon", now()), None);
-        assert_eq!(from_retry_after("-5", now()), None);
+        assert_eq!(from_retry_after("soon", now(), DEFAULT_MAX_HOLD), None);
+        assert_eq!(from_retry_after("-5", now(), DEFAULT_MAX_HOLD), None);
     }
 
     #[test]

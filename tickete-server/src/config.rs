@@ -55,6 +55,9 @@ pub struct ConfigArgs {
     /// Seconds a replica may hold a claimed task before others may take it over (Postgres).
     #[arg(long, env = "TICKETE_TASK_LEASE_SECONDS")]
     pub task_lease_seconds: Option<u64>,
+    /// Longest a partner 429 may hold every call, in seconds; a later reset is clamped.
+    #[arg(long, env = "TICKETE_PARTNER_MAX_HOLD_SECONDS")]
+    pub partner_max_hold_seconds: Option<u64>,
     /// Run against the built-in partner simulator (same as `TICKETE_PARTNER_URL=sim`).
     #[arg(long)]
     pub partner_sim: bool,
@@ -76,6 +79,7 @@ struct FileConfig {
     trust_forwarded_for: Option<bool>,
     log_format: Option<String>,
     task_lease_seconds: Option<u64>,
+    partner_max_hold_seconds: Option<u64>,
 }
 
 /// Where partner data comes from.
@@ -114,6 +118,8 @@ pub struct Config {
     pub json_logs: bool,
     /// Lease on a claimed task in the shared (Postgres) queue.
     pub task_lease: std::time::Duration,
+    /// Longest a partner 429 may hold every call (`TICKETE_PARTNER_MAX_HOLD_SECONDS`).
+    pub partner_max_hold: std::time::Duration,
 }
 
 /// A setting that could not be used; the message names it and the expected form.
@@ -122,6 +128,9 @@ pub struct Config {
 pub struct ConfigError(pub String);
 
 const DEFAULT_PARTNER_URL: &str = "https://leap-api.tickete.co";
+
+/// Largest `TICKETE_PARTNER_MAX_HOLD_SECONDS`: a week.
+const MAX_HOLD_CEILING_SECONDS: u64 = 7 * 24 * 3600;
 
 impl Config {
     /// Layers `args` (flags and env, as clap parsed them) over the file over the defaults.
@@ -197,6 +206,15 @@ impl Config {
                 "TICKETE_TASK_LEASE_SECONDS must be at least 2".into(),
             ));
         }
+        let max_hold = args
+            .partner_max_hold_seconds
+            .or(file.partner_max_hold_seconds)
+            .unwrap_or(3600);
+        if !(1..=MAX_HOLD_CEILING_SECONDS).contains(&max_hold) {
+            return Err(ConfigError(format!(
+                "TICKETE_PARTNER_MAX_HOLD_SECONDS must be from 1 to {MAX_HOLD_CEILING_SECONDS} (7 days)"
+            )));
+        }
         Ok(Self {
             database_url,
             partner,
@@ -216,6 +234,7 @@ impl Config {
                 .unwrap_or(false),
             json_logs: log_format.as_deref() == Some("json"),
             task_lease: std::time::Duration::from_secs(lease),
+            partner_max_hold: std::time::Duration::from_secs(max_hold),
         })
     }
 }
@@ -291,6 +310,7 @@ impl fmt::Debug for Config {
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("json_logs", &self.json_logs)
             .field("task_lease", &self.task_lease)
+            .field("partner_max_hold", &self.partner_max_hold)
             .finish()
     }
 }
@@ -324,6 +344,26 @@ mod tests {
         assert_eq!(config.timezone, Tz::UTC);
         assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
         assert_eq!(config.public_rate_per_minute, 300);
+        assert_eq!(config.partner_max_hold.as_secs(), 3600);
+    }
+
+    #[test]
+    fn the_longest_429_hold_is_configurable_within_a_week() {
+        let config = Config::resolve(ConfigArgs {
+            partner_max_hold_seconds: Some(600),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(config.partner_max_hold.as_secs(), 600);
+        for bad in [0, 7 * 24 * 3600 + 1] {
+            let error = Config::resolve(ConfigArgs {
+                partner_max_hold_seconds: Some(bad),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains("TICKETE_PARTNER_MAX_HOLD_SECONDS"), "{error}");
+        }
     }
 
     #[test]

@@ -34,10 +34,12 @@ pub struct ErrorBody {
 
 impl ApiError {
     /// A failure with `status`.
+    /// A failure with `status`. The message is cut to [`MAX_MESSAGE_CHARS`]: it may quote
+    /// client input, which must never come back whole.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
-            message: message.into(),
+            message: truncate(&message.into(), MAX_MESSAGE_CHARS),
             retry_after: None,
         }
     }
@@ -60,6 +62,17 @@ impl ApiError {
     /// 401 for a missing or wrong admin token.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+}
+
+/// Longest error message; longer ones end in `…`.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `text` cut to `max` characters, with `…` when something was cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
     }
 }
 
@@ -88,7 +101,9 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::NotFound(what) => Self::not_found(format!("{what} not found")),
+            StoreError::NotFound(what) => {
+                Self::not_found(format!("{} not found", truncate(&what, 120)))
+            }
             StoreError::Conflict(message) => Self::conflict(message),
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "store unavailable");
@@ -112,9 +127,10 @@ impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::Paused => Self::conflict("sync is paused; POST /api/v1/sync/resume first"),
-            EngineError::AlreadyRunning(job) => {
-                Self::conflict(format!("job {job} is already running"))
-            }
+            EngineError::AlreadyRunning(job) => Self::conflict(format!(
+                "job {} is already running",
+                truncate(&job, 120)
+            )),
             EngineError::InvalidWindow(days) => Self::bad_request(format!(
                 "daysToSync {days} is out of range: expected an integer from 1 to 62"
             )),

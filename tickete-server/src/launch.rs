@@ -68,6 +68,7 @@ pub fn engine_config(config: &Config) -> EngineConfig {
     EngineConfig {
         rate_per_minute: config.partner_rate_per_minute,
         time_zone: config.timezone,
+        max_hold: config.partner_max_hold,
         ..EngineConfig::default()
     }
 }
@@ -109,6 +110,7 @@ pub fn partner_client(
         .map_err(|e| LaunchError::Partner(format!("partner URL `{base_url}`: {e}")))?;
     let mut partner = PartnerConfig::new(url);
     partner.api_key = config.partner_api_key.clone();
+    partner.max_hold = config.partner_max_hold;
     let client = PartnerClient::new(partner).map_err(|e| LaunchError::Partner(e.to_string()))?;
     Ok(Arc::new(client))
 }
@@ -195,11 +197,8 @@ pub async fn launch(
 
     tracing::info!(address = %local_address, config = ?config, "tickete listening");
     let http_stop = stop.clone();
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let limits = crate::serve::ServeLimits::default();
+    let served = crate::serve::serve(listener, app, limits, async move {
         tokio::select! {
             () = shutdown => {}
             () = http_stop.cancelled() => {}

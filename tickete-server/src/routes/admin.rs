@@ -58,6 +58,15 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<SyncStatusB
     Ok(Json(sync_status(&state).await?))
 }
 
+/// Lifts a partner 429 hold (`partnerBudget.heldUntil`): calls resume at the normal pace now
+/// rather than at the partner's reset. Answers the status, with no hold.
+#[utoipa::path(post, path = "/api/v1/sync/clear-hold", tag = "sync", security(("bearer" = [])),
+    responses((status = 200, body = SyncStatusBody)))]
+pub async fn clear_hold(State(state): State<AppState>) -> ApiResult<Json<SyncStatusBody>> {
+    state.engine().clear_hold().await?;
+    Ok(Json(sync_status(&state).await?))
+}
+
 async fn job_body(state: &AppState, job: &SyncJob) -> ApiResult<JobBody> {
     let last = state.store().last_run(&job.name).await?;
     let next = parse_schedule(&job.schedule).ok().and_then(|cron| {
