@@ -294,7 +294,10 @@ mod tests {
     fn made_up_methods_share_one_label() {
         use axum::http::Method;
         assert_eq!(method_label(&Method::GET), "GET");
-        assert_eq!(method_label(&Method::from_bytes(b"FOO123").unwrap()), "OTHER");
+        assert_eq!(
+            method_label(&Method::from_bytes(b"FOO123").unwrap()),
+            "OTHER"
+        );
         assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), "OTHER");
     }
 }

@@ -362,7 +362,10 @@ mod tests {
             })
             .unwrap_err()
             .to_string();
-            assert!(error.contains("TICKETE_PARTNER_MAX_HOLD_SECONDS"), "{error}");
+            assert!(
+                error.contains("TICKETE_PARTNER_MAX_HOLD_SECONDS"),
+                "{error}"
+            );
         }
     }
 

@@ -127,10 +127,9 @@ impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::Paused => Self::conflict("sync is paused; POST /api/v1/sync/resume first"),
-            EngineError::AlreadyRunning(job) => Self::conflict(format!(
-                "job {} is already running",
-                truncate(&job, 120)
-            )),
+            EngineError::AlreadyRunning(job) => {
+                Self::conflict(format!("job {} is already running", truncate(&job, 120)))
+            }
             EngineError::InvalidWindow(days) => Self::bad_request(format!(
                 "daysToSync {days} is out of range: expected an integer from 1 to 62"
             )),

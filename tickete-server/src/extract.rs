@@ -238,8 +238,7 @@ fn is_json_media_type(value: &str) -> bool {
         return false;
     };
     kind.eq_ignore_ascii_case("application")
-        && (subtype.eq_ignore_ascii_case("json")
-            || subtype.to_ascii_lowercase().ends_with("+json"))
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
 }
 
 const NUL_MESSAGE: &str = "text must not contain the NUL character (\\u0000)";

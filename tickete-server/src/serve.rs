@@ -123,14 +123,21 @@ pub async fn serve(
         metrics::gauge!("tickete_http_connections_open").increment(1.0);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
-                if error.is_timeout() && state.request_started() {
-                    refuse(
-                        &stream,
-                        StatusCode::REQUEST_TIMEOUT,
-                        "the request headers did not arrive in time; send the whole request at once",
-                    );
-                }
                 tracing::debug!(%error, %peer, "connection closed on an error");
+                let refused = if error.is_timeout() {
+                    state.request_started().then(|| {
+                        refuse(
+                            &stream,
+                            StatusCode::REQUEST_TIMEOUT,
+                            "the request headers did not arrive in time; send the whole request at once",
+                        );
+                    })
+                } else {
+                    Some(())
+                };
+                if refused.is_some() {
+                    linger(&stream).await;
+                }
             }
             metrics::gauge!("tickete_http_connections_open").decrement(1.0);
             drop(permit);
@@ -289,6 +296,38 @@ pub(crate) fn error_response(status: StatusCode, message: &str) -> Vec<u8> {
     response
 }
 
+/// How long a refused connection is drained before it is closed.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Most bytes drained from a refused connection.
+const LINGER_BYTES: usize = 256 * 1024;
+
+/// Closes our side for writing, then reads and drops what the client is still sending, for a
+/// short while, before the socket is closed. Closing with unread bytes would send a reset,
+/// which can make the client lose the refusal it has not read yet.
+async fn linger(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write);
+    let mut scratch = [0u8; 4096];
+    let mut left = LINGER_BYTES;
+    let _ = tokio::time::timeout(LINGER, async {
+        loop {
+            if stream.readable().await.is_err() {
+                return;
+            }
+            match stream.try_read(&mut scratch) {
+                Ok(0) => return,
+                Ok(read) => left = left.saturating_sub(read),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(_) => return,
+            }
+            if left == 0 {
+                return;
+            }
+        }
+    })
+    .await;
+}
+
 /// Best effort: the connection is closing and nothing else is being written to it.
 fn refuse(stream: &TcpStream, status: StatusCode, message: &str) {
     metrics::counter!("tickete_http_refused_total", "status" => status.as_str().to_owned())
@@ -306,7 +345,10 @@ mod tests {
                       Max cpu time              unlimited            unlimited            seconds\n\
                       Max open files            20000                20000                files\n";
         assert_eq!(open_files_limit(limits), Some(20_000));
-        assert_eq!(open_files_limit("Max open files unlimited unlimited files"), Some(usize::MAX));
+        assert_eq!(
+            open_files_limit("Max open files unlimited unlimited files"),
+            Some(usize::MAX)
+        );
         assert_eq!(open_files_limit("nothing"), None);
         assert!((64..=8192).contains(&default_max_connections()));
     }
@@ -315,10 +357,16 @@ mod tests {
     fn only_bodyless_refusals_are_replaced() {
         let hyper_414 = b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\ndate: Sat, 21 Nov 2026 21:00:00 GMT\r\n\r\n";
         let replaced = String::from_utf8(replace_hyper_refusal(hyper_414).unwrap()).unwrap();
-        assert!(replaced.starts_with("HTTP/1.1 414 URI Too Long\r\n"), "{replaced}");
+        assert!(
+            replaced.starts_with("HTTP/1.1 414 URI Too Long\r\n"),
+            "{replaced}"
+        );
         assert!(replaced.ends_with(r#""statusCode":414,"error":"URI Too Long","message":"the request URI is too long (limit 8 KiB)"}"#), "{replaced}");
         let ours = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 70\r\n\r\n{}";
         assert_eq!(replace_hyper_refusal(ours), None);
-        assert_eq!(replace_hyper_refusal(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"), None);
+        assert_eq!(
+            replace_hyper_refusal(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"),
+            None
+        );
     }
 }
