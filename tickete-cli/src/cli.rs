@@ -28,6 +28,7 @@ const SERVER_ONLY_SETTINGS: &[&str] = &[
     "public_rate_per_minute",
     "trust_forwarded_for",
     "task_lease_seconds",
+    "partner_max_hold_seconds",
 ];
 
 /// tickete: sync partner availability, query it and operate the sync, straight on the store
@@ -89,8 +90,12 @@ pub enum Command {
     Pause,
     /// Resume partner calls.
     Resume,
-    /// Pause flag, partner budget and the latest run.
+    /// Pause flag, partner budget (with any 429 hold in force) and the latest run.
     Status,
+    /// Lift a partner 429 hold now, so calls resume at the normal pace rather than at the
+    /// partner's reset (Postgres: the hold every replica shares; on SQLite the hold lives in
+    /// the running server: `POST /api/v1/sync/clear-hold`).
+    ClearHold,
     /// Create or upgrade the store's schema and seed the default jobs (and, into an empty
     /// catalogue, TICKETE_PRODUCTS), as the server does at start.
     Migrate,

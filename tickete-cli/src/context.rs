@@ -134,11 +134,22 @@ impl Ctx {
     /// On Postgres, the partner budget every server replica shares: a CLI sync next to
     /// running servers then spends the same budget instead of adding to it.
     async fn shared_budget(&self) -> Result<Option<Arc<dyn PartnerBudget>>, CliError> {
+        Ok(self
+            .postgres_budget()
+            .await?
+            .map(|budget| Arc::new(budget) as Arc<dyn PartnerBudget>))
+    }
+
+    /// On Postgres, the shared budget itself (its 429 hold is read and lifted there); `None`
+    /// on SQLite, where the hold lives in the running server's memory.
+    pub async fn postgres_budget(&self) -> Result<Option<PostgresBudget>, CliError> {
         let Some(store) = self.postgres().await? else {
             return Ok(None);
         };
-        let budget = PostgresBudget::new(store.pool().clone(), self.config.partner_rate_per_minute);
-        Ok(Some(Arc::new(budget)))
+        Ok(Some(PostgresBudget::new(
+            store.pool().clone(),
+            self.config.partner_rate_per_minute,
+        )))
     }
 
     /// An engine that can plan but never reaches the partner (`sync --dry-run`).

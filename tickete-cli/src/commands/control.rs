@@ -1,6 +1,7 @@
-//! `tickete pause|resume|status|migrate`.
+//! `tickete pause|resume|status|clear-hold|migrate`.
 
 use chrono::Utc;
+use tickete_core::engine::PartnerBudget;
 use tickete_core::{InventoryStore, PageRequest};
 use tickete_server::config::redact_url;
 use tickete_server::dto::{BudgetBody, RunBody, SyncStatusBody};
@@ -40,6 +41,11 @@ async fn print_status(ctx: &Ctx, store: &dyn InventoryStore) -> Result<(), CliEr
     let rate = ctx.config.partner_rate_per_minute.get();
     let shared_queue = ctx.shared_queue_depth().await?;
     let depth = shared_queue.unwrap_or_default();
+    let budget = ctx.postgres_budget().await?;
+    let held_until = match &budget {
+        Some(budget) => budget.stored_hold().await?,
+        None => None,
+    };
     let body = SyncStatusBody {
         paused: pause.paused,
         paused_at: pause.paused_at,
@@ -48,7 +54,7 @@ async fn print_status(ctx: &Ctx, store: &dyn InventoryStore) -> Result<(), CliEr
         partner_budget: BudgetBody {
             rate_per_minute: rate,
             spacing_ms: 60_000 / u64::from(rate),
-            held_until: None,
+            held_until,
         },
         last_run: last.items.first().map(RunBody::from),
     };
@@ -65,6 +71,16 @@ async fn print_status(ctx: &Ctx, store: &dyn InventoryStore) -> Result<(), CliEr
         "partner budget: {rate} calls/min (one every {} ms)",
         body.partner_budget.spacing_ms
     ));
+    match (&budget, body.partner_budget.held_until) {
+        (Some(_), Some(until)) => output::line(format!(
+            "partner hold:   429 hold until {} (lift it with `tickete clear-hold`)",
+            time(until)
+        )),
+        (Some(_), None) => output::line("partner hold:   none"),
+        (None, _) => output::line(
+            "partner hold:   held in a running server's memory (GET /api/v1/sync/status)",
+        ),
+    }
     match &body.last_run {
         Some(run) => output::line(format!(
             "last run:       {} {} ({}) {}, started {}; fetched {}, failed {}",
@@ -88,6 +104,30 @@ async fn print_status(ctx: &Ctx, store: &dyn InventoryStore) -> Result<(), CliEr
         ),
     }
     Ok(())
+}
+
+/// Lifts the partner 429 hold every replica shares (Postgres) and prints the status. On
+/// SQLite the hold lives in the running server's memory, out of the CLI's reach: exit 2 with
+/// the route that lifts it.
+pub async fn clear_hold(ctx: &Ctx) -> Result<(), CliError> {
+    let Some(budget) = ctx.postgres_budget().await? else {
+        return Err(CliError::usage(
+            "on SQLite the partner 429 hold lives in the running server's memory: lift it with \
+             `POST /api/v1/sync/clear-hold` (admin token); `tickete clear-hold` works on Postgres",
+        ));
+    };
+    let lifted = budget.clear_hold().await?;
+    if !ctx.json {
+        output::line(match lifted {
+            Some(until) => format!(
+                "lifted the partner 429 hold that ran until {}: calls resume now",
+                time(until)
+            ),
+            None => "no partner 429 hold was in force".to_owned(),
+        });
+    }
+    let store = ctx.store().await?;
+    print_status(ctx, store.as_ref()).await
 }
 
 /// Opens the store (which applies its migrations) and seeds the defaults.

@@ -138,3 +138,24 @@ fn pause_resume_and_status() {
     assert_eq!(resumed["paused"], false);
     assert_eq!(resumed["pausedAt"], Value::Null);
 }
+
+/// On SQLite the 429 hold lives in the running server's memory: the CLI says where to lift it
+/// rather than pretending it did.
+#[test]
+fn clear_hold_on_sqlite_points_at_the_server_route() {
+    let store = Store::new();
+    store
+        .offline()
+        .arg("clear-hold")
+        .assert()
+        .code(2)
+        .stderr(contains("POST /api/v1/sync/clear-hold"));
+    store
+        .offline()
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(contains(
+            "partner hold:   held in a running server's memory",
+        ));
+}
