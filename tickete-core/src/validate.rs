@@ -97,7 +97,11 @@ pub struct ValidationError {
 pub fn parse_day(body: &[u8], date: NaiveDate) -> Result<DaySnapshot, ValidationError> {
     let raw: Vec<RawSlot> = serde_json::from_slice(body).map_err(|e| ValidationError {
         location: "body".into(),
-        problem: format!("not a JSON array of partner slots: {e}"),
+        // serde quotes what it refused, which may be a megabyte of partner text.
+        problem: format!(
+            "not a JSON array of partner slots: {}",
+            excerpt_of(&e.to_string(), 200)
+        ),
     })?;
     validate_day(date, raw)
 }
@@ -180,7 +184,6 @@ fn control_problem(field: &str, c: char) -> String {
     )
 }
 
-
 fn validate_slot(date: NaiveDate, raw: RawSlot) -> Result<Slot, String> {
     if raw.provider_slot_id.trim().is_empty() {
         return Err("providerSlotId is empty".into());
@@ -206,7 +209,7 @@ fn validate_slot(date: NaiveDate, raw: RawSlot) -> Result<Slot, String> {
         if !seen_types.insert(entry.pax_type.clone()) {
             return Err(format!(
                 "pax {index}: type `{}` appears twice in the slot",
-                entry.pax_type
+                excerpt(&entry.pax_type)
             ));
         }
         pax.push(entry);
@@ -286,16 +289,19 @@ fn money(field: &str, value: Decimal) -> Result<Decimal, String> {
 /// At most 60 characters of partner text for a message, control characters escaped
 /// (`\u{0}`), so an error line or a log line never carries them.
 fn excerpt(text: &str) -> String {
-    const MAX: usize = 60;
+    excerpt_of(text, 60)
+}
+
+fn excerpt_of(text: &str, max: usize) -> String {
     let mut out = String::new();
-    for c in text.chars().take(MAX) {
+    for c in text.chars().take(max) {
         if c.is_control() {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
-    if text.chars().nth(MAX).is_some() {
+    if text.chars().nth(max).is_some() {
         out.push('…');
     }
     out

@@ -264,6 +264,48 @@ mod tests {
         assert!(text.ends_with('…'));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// A 429's reset from any body or `Retry-After` never panics and stays within the hold.
+        #[test]
+        fn rate_limit_resets_from_anything_stay_in_bounds(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            millis in proptest::prelude::any::<i64>(),
+            retry_after in "\\PC{0,40}",
+            seconds in proptest::prelude::any::<u64>(),
+        ) {
+            let _ = from_body(&body);
+            let shaped = format!(r#"{{"rateLimitState":{{"reset":{millis}}}}}"#);
+            let _ = from_body(shaped.as_bytes());
+            for value in [retry_after, seconds.to_string()] {
+                if let Some(at) = from_retry_after(value.trim(), now(), DEFAULT_MAX_HOLD) {
+                    proptest::prop_assert!(at <= now() + DEFAULT_MAX_HOLD || !value.bytes().all(|b| b.is_ascii_digit()));
+                }
+            }
+        }
+
+        /// Excerpts of any body are short, printable and never hold the key.
+        #[test]
+        fn excerpts_of_any_body_are_short_and_clean(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
+        ) {
+            let redactor = Redactor::new(Some("k3y-s3cret".into()));
+            let mut with_key = body.clone();
+            with_key.extend_from_slice(b"k3y-s3cret");
+            for bytes in [&body, &with_key] {
+                let text = excerpt(bytes, &redactor);
+                proptest::prop_assert!(text.chars().count() <= EXCERPT_CHARS + 1);
+                proptest::prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
+                proptest::prop_assert!(!text.contains("k3y-s3cret"));
+            }
+        }
+    }
+
     #[test]
     fn redactor_hides_the_key() {
         let redactor = Redactor::new(Some("s3cret".into()));

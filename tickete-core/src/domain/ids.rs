@@ -94,7 +94,18 @@ mod tests {
     fn product_ids_are_plain_positive_integers() {
         assert_eq!("14".parse::<ProductId>().unwrap().get(), 14);
         for bad in [
-            "", "0", "-1", "+3", "1.5", "abc", "99999999999", "014", "00", "0x1", " 14", "14 ",
+            "",
+            "0",
+            "-1",
+            "+3",
+            "1.5",
+            "abc",
+            "99999999999",
+            "014",
+            "00",
+            "0x1",
+            " 14",
+            "14 ",
         ] {
             assert!(bad.parse::<ProductId>().is_err(), "{bad} must be rejected");
         }
@@ -105,7 +116,10 @@ mod tests {
         assert_eq!("10".parse::<ProductId>().unwrap().get(), 10);
         assert_eq!("7".parse::<RunId>().unwrap(), RunId(7));
         for bad in ["07", "+7", "-7", "0", "", "7a"] {
-            assert!(bad.parse::<RunId>().is_err(), "run id {bad} must be rejected");
+            assert!(
+                bad.parse::<RunId>().is_err(),
+                "run id {bad} must be rejected"
+            );
         }
     }
 }

@@ -131,7 +131,11 @@ async fn clear_hold_lifts_a_429_hold_at_once() {
     let lifted = h.engine.clear_hold().await.unwrap();
     assert_eq!(lifted, held);
     assert_eq!(h.engine.status().await.unwrap().held_until, None);
-    assert_eq!(h.engine.clear_hold().await.unwrap(), None, "nothing left to lift");
+    assert_eq!(
+        h.engine.clear_hold().await.unwrap(),
+        None,
+        "nothing left to lift"
+    );
     let lifted_at = tokio::time::Instant::now();
     let finished = h.engine.wait_for_run(run.id).await.unwrap();
     assert_eq!(finished.status, RunStatus::Succeeded);

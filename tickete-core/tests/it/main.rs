@@ -1,5 +1,6 @@
 //! Integration tests of tickete-core: the engine under a paused clock, the store contract.
 mod engine;
+mod fuzz;
 mod harness;
 mod scheduling;
 mod store_contract;

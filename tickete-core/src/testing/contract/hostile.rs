@@ -55,7 +55,9 @@ pub async fn control_characters_in_partner_text_are_refused_before_the_store(
         ("NUL in providerSlotId", |slot| {
             slot.provider_slot_id.push('\u{0}')
         }),
-        ("DEL in a pax type", |slot| slot.pax[0].pax_type.push('\u{7f}')),
+        ("DEL in a pax type", |slot| {
+            slot.pax[0].pax_type.push('\u{7f}')
+        }),
         ("C1 control in a currency", |slot| {
             slot.currency_code = "SG\u{85}".into()
         }),
