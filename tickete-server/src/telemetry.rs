@@ -74,3 +74,24 @@ fn register_at_zero() {
     metrics::gauge!("tickete_partner_hold_seconds").set(0.0);
     metrics::gauge!("tickete_http_connections_open").set(0.0);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 13 item 2: nothing drained the histograms while nobody scraped `/metrics`. The
+    /// recorder's upkeep runs on a thread of its own from the moment the recorder exists.
+    #[test]
+    fn the_recorder_runs_its_upkeep_without_scrapes() {
+        let _handle = metrics_handle();
+        let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+            .expect("Linux /proc")
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim().to_owned())
+            .collect();
+        assert!(
+            threads.iter().any(|name| name == UPKEEP_THREAD),
+            "no {UPKEEP_THREAD} thread among {threads:?}"
+        );
+    }
+}
