@@ -15,6 +15,7 @@ const GLOBAL_SETTINGS: &[&str] = &[
     "partner_url",
     "partner_api_key",
     "partner_rate_per_minute",
+    "partner_max_hold_seconds",
     "timezone",
     "log_format",
     "partner_sim",
@@ -28,7 +29,6 @@ const SERVER_ONLY_SETTINGS: &[&str] = &[
     "public_rate_per_minute",
     "trust_forwarded_for",
     "task_lease_seconds",
-    "partner_max_hold_seconds",
 ];
 
 /// tickete: sync partner availability, query it and operate the sync, straight on the store
