@@ -181,18 +181,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-        if !content_type.as_deref().is_some_and(is_json_media_type) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
-                    "Content-Type is {}: expected application/json",
-                    content_type.map_or_else(
-                        || "missing".to_owned(),
-                        |value| format!("`{}`", excerpt(&value))
-                    )
-                ),
-            ));
-        }
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -206,6 +194,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if bytes.is_empty() {
             return Err(ApiError::bad_request(
                 "request body is empty: expected a JSON object",
+            ));
+        }
+        if !content_type.as_deref().is_some_and(is_json_media_type) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "Content-Type is {}: expected application/json",
+                    content_type.map_or_else(
+                        || "missing".to_owned(),
+                        |value| format!("`{}`", excerpt(&value))
+                    )
+                ),
             ));
         }
         let invalid =

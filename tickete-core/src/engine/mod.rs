@@ -206,6 +206,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     queue: Arc<dyn WorkQueue>,
     start_lock: tokio::sync::Mutex<()>,
+    /// Serialises pause, resume and re-reads of the flag, so a re-read that began before a
+    /// pause cannot overwrite it with the old value.
+    pause_lock: tokio::sync::Mutex<()>,
     wake: Notify,
     pause: watch::Sender<PauseState>,
     events: broadcast::Sender<EngineEvent>,
@@ -265,6 +268,7 @@ impl EngineBuilder {
                 clock: self.clock,
                 queue,
                 start_lock: tokio::sync::Mutex::new(()),
+                pause_lock: tokio::sync::Mutex::new(()),
                 wake: Notify::new(),
                 pause: watch::Sender::new(pause),
                 events,
@@ -420,6 +424,7 @@ impl Engine {
 
     /// Pauses partner calls (persisted). The in-flight call, if any, finishes.
     pub async fn pause(&self) -> Result<PauseState, EngineError> {
+        let _serialised = self.inner.pause_lock.lock().await;
         let state = self
             .inner
             .store
@@ -432,6 +437,7 @@ impl Engine {
 
     /// Resumes partner calls (persisted); queued work continues.
     pub async fn resume(&self) -> Result<PauseState, EngineError> {
+        let _serialised = self.inner.pause_lock.lock().await;
         let state = self
             .inner
             .store
@@ -445,6 +451,7 @@ impl Engine {
 
     /// Re-reads the pause flag from the store (another process may have changed it).
     pub async fn refresh_pause(&self) -> Result<PauseState, StoreError> {
+        let _serialised = self.inner.pause_lock.lock().await;
         let state = self.inner.store.pause_state().await?;
         self.inner.pause.send_if_modified(|current| {
             let changed = *current != state;

@@ -19,11 +19,19 @@ async fn a_hold_is_shared_and_lifting_it_wakes_every_replica() {
     let replica_a = PostgresBudget::new(db.store().pool().clone(), rate);
     let replica_b = PostgresBudget::new(db.store().pool().clone(), rate);
     assert_eq!(replica_a.stored_hold().await.unwrap(), None);
-    assert_eq!(replica_a.clear_hold().await.unwrap(), None, "nothing to lift");
+    assert_eq!(
+        replica_a.clear_hold().await.unwrap(),
+        None,
+        "nothing to lift"
+    );
 
     let reset = Utc::now() + chrono::Duration::hours(1);
     replica_a.hold_until(reset).await.unwrap();
-    let seen = replica_b.stored_hold().await.unwrap().expect("B sees A's hold");
+    let seen = replica_b
+        .stored_hold()
+        .await
+        .unwrap()
+        .expect("B sees A's hold");
     assert!(seen >= reset, "{seen} before {reset}");
 
     // B waits on the hold; A's operator lifts it; B gets its call well before the hour.
@@ -32,7 +40,11 @@ async fn a_hold_is_shared_and_lifting_it_wakes_every_replica() {
         replica_b
     });
     tokio::task::yield_now().await;
-    let lifted = replica_a.clear_hold().await.unwrap().expect("a hold was lifted");
+    let lifted = replica_a
+        .clear_hold()
+        .await
+        .unwrap()
+        .expect("a hold was lifted");
     assert!(lifted >= reset);
     let replica_b = tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
