@@ -11,7 +11,8 @@
 #   bash benches/hostile.sh [server-binary]
 #
 # Without an argument it builds and uses target/release/tickete-server. Knobs (environment):
-# HOSTILE_METHODS (200000), HOSTILE_SECONDS (60), HOSTILE_SLOW (3000), HOSTILE_PORT (3988).
+# HOSTILE_METHODS (200000), HOSTILE_SECONDS (60), HOSTILE_SLOW (3000), HOSTILE_PORT (3988),
+# HOSTILE_ONLY (e.g. `3` or `1 2`: run only those scenarios).
 # Runs only against 127.0.0.1; every loop is bounded in count and time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,8 @@ METHODS="${HOSTILE_METHODS:-200000}"
 SECONDS_LOAD="${HOSTILE_SECONDS:-60}"
 SLOW="${HOSTILE_SLOW:-3000}"
 PORT="${HOSTILE_PORT:-3988}"
+ONLY="${HOSTILE_ONLY:-1 2 3}"
+wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 TOKEN="hostile-bench-admin-token"
 BASE="http://127.0.0.1:${PORT}"
 
@@ -61,6 +64,7 @@ metrics_bytes() { curl -fs "$BASE/metrics" | wc -c; }
 echo "server: $SERVER ($(git rev-parse --short HEAD 2>/dev/null || echo '?') checkout)"
 
 # --- 1. made-up methods -------------------------------------------------------------------
+if wanted 1; then
 start_server
 rss0=$(rss_kb); met0=$(metrics_bytes)
 t0=$(date +%s.%N)
@@ -89,8 +93,10 @@ stop_server
 printf '1. %d made-up methods in %.1f s: RSS %d -> %d kB (x%.1f), /metrics %d -> %d bytes (x%.1f)\n' \
   "$METHODS" "$(echo "$t1 - $t0" | bc)" "$rss0" "$rss1" "$(echo "$rss1 / $rss0" | bc -l)" \
   "$met0" "$met1" "$(echo "$met1 / $met0" | bc -l)"
+fi
 
 # --- 2. sustained load, no scrapes --------------------------------------------------------
+if wanted 2; then
 start_server
 run=$(curl -fs -X POST -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/admin/cron/sync?daysToSync=1" \
   | sed -E 's/.*"runId":([0-9]+).*/\1/')
@@ -114,12 +120,14 @@ stop_server
 printf '2. %d requests in %d s on slots+dates, no scrape: RSS %d -> %d kB (+%d kB, %.1f bytes/request), %d kB 6 s later\n' \
   "$requests" "$SECONDS_LOAD" "$rss0" "$rss1" "$((rss1 - rss0))" \
   "$(echo "($rss1 - $rss0) * 1024 / $requests" | bc -l)" "$rss2"
+fi
 
 # --- 3. slowloris -------------------------------------------------------------------------
+if wanted 3; then
 start_server
 fd0=$(fds)
 python3 - "$PORT" "$SLOW" "$workdir/slow.ready" <<'PY' &
-import resource, socket, sys, time
+import os, resource, socket, sys, time
 port, total, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -131,7 +139,9 @@ for i in range(total):
         held.append(s)
     except OSError:
         refused += 1
-open(ready, "w").write(f"{len(held)} {refused}")
+with open(ready + ".tmp", "w") as out:
+    out.write(f"{len(held)} {refused}\n")
+os.rename(ready + ".tmp", ready)
 time.sleep(40)  # hold them; the script measures meanwhile, then kills this process
 PY
 slow=$!
@@ -146,3 +156,4 @@ kill "$slow" 2>/dev/null || true; wait "$slow" 2>/dev/null || true
 stop_server
 printf '3. %d half-open connections (%d failed to connect): server fds %d -> %d; /healthz during: %s s; 15 s later: fds %d, /healthz %s s\n' \
   "$opened" "$failed" "$fd0" "$fd1" "$health" "$fd2" "$health2"
+fi
