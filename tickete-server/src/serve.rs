@@ -201,7 +201,9 @@ impl AsyncWrite for GuardedIo {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         if this.replacement.is_none() {
-            if let Some(bytes) = replace_hyper_refusal(buf) {
+            if let Some((status, bytes)) = replace_hyper_refusal(buf) {
+                metrics::counter!("tickete_http_refused_total", "status" => status.as_str().to_owned())
+                    .increment(1);
                 this.replacement = Some((bytes, 0, buf.len()));
             }
         }
@@ -251,7 +253,7 @@ impl AsyncWrite for GuardedIo {
 /// line or header, e.g. bytes that are not ASCII), 414 (URI over 64 KiB) or 431 (head over
 /// [`MAX_HEAD_BYTES`] or over 100 headers). The router's error responses always have a body,
 /// so a body-less 400/414/431 head is hyper's, and is replaced by the SPEC error.
-fn replace_hyper_refusal(buf: &[u8]) -> Option<Vec<u8>> {
+fn replace_hyper_refusal(buf: &[u8]) -> Option<(StatusCode, Vec<u8>)> {
     let (status, message) = if buf.starts_with(b"HTTP/1.1 400 ") {
         (
             StatusCode::BAD_REQUEST,
@@ -274,7 +276,7 @@ fn replace_hyper_refusal(buf: &[u8]) -> Option<Vec<u8>> {
     let bodyless = head.ends_with("\r\n\r\n")
         && head.matches("\r\n\r\n").count() == 1
         && head.contains("\r\ncontent-length: 0\r\n");
-    bodyless.then(|| error_response(status, message))
+    bodyless.then(|| (status, error_response(status, message)))
 }
 
 /// A complete `Connection: close` response with the SPEC error body.
@@ -356,7 +358,9 @@ mod tests {
     #[test]
     fn only_bodyless_refusals_are_replaced() {
         let hyper_414 = b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\ndate: Sat, 21 Nov 2026 21:00:00 GMT\r\n\r\n";
-        let replaced = String::from_utf8(replace_hyper_refusal(hyper_414).unwrap()).unwrap();
+        let (status, replaced) = replace_hyper_refusal(hyper_414).unwrap();
+        assert_eq!(status, StatusCode::URI_TOO_LONG);
+        let replaced = String::from_utf8(replaced).unwrap();
         assert!(
             replaced.starts_with("HTTP/1.1 414 URI Too Long\r\n"),
             "{replaced}"
