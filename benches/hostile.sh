@@ -11,7 +11,7 @@
 #   bash benches/hostile.sh [server-binary]
 #
 # Without an argument it builds and uses target/release/tickete-server. Knobs (environment):
-# HOSTILE_METHODS (200000), HOSTILE_SECONDS (60), HOSTILE_SLOW (3000), HOSTILE_PORT (3988),
+# HOSTILE_METHODS (200000), HOSTILE_SECONDS (60), HOSTILE_SLOW (3000), HOSTILE_PORT (4731),
 # HOSTILE_ONLY (e.g. `3` or `1 2`: run only those scenarios).
 # Runs only against 127.0.0.1; every loop is bounded in count and time.
 set -euo pipefail
@@ -21,7 +21,7 @@ SERVER="${1:-}"
 METHODS="${HOSTILE_METHODS:-200000}"
 SECONDS_LOAD="${HOSTILE_SECONDS:-60}"
 SLOW="${HOSTILE_SLOW:-3000}"
-PORT="${HOSTILE_PORT:-3988}"
+PORT="${HOSTILE_PORT:-4731}"
 ONLY="${HOSTILE_ONLY:-1 2 3}"
 wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 TOKEN="hostile-bench-admin-token"
@@ -111,15 +111,20 @@ wrk -t1 -c32 -d"${SECONDS_LOAD}s" "$BASE/api/v1/experience/14/slots?date=$today"
 w1=$!
 wrk -t1 -c32 -d"${SECONDS_LOAD}s" "$BASE/api/v1/experience/14/dates" >"$workdir/dates.txt" &
 w2=$!
+samples=""
+for _ in $(seq 1 $((SECONDS_LOAD / 10))); do
+  sleep 10
+  samples="$samples $(rss_kb)"
+done
 wait "$w1" "$w2"
 rss1=$(rss_kb)
 requests=$(cat "$workdir/slots.txt" "$workdir/dates.txt" | awk '/requests in/ {n += $1} END {print n}')
 sleep 6 # one upkeep period, still without a scrape
 rss2=$(rss_kb)
 stop_server
-printf '2. %d requests in %d s on slots+dates, no scrape: RSS %d -> %d kB (+%d kB, %.1f bytes/request), %d kB 6 s later\n' \
+printf '2. %d requests in %d s on slots+dates, no scrape: RSS %d -> %d kB (+%d kB, %.1f bytes/request), %d kB 6 s later; every 10 s:%s kB\n' \
   "$requests" "$SECONDS_LOAD" "$rss0" "$rss1" "$((rss1 - rss0))" \
-  "$(echo "($rss1 - $rss0) * 1024 / $requests" | bc -l)" "$rss2"
+  "$(echo "($rss1 - $rss0) * 1024 / $requests" | bc -l)" "$rss2" "$samples"
 fi
 
 # --- 3. slowloris -------------------------------------------------------------------------
