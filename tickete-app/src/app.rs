@@ -93,6 +93,7 @@ impl App {
         EngineConfig {
             rate_per_minute: self.settings.partner.rate_per_minute,
             time_zone: self.settings.sync.timezone,
+            max_hold: self.settings.partner.max_hold,
             ..EngineConfig::default()
         }
     }

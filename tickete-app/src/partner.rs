@@ -87,6 +87,7 @@ fn client(
         .map_err(|e| AppError::Partner(format!("partner URL `{base_url}`: {e}")))?;
     let mut partner = PartnerConfig::new(url);
     partner.api_key = settings.api_key.as_ref().map(|key| key.expose().to_owned());
+    partner.max_hold = settings.max_hold;
     let client = PartnerClient::new(partner).map_err(|e| AppError::Partner(e.to_string()))?;
     Ok(Arc::new(client))
 }

@@ -15,6 +15,7 @@ const GLOBAL_SETTINGS: &[&str] = &[
     "partner_url",
     "partner_api_key",
     "partner_rate_per_minute",
+    "partner_max_hold_seconds",
     "timezone",
     "log_format",
     "partner_sim",
@@ -82,8 +83,11 @@ pub enum Command {
     Pause,
     /// Resume partner calls.
     Resume,
-    /// Pause flag, partner budget and the latest run.
+    /// Pause flag, partner budget (with any 429 hold in force) and the latest run.
     Status,
+    /// Lift a partner 429 hold now, so calls resume at the normal pace rather than at the
+    /// partner's reset, for every process on the store (the hold is kept in the store).
+    ClearHold,
     /// Create or upgrade the store's schema and seed the default jobs (and, into an empty
     /// catalogue, TICKETE_PRODUCTS), as the server does at start.
     Migrate,

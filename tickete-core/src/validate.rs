@@ -97,7 +97,11 @@ pub struct ValidationError {
 pub fn parse_day(body: &[u8], date: NaiveDate) -> Result<DaySnapshot, ValidationError> {
     let raw: Vec<RawSlot> = serde_json::from_slice(body).map_err(|e| ValidationError {
         location: "body".into(),
-        problem: format!("not a JSON array of partner slots: {e}"),
+        // serde quotes what it refused, which may be a megabyte of partner text.
+        problem: format!(
+            "not a JSON array of partner slots: {}",
+            excerpt_of(&e.to_string(), 200)
+        ),
     })?;
     validate_day(date, raw)
 }
@@ -120,7 +124,64 @@ pub fn validate_day(date: NaiveDate, raw: Vec<RawSlot>) -> Result<DaySnapshot, V
         }
         slots.push(slot);
     }
-    Ok(DaySnapshot::new(date, slots))
+    let day = DaySnapshot::new(date, slots);
+    check_text(&day)?;
+    Ok(day)
+}
+
+/// Refuses a day whose text holds control characters: NUL (which Postgres cannot store and
+/// SQLite would keep and serve) or any other C0/C1 control or DEL. Free text (`name`,
+/// `description`) may carry tab, line feed and carriage return; identifiers, pax types and
+/// currency codes may not.
+///
+/// [`validate_day`] applies it to partner answers, and the engine applies it to every day a
+/// source returns before any store sees it, so the rule is the same whatever the source and
+/// the store.
+pub fn check_text(day: &DaySnapshot) -> Result<(), ValidationError> {
+    for (index, slot) in day.slots.iter().enumerate() {
+        let location = || format!("slot {index} ({})", excerpt(&slot.provider_slot_id));
+        let refuse = |problem: String| ValidationError {
+            location: location(),
+            problem,
+        };
+        token_text("providerSlotId", &slot.provider_slot_id).map_err(refuse)?;
+        token_text("currencyCode", &slot.currency_code).map_err(refuse)?;
+        for (pax_index, pax) in slot.pax.iter().enumerate() {
+            let in_pax = |problem: String| refuse(format!("pax {pax_index}: {problem}"));
+            token_text("type", &pax.pax_type).map_err(in_pax)?;
+            token_text("price.currencyCode", &pax.price.currency_code).map_err(in_pax)?;
+            for (field, value) in [("name", &pax.name), ("description", &pax.description)] {
+                if let Some(value) = value {
+                    free_text(field, value).map_err(in_pax)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn token_text(field: &str, value: &str) -> Result<(), String> {
+    match value.chars().find(|c| c.is_control()) {
+        Some(c) => Err(control_problem(field, c)),
+        None => Ok(()),
+    }
+}
+
+fn free_text(field: &str, value: &str) -> Result<(), String> {
+    match value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        Some(c) => Err(control_problem(field, c)),
+        None => Ok(()),
+    }
+}
+
+fn control_problem(field: &str, c: char) -> String {
+    format!(
+        "{field} contains the control character U+{:04X}; partner text must be printable",
+        u32::from(c)
+    )
 }
 
 fn validate_slot(date: NaiveDate, raw: RawSlot) -> Result<Slot, String> {
@@ -148,7 +209,7 @@ fn validate_slot(date: NaiveDate, raw: RawSlot) -> Result<Slot, String> {
         if !seen_types.insert(entry.pax_type.clone()) {
             return Err(format!(
                 "pax {index}: type `{}` appears twice in the slot",
-                entry.pax_type
+                excerpt(&entry.pax_type)
             ));
         }
         pax.push(entry);
@@ -225,11 +286,23 @@ fn money(field: &str, value: Decimal) -> Result<Decimal, String> {
     Ok(value)
 }
 
+/// At most 60 characters of partner text for a message, control characters escaped
+/// (`\u{0}`), so an error line or a log line never carries them.
 fn excerpt(text: &str) -> String {
-    const MAX: usize = 60;
-    if text.chars().count() <= MAX {
-        text.to_owned()
-    } else {
-        format!("{}…", text.chars().take(MAX).collect::<String>())
+    excerpt_of(text, 60)
+}
+
+fn excerpt_of(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars().take(max) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
 }

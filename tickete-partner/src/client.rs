@@ -36,11 +36,14 @@ pub struct PartnerConfig {
     pub request_timeout: Duration,
     /// Bodies larger than this are refused as invalid without being buffered.
     pub max_body_bytes: usize,
+    /// Longest wait a 429 may impose (`TICKETE_PARTNER_MAX_HOLD_SECONDS`); a reset further
+    /// out is clamped, so a hostile or broken answer cannot stall syncing for days.
+    pub max_hold: Duration,
 }
 
 impl PartnerConfig {
-    /// A config for `base_url` with the default timeouts (5 s connect, 30 s overall), no key
-    /// and a 4 MiB body limit.
+    /// A config for `base_url` with the default timeouts (5 s connect, 30 s overall), no key,
+    /// a 4 MiB body limit and a 429 hold of at most an hour.
     pub fn new(base_url: Url) -> Self {
         Self {
             base_url,
@@ -48,6 +51,7 @@ impl PartnerConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_hold: response::DEFAULT_MAX_HOLD,
         }
     }
 
@@ -72,6 +76,7 @@ impl fmt::Debug for PartnerConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_hold", &self.max_hold)
             .finish()
     }
 }
@@ -104,6 +109,7 @@ pub struct PartnerClient {
     api_key: Option<HeaderValue>,
     redactor: Redactor,
     max_body_bytes: usize,
+    max_hold: Duration,
     clock: Arc<dyn Clock>,
 }
 
@@ -162,6 +168,7 @@ impl PartnerClient {
             api_key,
             redactor: Redactor::new(config.api_key),
             max_body_bytes: config.max_body_bytes,
+            max_hold: config.max_hold,
             clock,
         })
     }
@@ -203,7 +210,8 @@ impl PartnerClient {
                 })
             }
             StatusCode::TOO_MANY_REQUESTS => {
-                let reset_at = response::rate_limit_reset(response, self.clock.now()).await;
+                let reset_at =
+                    response::rate_limit_reset(response, self.clock.now(), self.max_hold).await;
                 Err(SourceError::RateLimited { reset_at })
             }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {

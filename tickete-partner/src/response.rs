@@ -20,9 +20,10 @@ const MAX_MESSAGE_CHARS: usize = 500;
 /// Wait used when a 429 carries no usable reset time (SPEC §1).
 const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
-/// Longest wait a 429 may impose; a reset further out is clamped so a hostile or broken
-/// answer cannot stall the service for days. After it the engine simply asks again.
-const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(3600);
+/// Default longest wait a 429 may impose (`PartnerConfig::max_hold`); a reset further out is
+/// clamped so a hostile or broken answer cannot stall the service for days. After it the
+/// engine simply asks again.
+pub(crate) const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(3600);
 
 /// Removes the API key from any text that could end up in a message or a log.
 #[derive(Clone, Default)]
@@ -164,18 +165,25 @@ struct RateLimitState {
 
 /// When a 429 says the window resets: `rateLimitState.reset` (epoch ms), else `Retry-After`
 /// (seconds or an HTTP date), else 60 s from `now`; never earlier than `now`, never more
-/// than an hour ahead.
-pub(crate) async fn rate_limit_reset(response: Response, now: DateTime<Utc>) -> DateTime<Utc> {
+/// than `max_hold` ahead.
+pub(crate) async fn rate_limit_reset(
+    response: Response,
+    now: DateTime<Utc>,
+    max_hold: Duration,
+) -> DateTime<Utc> {
     let retry_after = response
         .headers()
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = read_small(response).await;
-    let latest = now + MAX_RATE_LIMIT_WAIT;
+    let latest = chrono::Duration::from_std(max_hold)
+        .ok()
+        .and_then(|hold| now.checked_add_signed(hold))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     from_body(&body)
         .filter(|reset| *reset > now)
-        .or_else(|| retry_after.and_then(|v| from_retry_after(v.trim(), now)))
+        .or_else(|| retry_after.and_then(|v| from_retry_after(v.trim(), now, max_hold)))
         .unwrap_or(now + DEFAULT_RATE_LIMIT_WAIT)
         .clamp(now, latest)
 }
@@ -192,10 +200,10 @@ fn from_body(body: &[u8]) -> Option<DateTime<Utc>> {
     Utc.timestamp_millis_opt(millis).single()
 }
 
-fn from_retry_after(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn from_retry_after(value: &str, now: DateTime<Utc>, max_hold: Duration) -> Option<DateTime<Utc>> {
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
-        let wait = Duration::from_secs(seconds).min(MAX_RATE_LIMIT_WAIT);
+        let wait = Duration::from_secs(seconds).min(max_hold);
         return Some(now + wait);
     }
     DateTime::parse_from_rfc2822(value)
@@ -230,19 +238,19 @@ mod tests {
     #[test]
     fn retry_after_takes_seconds_or_http_dates() {
         assert_eq!(
-            from_retry_after("7", now()),
+            from_retry_after("7", now(), DEFAULT_MAX_HOLD),
             Some(now() + Duration::from_secs(7))
         );
         assert_eq!(
-            from_retry_after("Tue, 25 Mar 2025 10:00:30 GMT", now()),
+            from_retry_after("Tue, 25 Mar 2025 10:00:30 GMT", now(), DEFAULT_MAX_HOLD),
             Some(now() + Duration::from_secs(30))
         );
         assert_eq!(
-            from_retry_after("99999999999999999999999", now()),
-            Some(now() + MAX_RATE_LIMIT_WAIT)
+            from_retry_after("99999999999999999999999", now(), DEFAULT_MAX_HOLD),
+            Some(now() + DEFAULT_MAX_HOLD)
         );
-        assert_eq!(from_retry_after("soon", now()), None);
-        assert_eq!(from_retry_after("-5", now()), None);
+        assert_eq!(from_retry_after("soon", now(), DEFAULT_MAX_HOLD), None);
+        assert_eq!(from_retry_after("-5", now(), DEFAULT_MAX_HOLD), None);
     }
 
     #[test]
@@ -254,6 +262,48 @@ mod tests {
         let text = excerpt(&long, &none);
         assert_eq!(text.chars().count(), EXCERPT_CHARS + 1);
         assert!(text.ends_with('…'));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// A 429's reset from any body or `Retry-After` never panics and stays within the hold.
+        #[test]
+        fn rate_limit_resets_from_anything_stay_in_bounds(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            millis in proptest::prelude::any::<i64>(),
+            retry_after in "\\PC{0,40}",
+            seconds in proptest::prelude::any::<u64>(),
+        ) {
+            let _ = from_body(&body);
+            let shaped = format!(r#"{{"rateLimitState":{{"reset":{millis}}}}}"#);
+            let _ = from_body(shaped.as_bytes());
+            for value in [retry_after, seconds.to_string()] {
+                if let Some(at) = from_retry_after(value.trim(), now(), DEFAULT_MAX_HOLD) {
+                    proptest::prop_assert!(at <= now() + DEFAULT_MAX_HOLD || !value.bytes().all(|b| b.is_ascii_digit()));
+                }
+            }
+        }
+
+        /// Excerpts of any body are short, printable and never hold the key.
+        #[test]
+        fn excerpts_of_any_body_are_short_and_clean(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
+        ) {
+            let redactor = Redactor::new(Some("k3y-s3cret".into()));
+            let mut with_key = body.clone();
+            with_key.extend_from_slice(b"k3y-s3cret");
+            for bytes in [&body, &with_key] {
+                let text = excerpt(bytes, &redactor);
+                proptest::prop_assert!(text.chars().count() <= EXCERPT_CHARS + 1);
+                proptest::prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
+                proptest::prop_assert!(!text.contains("k3y-s3cret"));
+            }
+        }
     }
 
     #[test]

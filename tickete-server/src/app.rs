@@ -18,6 +18,10 @@ use crate::state::AppState;
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Longest request URI (path and query) accepted; longer is a 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Most header bytes (names, values and separators) accepted; more is a 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// Longest a request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -38,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/pause", post(admin::pause))
         .route("/sync/resume", post(admin::resume))
         .route("/sync/status", get(admin::status))
+        .route("/sync/clear-hold", post(admin::clear_hold))
         .route("/admin/cron", get(admin::list_jobs))
         .route("/admin/cron/toggle", put(admin::toggle_job))
         .route("/admin/cron/trigger", post(admin::trigger_job))
@@ -74,14 +79,15 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(http_limits))
         .with_state(state)
 }
 
 async fn not_found(request: Request) -> ApiError {
     ApiError::not_found(format!(
         "no route for {} {}",
-        request.method(),
-        request.uri().path()
+        excerpt(request.method().as_str()),
+        excerpt(request.uri().path())
     ))
 }
 
@@ -90,10 +96,70 @@ async fn method_not_allowed(request: Request) -> ApiError {
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
         format!(
             "{} is not allowed on {}",
-            request.method(),
-            request.uri().path()
+            excerpt(request.method().as_str()),
+            excerpt(request.uri().path())
         ),
     )
+}
+
+/// What the HTTP layer refuses before routing, each with the SPEC body: an over-long URI
+/// (414), too many header bytes (431), and a declared body over the limit (413 at once,
+/// without waiting for a body that may never come).
+async fn http_limits(request: Request, next: Next) -> Response {
+    use axum::http::StatusCode;
+    let refuse = |status: StatusCode, message: String| {
+        metrics::counter!("tickete_http_refused_total", "status" => status.as_str().to_owned())
+            .increment(1);
+        let mut response = ApiError::new(status, message).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        response
+    };
+    let uri_bytes = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |path| path.as_str().len());
+    if uri_bytes > MAX_URI_BYTES {
+        return refuse(
+            StatusCode::URI_TOO_LONG,
+            format!("the request URI is {uri_bytes} bytes long (limit 8 KiB)"),
+        );
+    }
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return refuse(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("the request headers are {header_bytes} bytes (limit 32 KiB)"),
+        );
+    }
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body is too large (limit 64 KiB)".to_owned(),
+        );
+    }
+    next.run(request).await
+}
+
+/// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
+/// (RFC 9110 §11.1), so `bearer` and `BEARER` work too.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
 }
 
 async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -101,7 +167,7 @@ async fn require_admin(State(state): State<AppState>, request: Request, next: Ne
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
+        .and_then(bearer_token);
     match presented {
         None => ApiError::unauthorized("admin routes need `Authorization: Bearer <admin token>`")
             .into_response(),
@@ -177,7 +243,7 @@ async fn http_metrics(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("tickete_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
@@ -185,4 +251,53 @@ async fn http_metrics(request: Request, next: Next) -> Response {
     metrics::histogram!("tickete_http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The `method` label: the standard methods by name, anything a client made up as `OTHER`, so
+/// no client can add series (issue 13: 200,000 made-up methods grew `/metrics` to 21 MB).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
+}
+
+/// At most 100 characters of client input for a message.
+fn excerpt(text: &str) -> String {
+    crate::error::truncate(text, 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for header in ["Bearer abc", "bearer abc", "BEARER abc", "  Bearer   abc "] {
+            assert_eq!(bearer_token(header), Some("abc"), "{header}");
+        }
+        for header in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", "abc"] {
+            assert_eq!(bearer_token(header), None, "{header}");
+        }
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        use axum::http::Method;
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(
+            method_label(&Method::from_bytes(b"FOO123").unwrap()),
+            "OTHER"
+        );
+        assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), "OTHER");
+    }
 }

@@ -35,10 +35,12 @@ pub struct ErrorBody {
 
 impl ApiError {
     /// A failure with `status`.
+    /// A failure with `status`. The message is cut to [`MAX_MESSAGE_CHARS`]: it may quote
+    /// client input, which must never come back whole.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
-            message: message.into(),
+            message: truncate(&message.into(), MAX_MESSAGE_CHARS),
             retry_after: None,
         }
     }
@@ -61,6 +63,17 @@ impl ApiError {
     /// 401 for a missing or wrong admin token.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+}
+
+/// Longest error message; longer ones end in `…`.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `text` cut to `max` characters, with `…` when something was cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
     }
 }
 
@@ -89,7 +102,9 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::NotFound(what) => Self::not_found(format!("{what} not found")),
+            StoreError::NotFound(what) => {
+                Self::not_found(format!("{} not found", truncate(&what, 120)))
+            }
             StoreError::Conflict(message) => Self::conflict(message),
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "store unavailable");
@@ -114,7 +129,7 @@ impl From<EngineError> for ApiError {
         match error {
             EngineError::Paused => Self::conflict("sync is paused; POST /api/v1/sync/resume first"),
             EngineError::AlreadyRunning(job) => {
-                Self::conflict(format!("job {job} is already running"))
+                Self::conflict(format!("job {} is already running", truncate(&job, 120)))
             }
             EngineError::InvalidWindow(days) => Self::bad_request(format!(
                 "daysToSync {days} is out of range: expected an integer from 1 to 62"

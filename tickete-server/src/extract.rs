@@ -177,6 +177,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -190,6 +194,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if bytes.is_empty() {
             return Err(ApiError::bad_request(
                 "request body is empty: expected a JSON object",
+            ));
+        }
+        if !content_type.as_deref().is_some_and(is_json_media_type) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "Content-Type is {}: expected application/json",
+                    content_type.map_or_else(
+                        || "missing".to_owned(),
+                        |value| format!("`{}`", excerpt(&value))
+                    )
+                ),
             ));
         }
         let invalid =
@@ -213,6 +229,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .map(JsonBody)
             .map_err(invalid)
     }
+}
+
+/// `application/json` or `application/<something>+json`, with any parameters.
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
 }
 
 const NUL_MESSAGE: &str = "text must not contain the NUL character (\\u0000)";

@@ -2,7 +2,6 @@
 //! engine with its scheduler and upkeep) behind the HTTP router.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,11 +68,8 @@ pub async fn launch(
     let local_address = listener.local_addr()?;
     tracing::info!(address = %local_address, settings = ?app.settings(), "tickete listening");
     let http_stop = stop.clone();
-    let served = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let limits = crate::serve::ServeLimits::default();
+    let served = crate::serve::serve(listener, router(state), limits, async move {
         tokio::select! {
             () = shutdown => {}
             () = http_stop.cancelled() => {}

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod launch;
 pub mod openapi;
 pub mod routes;
+pub mod serve;
 pub mod state;
 pub mod telemetry;
 

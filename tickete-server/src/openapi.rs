@@ -16,7 +16,7 @@ use crate::routes::{admin, ops, public};
     paths(
         public::experience_slots, public::experience_dates, public::products, public::product,
         public::product_dates, public::product_slots,
-        admin::pause, admin::resume, admin::status, admin::list_jobs, admin::toggle_job,
+        admin::pause, admin::resume, admin::status, admin::clear_hold, admin::list_jobs, admin::toggle_job,
         admin::update_job, admin::trigger_job, admin::sync_days, admin::list_runs, admin::get_run,
         admin::put_product, admin::delete_product,
         ops::healthz, ops::readyz, ops::metrics,
@@ -40,13 +40,14 @@ impl Modify for BearerAuth {
 
 /// The error answers the middleware gives on any route, documented where they can occur:
 /// 401 on bearer-secured routes (`require_admin`), 429 on public routes (`public_rate_limit`),
-/// 413 where a body is read (`JsonBody`), 503 wherever the store is used or a request may
+/// 413 and 415 where a body is read (`http_limits`, `JsonBody`), 503 wherever the store is used or a request may
 /// time out (`request_timeout`; every route but `/healthz`, which does no I/O).
 struct CommonResponses;
 
 const UNAUTHORIZED: &str = "Unauthorized";
 const TOO_MANY_REQUESTS: &str = "TooManyRequests";
 const PAYLOAD_TOO_LARGE: &str = "PayloadTooLarge";
+const UNSUPPORTED_MEDIA_TYPE: &str = "UnsupportedMediaType";
 const SERVICE_UNAVAILABLE: &str = "ServiceUnavailable";
 
 impl Modify for CommonResponses {
@@ -94,6 +95,10 @@ impl Modify for CommonResponses {
                 error("The request body is over 64 KiB.").build(),
             ),
             (
+                UNSUPPORTED_MEDIA_TYPE,
+                error("The body's Content-Type is not application/json.").build(),
+            ),
+            (
                 SERVICE_UNAVAILABLE,
                 error("The store is unreachable or the request took too long.").build(),
             ),
@@ -125,6 +130,7 @@ impl Modify for CommonResponses {
                 }
                 if operation.request_body.is_some() {
                     add_response(operation, "413", PAYLOAD_TOO_LARGE);
+                    add_response(operation, "415", UNSUPPORTED_MEDIA_TYPE);
                 }
                 if path != "/healthz" {
                     add_response(operation, "503", SERVICE_UNAVAILABLE);

@@ -36,6 +36,8 @@ impl std::fmt::Debug for SqliteBudget {
 
 /// Shortest wait between two looks at the budget row.
 const MIN_POLL: Duration = Duration::from_millis(5);
+/// Longest wait between two looks at the budget row.
+const MAX_POLL: Duration = Duration::from_secs(1);
 
 impl SqliteBudget {
     /// A budget of `rate_per_minute` calls for every process on the file, timed by `clock`.
@@ -78,7 +80,8 @@ impl PartnerBudget for SqliteBudget {
                 .transpose()?;
             let resume = next_at.max(held_until.unwrap_or(next_at));
             let wait = Duration::from_micros(u64::try_from(resume - now).unwrap_or(0));
-            tokio::time::sleep(wait.max(MIN_POLL)).await;
+            // Look again at least every second: another process may lift the hold.
+            tokio::time::sleep(wait.clamp(MIN_POLL, MAX_POLL)).await;
         }
     }
 
@@ -98,6 +101,32 @@ impl PartnerBudget for SqliteBudget {
 
     fn rate_per_minute(&self) -> u32 {
         self.rate_per_minute.get()
+    }
+
+    async fn clear_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let lifted = self.read_hold().await?;
+        sqlx::query("UPDATE partner_budget SET held_until = NULL WHERE id = 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db("lift partner hold"))?;
+        *self.known_hold.lock().expect("hold lock") = None;
+        Ok(lifted)
+    }
+
+    async fn read_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let now = instant(self.clock.now());
+        let held_until: Option<i64> =
+            sqlx::query_scalar("SELECT held_until FROM partner_budget WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("read partner hold"))?
+                .flatten();
+        let hold = held_until
+            .filter(|held| *held > now)
+            .map(parse_instant)
+            .transpose()?;
+        *self.known_hold.lock().expect("hold lock") = hold;
+        Ok(hold)
     }
 
     fn held_until(&self) -> Option<DateTime<Utc>> {

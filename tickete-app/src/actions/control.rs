@@ -42,6 +42,16 @@ impl Actions {
         self.sync_status().await
     }
 
+    /// Lifts a partner 429 hold now (`partnerBudget.heldUntil`), for every process sharing
+    /// the budget: calls resume at the normal pace rather than at the partner's reset.
+    /// Returns the hold that was lifted, if one was in force, and the status after.
+    pub async fn clear_hold(
+        &self,
+    ) -> Result<(Option<chrono::DateTime<chrono::Utc>>, SyncStatusBody), ActionError> {
+        let lifted = self.engine.clear_hold().await?;
+        Ok((lifted, self.sync_status().await?))
+    }
+
     /// Resumes partner calls.
     pub async fn resume(&self) -> Result<SyncStatusBody, ActionError> {
         self.engine.resume().await?;

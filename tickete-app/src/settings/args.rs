@@ -68,6 +68,10 @@ pub struct PartnerArgs {
     #[arg(long, env = "TICKETE_PARTNER_RATE_PER_MINUTE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_rate_per_minute: Option<u32>,
+    /// Longest a partner 429 may hold every call, in seconds; a later reset is clamped.
+    #[arg(long, env = "TICKETE_PARTNER_MAX_HOLD_SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_max_hold_seconds: Option<u64>,
     /// Run against the built-in partner simulator (same as `TICKETE_PARTNER_URL=sim`).
     #[arg(long)]
     #[serde(skip)]

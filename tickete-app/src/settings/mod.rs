@@ -77,6 +77,13 @@ pub struct PartnerSettings {
         deserialize_with = "read::rate_per_minute"
     )]
     pub rate_per_minute: NonZeroU32,
+    /// Longest a partner 429 may hold every call; a reset further out is clamped.
+    #[serde(
+        default = "defaults::max_hold",
+        rename = "partner_max_hold_seconds",
+        deserialize_with = "read::max_hold"
+    )]
+    pub max_hold: Duration,
 }
 
 /// `TICKETE_PRODUCTS`, `TICKETE_TIMEZONE`.
@@ -142,6 +149,9 @@ mod defaults {
     }
     pub fn task_lease() -> Duration {
         Duration::from_secs(120)
+    }
+    pub fn max_hold() -> Duration {
+        Duration::from_secs(3600)
     }
 }
 

@@ -27,6 +27,31 @@ fn defaults_match_the_spec() {
     assert_eq!(settings.server.public_rate_per_minute, 300);
     assert_eq!(settings.server.task_lease, Duration::from_secs(120));
     assert!(!settings.log.json);
+    assert_eq!(settings.partner.max_hold, Duration::from_secs(3600));
+}
+
+#[test]
+fn the_longest_429_hold_is_configurable_within_a_week() {
+    let hold = |seconds| {
+        Settings::resolve(&CommonArgs {
+            partner: PartnerArgs {
+                partner_max_hold_seconds: Some(seconds),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+    };
+    assert_eq!(
+        hold(600).unwrap().partner.max_hold,
+        Duration::from_secs(600)
+    );
+    for bad in [0, 7 * 24 * 3600 + 1] {
+        let error = hold(bad).unwrap_err().to_string();
+        assert!(
+            error.contains("TICKETE_PARTNER_MAX_HOLD_SECONDS"),
+            "{error}"
+        );
+    }
 }
 
 #[test]

@@ -195,6 +195,17 @@ pub(crate) mod read {
         Ok(Duration::from_secs(seconds))
     }
 
+    pub fn max_hold<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        const WEEK: u64 = 7 * 24 * 3600;
+        let seconds = u64::deserialize(d)?;
+        if !(1..=WEEK).contains(&seconds) {
+            return Err(D::Error::custom(format!(
+                "TICKETE_PARTNER_MAX_HOLD_SECONDS must be from 1 to {WEEK} (7 days)"
+            )));
+        }
+        Ok(Duration::from_secs(seconds))
+    }
+
     pub fn log_format<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         match String::deserialize(d)?.as_str() {
             "json" => Ok(true),

@@ -50,6 +50,13 @@ async fn print_status(ctx: &Ctx, body: SyncStatusBody) -> Result<(), CliError> {
         "partner budget: {rate} calls/min (one every {} ms)",
         body.partner_budget.spacing_ms
     ));
+    match body.partner_budget.held_until {
+        Some(until) => output::line(format!(
+            "partner hold:   429 hold until {} (lift it with `tickete clear-hold`)",
+            time(until)
+        )),
+        None => output::line("partner hold:   none"),
+    }
     match &body.last_run {
         Some(run) => output::line(format!(
             "last run:       {} {} ({}) {}, started {}; fetched {}, failed {}",
@@ -72,6 +79,21 @@ async fn print_status(ctx: &Ctx, body: SyncStatusBody) -> Result<(), CliError> {
         output::line("queue:          held in a running server's memory (GET /api/v1/sync/status)");
     }
     Ok(())
+}
+
+/// Lifts the partner 429 hold every process on the store shares and prints the status.
+pub async fn clear_hold(ctx: &Ctx) -> Result<(), CliError> {
+    let (lifted, body) = ctx.actions().await?.clear_hold().await?;
+    if !ctx.json {
+        output::line(match lifted {
+            Some(until) => format!(
+                "lifted the partner 429 hold that ran until {}: calls resume now",
+                time(until)
+            ),
+            None => "no partner 429 hold was in force".to_owned(),
+        });
+    }
+    print_status(ctx, body).await
 }
 
 /// Opens the store (which applies its migrations) and seeds the defaults.

@@ -37,6 +37,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Pause => control::pause(&ctx, true).await,
         Command::Resume => control::pause(&ctx, false).await,
         Command::Status => control::status(&ctx).await,
+        Command::ClearHold => control::clear_hold(&ctx).await,
         Command::Migrate => control::migrate(&ctx).await,
         Command::Completions { .. } | Command::PartnerSim(_) => unreachable!("handled above"),
     }

@@ -4,6 +4,13 @@ use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use serde_json::Value;
 
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use tickete_core::engine::PartnerBudget;
+use tickete_core::SystemClock;
+use tickete_store_sqlite::{SqliteBudget, SqliteStore};
+
 use crate::support::Store;
 
 fn ids(list: &Value) -> Vec<u64> {
@@ -137,4 +144,49 @@ fn pause_resume_and_status() {
     let resumed = store.json(&["resume"]);
     assert_eq!(resumed["paused"], false);
     assert_eq!(resumed["pausedAt"], Value::Null);
+}
+
+/// On SQLite the 429 hold is kept in the file with the partner budget, so the CLI shows the
+/// hold a server on the same file met, and lifts it for that server too.
+#[test]
+fn status_shows_the_stored_429_hold_and_clear_hold_lifts_it() {
+    let store = Store::new();
+    store.offline().arg("migrate").assert().success();
+    let reset = chrono::Utc::now() + chrono::Duration::minutes(40);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        // A server on this file got a 429 that resets in 40 minutes.
+        let sqlite = SqliteStore::open(&store.url).await.unwrap();
+        let budget = SqliteBudget::new(
+            sqlite.pool().clone(),
+            NonZeroU32::new(30).unwrap(),
+            Arc::new(SystemClock),
+        );
+        budget.hold_until(reset).await.unwrap();
+        sqlite.close().await;
+    });
+
+    let status = store.json(&["status"]);
+    let held: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(status["partnerBudget"]["heldUntil"].clone()).unwrap();
+    assert!(held >= reset, "{status}");
+    store
+        .offline()
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(contains("429 hold until").and(contains("tickete clear-hold")));
+
+    store
+        .offline()
+        .arg("clear-hold")
+        .assert()
+        .success()
+        .stdout(contains("lifted the partner 429 hold").and(contains("partner hold:   none")));
+    assert!(store.json(&["status"])["partnerBudget"]["heldUntil"].is_null());
+    store
+        .offline()
+        .arg("clear-hold")
+        .assert()
+        .success()
+        .stdout(contains("no partner 429 hold"));
 }

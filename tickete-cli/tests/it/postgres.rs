@@ -1,5 +1,6 @@
 //! `tickete status` on Postgres shows the task queue the server replicas share.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 use tickete_core::store::prelude::*;
 
@@ -7,9 +8,9 @@ use assert_cmd::Command;
 use chrono::{Days, Utc};
 use serde_json::Value;
 use sqlx::Connection;
-use tickete_core::engine::WorkQueue;
+use tickete_core::engine::{PartnerBudget, WorkQueue};
 use tickete_core::{NewRun, Product, ProductId, SyncTask, TaskPriority, Trigger};
-use tickete_store_postgres::coordination::PostgresQueue;
+use tickete_store_postgres::coordination::{PostgresBudget, PostgresQueue};
 use tickete_store_postgres::PostgresStore;
 
 #[test]
@@ -94,4 +95,74 @@ fn tickete(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tickete"));
     command.env_clear().env("DATABASE_URL", database_url);
     command
+}
+
+/// Issue 13: a 429 hold could only be seen in the server's status and lifted by a restart.
+/// The CLI shows the hold every replica shares and lifts it.
+#[test]
+fn status_shows_the_shared_429_hold_and_clear_hold_lifts_it() {
+    let Ok(base) = std::env::var("TICKETE_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: TICKETE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let name = format!("tickete_cli_{:08x}", rand::random::<u32>());
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let url = format!("{prefix}/{name}");
+    let reset = Utc::now() + chrono::Duration::minutes(40);
+    runtime.block_on(async {
+        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        // A server replica got a 429 that resets in 40 minutes.
+        let store = PostgresStore::connect(&url).await.unwrap();
+        let budget = PostgresBudget::new(store.pool().clone(), NonZeroU32::new(30).unwrap());
+        budget.hold_until(reset).await.unwrap();
+        store.close().await;
+    });
+
+    let status = json_of(tickete(&url).args(["--json", "status"]));
+    let held: chrono::DateTime<Utc> =
+        serde_json::from_value(status["partnerBudget"]["heldUntil"].clone()).unwrap();
+    assert!(held >= reset, "{status}");
+    let human = tickete(&url).arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("429 hold until") && text.contains("tickete clear-hold"),
+        "{text}"
+    );
+
+    let lifted = tickete(&url).arg("clear-hold").output().unwrap();
+    assert!(
+        lifted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lifted.stderr)
+    );
+    let text = String::from_utf8_lossy(&lifted.stdout);
+    assert!(text.contains("lifted the partner 429 hold"), "{text}");
+    assert!(text.contains("partner hold:   none"), "{text}");
+    let status = json_of(tickete(&url).args(["--json", "status"]));
+    assert!(status["partnerBudget"]["heldUntil"].is_null(), "{status}");
+    let again = tickete(&url).arg("clear-hold").output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("no partner 429 hold"));
+
+    runtime.block_on(async {
+        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    });
+}
+
+fn json_of(command: &mut Command) -> Value {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }

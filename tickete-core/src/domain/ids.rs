@@ -40,8 +40,7 @@ impl FromStr for ProductId {
         let error = || ParseIdError {
             input: s.chars().take(40).collect(),
         };
-        // `u32::from_str` accepts a leading `+`; ids are plain digits.
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        if !is_canonical_decimal(s) {
             return Err(error());
         }
         s.parse::<u32>()
@@ -49,6 +48,12 @@ impl FromStr for ProductId {
             .and_then(|raw| Self::new(raw).ok())
             .ok_or_else(error)
     }
+}
+
+/// Plain digits without a sign or a leading zero: the one spelling of an id, so `014` and
+/// `+14` are refused rather than taken for product 14 (a `DELETE` of `014` must not delete 14).
+fn is_canonical_decimal(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
 }
 
 impl fmt::Display for ProductId {
@@ -73,7 +78,7 @@ impl FromStr for RunId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.parse::<i64>() {
-            Ok(raw) if raw > 0 && s.bytes().all(|b| b.is_ascii_digit()) => Ok(Self(raw)),
+            Ok(raw) if raw > 0 && is_canonical_decimal(s) => Ok(Self(raw)),
             _ => Err(ParseIdError {
                 input: s.chars().take(40).collect(),
             }),
@@ -88,8 +93,33 @@ mod tests {
     #[test]
     fn product_ids_are_plain_positive_integers() {
         assert_eq!("14".parse::<ProductId>().unwrap().get(), 14);
-        for bad in ["", "0", "-1", "+3", "1.5", "abc", "99999999999"] {
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "+3",
+            "1.5",
+            "abc",
+            "99999999999",
+            "014",
+            "00",
+            "0x1",
+            " 14",
+            "14 ",
+        ] {
             assert!(bad.parse::<ProductId>().is_err(), "{bad} must be rejected");
+        }
+    }
+
+    #[test]
+    fn ids_have_one_spelling() {
+        assert_eq!("10".parse::<ProductId>().unwrap().get(), 10);
+        assert_eq!("7".parse::<RunId>().unwrap(), RunId(7));
+        for bad in ["07", "+7", "-7", "0", "", "7a"] {
+            assert!(
+                bad.parse::<RunId>().is_err(),
+                "run id {bad} must be rejected"
+            );
         }
     }
 }

@@ -30,6 +30,14 @@ pub trait PartnerBudget: Send + Sync + 'static {
     fn rate_per_minute(&self) -> u32;
     /// When calls resume, if a 429 hold is in force.
     fn held_until(&self) -> Option<DateTime<Utc>>;
+    /// Lifts a 429 hold at once (an operator's decision): waiting calls resume at the normal
+    /// pace. Returns the hold that was in force, if any.
+    async fn clear_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// The hold in force as the shared state says: a budget kept in a store reads it there
+    /// (another process may have met the 429); by default, what this process knows.
+    async fn read_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.held_until())
+    }
 }
 
 /// Governor clock driven by tokio time, so paused-time tests pace exactly like production.
@@ -58,6 +66,8 @@ pub struct Pacer {
     governor_clock: TokioGovernorClock,
     clock: Arc<dyn Clock>,
     hold: Mutex<Option<(tokio::time::Instant, DateTime<Utc>)>>,
+    /// Wakes calls waiting out a hold when it is lifted.
+    hold_lifted: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -85,6 +95,7 @@ impl Pacer {
             governor_clock,
             clock,
             hold: Mutex::new(None),
+            hold_lifted: tokio::sync::Notify::new(),
         }
     }
 
@@ -105,8 +116,15 @@ impl Pacer {
 impl PartnerBudget for Pacer {
     async fn acquire(&self) -> Result<(), StoreError> {
         loop {
+            // Registered before the hold is read, so a lift in between is not missed.
+            let lifted = self.hold_lifted.notified();
+            tokio::pin!(lifted);
+            lifted.as_mut().enable();
             if let Some(until) = self.current_hold() {
-                tokio::time::sleep_until(until).await;
+                tokio::select! {
+                    () = tokio::time::sleep_until(until) => {}
+                    () = lifted => {}
+                }
                 continue;
             }
             match self.limiter.check() {
@@ -136,6 +154,13 @@ impl PartnerBudget for Pacer {
 
     fn rate_per_minute(&self) -> u32 {
         self.rate_per_minute.get()
+    }
+
+    async fn clear_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let lifted = self.held_until();
+        *self.hold.lock().expect("pacer hold lock") = None;
+        self.hold_lifted.notify_waiters();
+        Ok(lifted)
     }
 
     fn held_until(&self) -> Option<DateTime<Utc>> {

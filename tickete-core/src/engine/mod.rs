@@ -73,7 +73,13 @@ pub struct EngineConfig {
     pub max_in_flight: usize,
     /// A call that takes longer is a transient failure.
     pub fetch_timeout: Duration,
+    /// Longest a partner 429 may hold every call (`TICKETE_PARTNER_MAX_HOLD_SECONDS`): a reset
+    /// further out is clamped, so a broken or hostile answer cannot stall syncing for days.
+    pub max_hold: Duration,
 }
+
+/// Default of [`EngineConfig::max_hold`]: one hour.
+pub const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(3600);
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -83,6 +89,7 @@ impl Default for EngineConfig {
             retry: RetryPolicy::default(),
             max_in_flight: 4,
             fetch_timeout: Duration::from_secs(30),
+            max_hold: DEFAULT_MAX_HOLD,
         }
     }
 }
@@ -204,6 +211,9 @@ struct Inner {
     queue: Arc<dyn WorkQueue>,
     start_lock: tokio::sync::Mutex<()>,
     started: tokio::sync::OnceCell<()>,
+    /// Serialises pause, resume and re-reads of the flag, so a re-read that began before a
+    /// pause cannot overwrite it with the old value.
+    pause_lock: tokio::sync::Mutex<()>,
     wake: Notify,
     pause: watch::Sender<PauseState>,
     events: broadcast::Sender<EngineEvent>,
@@ -264,6 +274,7 @@ impl EngineBuilder {
                 queue,
                 start_lock: tokio::sync::Mutex::new(()),
                 started: tokio::sync::OnceCell::new(),
+                pause_lock: tokio::sync::Mutex::new(()),
                 wake: Notify::new(),
                 pause: watch::Sender::new(pause),
                 events,
@@ -330,8 +341,18 @@ impl Engine {
             pending: depth.pending,
             in_flight: depth.in_flight,
             rate_per_minute: self.inner.budget.rate_per_minute(),
-            held_until: self.inner.budget.held_until(),
+            held_until: self.inner.budget.read_hold().await?,
         })
+    }
+
+    /// Lifts a partner 429 hold now (an operator's call, e.g. after the partner raised the
+    /// limit): calls resume at the normal pace. Returns the hold that was in force, if any.
+    pub async fn clear_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let lifted = self.inner.budget.clear_hold().await?;
+        if let Some(until) = lifted {
+            tracing::info!(%until, "partner rate-limit hold lifted by an operator");
+        }
+        Ok(lifted)
     }
 
     /// Whether a run of `job` is in progress.
@@ -431,6 +452,7 @@ impl Engine {
 
     /// Pauses partner calls (persisted). The in-flight call, if any, finishes.
     pub async fn pause(&self) -> Result<PauseState, EngineError> {
+        let _serialised = self.inner.pause_lock.lock().await;
         let state = self
             .inner
             .store
@@ -443,6 +465,7 @@ impl Engine {
 
     /// Resumes partner calls (persisted); queued work continues.
     pub async fn resume(&self) -> Result<PauseState, EngineError> {
+        let _serialised = self.inner.pause_lock.lock().await;
         let state = self
             .inner
             .store
@@ -456,6 +479,7 @@ impl Engine {
 
     /// Re-reads the pause flag from the store (another process may have changed it).
     pub async fn refresh_pause(&self) -> Result<PauseState, StoreError> {
+        let _serialised = self.inner.pause_lock.lock().await;
         let state = self.inner.store.pause_state().await?;
         self.inner.pause.send_if_modified(|current| {
             let changed = *current != state;

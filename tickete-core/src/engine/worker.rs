@@ -122,6 +122,13 @@ impl Engine {
                 inner.config.fetch_timeout
             )))
         });
+        // The text rule is applied to every day, whatever the source, before any store sees
+        // it: NUL or control characters are an invalid response, never a store failure.
+        let fetched = fetched.and_then(|snapshot| {
+            crate::validate::check_text(&snapshot)
+                .map(|()| snapshot)
+                .map_err(|e| SourceError::InvalidResponse(e.to_string()))
+        });
         metrics::counter!("tickete_partner_requests_total", "outcome" => outcome_label(&fetched))
             .increment(1);
         let outcome = match fetched {
@@ -137,6 +144,11 @@ impl Engine {
             }
             Err(SourceError::RateLimited { reset_at }) => {
                 metrics::counter!("tickete_partner_rate_limited_total").increment(1);
+                let latest = chrono::Duration::from_std(inner.config.max_hold)
+                    .ok()
+                    .and_then(|hold| inner.clock.now().checked_add_signed(hold))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                let reset_at = reset_at.min(latest);
                 tracing::warn!(%reset_at, "partner rate limit hit; holding every call until reset");
                 if let Err(error) = inner.budget.hold_until(reset_at).await {
                     tracing::warn!(%error, "could not share the rate-limit hold");

@@ -30,6 +30,7 @@ use crate::store::InventoryStore;
 
 mod catalogue;
 mod concurrency;
+mod hostile;
 mod inventory;
 mod retention;
 mod runs;
@@ -37,6 +38,7 @@ mod support;
 
 pub use catalogue::*;
 pub use concurrency::*;
+pub use hostile::*;
 pub use inventory::*;
 pub use retention::*;
 pub use runs::*;
@@ -148,6 +150,7 @@ macro_rules! store_contract_tests {
             last_run_is_the_latest_due_at,
             interrupt_running_runs_marks_only_running_ones,
             pause_flag_keeps_the_first_paused_at,
+            control_characters_in_partner_text_are_refused_before_the_store,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -6,7 +6,7 @@ use tickete_core::store::prelude::*;
 
 use tickete_core::engine::RunRequest;
 use tickete_core::testing::sample_day;
-use tickete_core::{Clock, Engine, EngineError, RunStatus, SourceError};
+use tickete_core::{Clock, Engine, EngineConfig, EngineError, RunStatus, SourceError};
 
 use crate::harness::{day, max_calls_in_any_minute, pid, today, Harness};
 
@@ -76,6 +76,74 @@ async fn a_429_holds_every_call_until_the_reset() {
         "a 429 is not a task failure"
     );
     assert_eq!(finished.counts.failed, 0);
+    h.stop().await;
+}
+
+/// Issue 13: a 429 whose reset was days away held every call for an hour (the client's clamp),
+/// with no way to lift it. The engine clamps to `max_hold`, whatever the source says.
+#[tokio::test(start_paused = true)]
+async fn a_429_reset_days_away_holds_no_longer_than_max_hold() {
+    let mut h = Harness::with_config(
+        &[1],
+        EngineConfig {
+            rate_per_minute: std::num::NonZeroU32::new(30).unwrap(),
+            max_hold: Duration::from_secs(600),
+            ..EngineConfig::default()
+        },
+    )
+    .await;
+    let reset_at = h.clock.now() + chrono::Duration::days(3);
+    h.source
+        .push_error(pid(1), today(), SourceError::RateLimited { reset_at });
+    h.start_worker();
+    let run = h.sync("rl", 1).await;
+    let finished = h.engine.wait_for_run(run.id).await.unwrap();
+    assert_eq!(finished.status, RunStatus::Succeeded);
+    let calls = h.source.calls();
+    assert_eq!(calls.len(), 2, "the 429 and the retry");
+    let held = calls[1].at - calls[0].at;
+    assert!(
+        held >= Duration::from_secs(600) && held <= Duration::from_secs(602),
+        "held {held:?}, not 10 minutes (+ up to 1 s jitter)"
+    );
+    h.stop().await;
+}
+
+/// Issue 13: an operator sees the hold in the status and lifts it; calls resume at once at the
+/// normal pace instead of waiting for the reset.
+#[tokio::test(start_paused = true)]
+async fn clear_hold_lifts_a_429_hold_at_once() {
+    let mut h = Harness::new(&[1, 2], 30).await;
+    let reset_at = h.clock.now() + chrono::Duration::minutes(50);
+    h.source
+        .push_error(pid(1), today(), SourceError::RateLimited { reset_at });
+    h.start_worker();
+    let run = h.sync("rl", 1).await;
+    while h.source.calls().is_empty() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let held = h.engine.status().await.unwrap().held_until;
+    assert!(held.is_some_and(|until| until >= reset_at), "{held:?}");
+    assert_eq!(h.source.calls().len(), 1, "nothing is called while held");
+
+    let lifted = h.engine.clear_hold().await.unwrap();
+    assert_eq!(lifted, held);
+    assert_eq!(h.engine.status().await.unwrap().held_until, None);
+    assert_eq!(
+        h.engine.clear_hold().await.unwrap(),
+        None,
+        "nothing left to lift"
+    );
+    let lifted_at = tokio::time::Instant::now();
+    let finished = h.engine.wait_for_run(run.id).await.unwrap();
+    assert_eq!(finished.status, RunStatus::Succeeded);
+    let calls = h.source.calls();
+    assert_eq!(calls.len(), 3, "the 429, then both products");
+    assert!(
+        calls[2].at - lifted_at <= Duration::from_secs(5),
+        "calls resumed at the normal pace after the lift"
+    );
     h.stop().await;
 }
 

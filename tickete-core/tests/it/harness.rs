@@ -47,6 +47,20 @@ impl Harness {
 
     /// A harness whose clock starts at `start` (RFC 3339), in service time zone `zone`.
     pub async fn at(products: &[u32], rate: u32, start: &str, zone: chrono_tz::Tz) -> Self {
+        let config = EngineConfig {
+            rate_per_minute: NonZeroU32::new(rate).unwrap(),
+            time_zone: zone,
+            ..EngineConfig::default()
+        };
+        Self::starting(products, config, start).await
+    }
+
+    /// A harness with engine settings of its own, starting at the usual instant.
+    pub async fn with_config(products: &[u32], config: EngineConfig) -> Self {
+        Self::starting(products, config, START).await
+    }
+
+    async fn starting(products: &[u32], config: EngineConfig, start: &str) -> Self {
         let store = Arc::new(MemoryStore::new());
         for &id in products {
             store
@@ -62,11 +76,6 @@ impl Harness {
         let clock = Arc::new(TokioClock::starting_at(
             DateTime::parse_from_rfc3339(start).unwrap().to_utc(),
         ));
-        let config = EngineConfig {
-            rate_per_minute: NonZeroU32::new(rate).unwrap(),
-            time_zone: zone,
-            ..EngineConfig::default()
-        };
         let engine = Engine::builder(store.clone(), source.clone())
             .config(config)
             .clock(clock.clone())

@@ -1,6 +1,7 @@
 //! Integration tests of tickete-core: the engine under a paused clock, the store contract.
 mod cron_dst;
 mod engine;
+mod fuzz;
 mod harness;
 mod queue_contract;
 mod scheduling;

@@ -399,3 +399,27 @@ async fn unusable_configs_are_refused_without_showing_the_key() {
     };
     assert!(PartnerClient::new(zero).is_err());
 }
+
+/// Issue 13: a NUL in partner text was stored by SQLite and refused by Postgres as "store
+/// unavailable". The client now reports an invalid response that names the field, and the
+/// message itself carries no control character.
+#[tokio::test]
+async fn control_characters_in_partner_text_are_an_invalid_response() {
+    let text = String::from_utf8(fixture("product-14_2025-03-25.json")).unwrap();
+    for (from, to, field) in [
+        (r#""name": ""#, r#""name": "\u0000"#, "name"),
+        (
+            r#""providerSlotId": ""#,
+            r#""providerSlotId": "\u001b[2J"#,
+            "providerSlotId",
+        ),
+        (r#""type": ""#, r#""type": "\u0007"#, "type"),
+    ] {
+        assert!(text.contains(from), "fixture has {from}");
+        let hostile = text.replacen(from, to, 1);
+        let message = invalid(json(hostile.into_bytes())).await;
+        assert!(message.contains("control character"), "{message}");
+        assert!(message.contains(field), "{message}");
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+    }
+}

@@ -36,6 +36,15 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<SyncStatusB
     Ok(Json(state.actions().sync_status().await?))
 }
 
+/// Lifts a partner 429 hold (`partnerBudget.heldUntil`): calls resume at the normal pace now
+/// rather than at the partner's reset. Answers the status, with no hold.
+#[utoipa::path(post, path = "/api/v1/sync/clear-hold", tag = "sync", security(("bearer" = [])),
+    responses((status = 200, body = SyncStatusBody)))]
+pub async fn clear_hold(State(state): State<AppState>) -> ApiResult<Json<SyncStatusBody>> {
+    let (_, status) = state.actions().clear_hold().await?;
+    Ok(Json(status))
+}
+
 /// Jobs, paginated.
 #[utoipa::path(get, path = "/api/v1/admin/cron", tag = "admin", security(("bearer" = [])),
     params(("page" = Option<u32>, Query, description = "1-based, default 1", minimum = 1, maximum = 1000000), ("limit" = Option<u32>, Query, description = "1..=100, default 10", minimum = 1, maximum = 100)),

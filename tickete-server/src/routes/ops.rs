@@ -38,6 +38,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     if let Ok(status) = state.engine().status().await {
         metrics::gauge!("tickete_queue_depth").set(status.pending as f64);
         metrics::gauge!("tickete_in_flight").set(status.in_flight as f64);
+        let now = state.engine().clock().now();
+        let held = status
+            .held_until
+            .map_or(0, |until| (until - now).num_seconds().max(0));
+        metrics::gauge!("tickete_partner_hold_seconds").set(held as f64);
     }
     let paused = state.engine().pause_state().paused;
     metrics::gauge!("tickete_paused").set(if paused { 1.0 } else { 0.0 });

@@ -482,6 +482,11 @@ async fn openapi_documents_every_error_the_routes_return() {
             }
             if operation["requestBody"].is_object() {
                 assert_eq!(responses["413"], reference("PayloadTooLarge"), "{what}");
+                assert_eq!(
+                    responses["415"],
+                    reference("UnsupportedMediaType"),
+                    "{what}"
+                );
             }
             if path != "/healthz" {
                 assert_eq!(responses["503"], reference("ServiceUnavailable"), "{what}");
@@ -497,8 +502,9 @@ async fn openapi_documents_every_error_the_routes_return() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 21);
+    assert_eq!(checked, 22);
     let paths = &doc["paths"];
+    assert!(paths["/api/v1/sync/clear-hold"]["post"].is_object());
     assert!(paths["/api/v1/admin/cron/trigger"]["post"]["responses"]["400"].is_object());
     assert!(paths["/api/v1/admin/products/{id}"]["delete"]["responses"]["400"].is_object());
     let id = &paths["/api/v1/products/{id}"]["get"]["parameters"][0];

@@ -3,6 +3,7 @@
 
 mod edges;
 mod errors;
+mod hardening;
 mod replicas;
 mod shutdown;
 mod support;

@@ -38,7 +38,29 @@ impl Clone for PostgresBudget {
 /// Shortest wait between two looks at the budget row, so idle replicas don't hammer it.
 const MIN_POLL: Duration = Duration::from_millis(10);
 
+/// Longest wait between two looks at the row while a 429 hold is in force, so a hold lifted
+/// by an operator (on any replica, or by the CLI) is seen within this time by every replica.
+const MAX_HELD_POLL: Duration = Duration::from_secs(1);
+
 impl PostgresBudget {
+    /// The 429 hold in force for the whole cluster, read from the database (the CLI's view:
+    /// [`PartnerBudget::held_until`] is what this process last saw).
+    pub async fn stored_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT CASE WHEN held_until > clock_timestamp() THEN held_until END
+               FROM partner_budget WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read partner hold"))?;
+        let hold = match row {
+            Some(row) => column::<Option<DateTime<Utc>>>(&row, 0)?,
+            None => None,
+        };
+        *self.known_hold.lock().expect("hold lock") = hold;
+        Ok(hold)
+    }
+
     /// A budget of `rate_per_minute` calls for every replica together.
     pub fn new(pool: PgPool, rate_per_minute: NonZeroU32) -> Self {
         Self {
@@ -66,6 +88,8 @@ impl PartnerBudget for PostgresBudget {
             .await
             .map_err(db("take partner budget"))?;
             if taken.rows_affected() == 1 {
+                // Taken: no hold is in force.
+                *self.known_hold.lock().expect("hold lock") = None;
                 return Ok(());
             }
             let row = sqlx::query(
@@ -82,7 +106,10 @@ impl PartnerBudget for PostgresBudget {
             *self.known_hold.lock().expect("hold lock") = held_until.filter(|h| *h > Utc::now());
             // Jitter spreads replicas that wake for the same slot.
             let jitter = Duration::from_micros(rand::random::<u64>() % 5_000);
-            let wait = Duration::from_micros(u64::try_from(wait_micros).unwrap_or(0));
+            let mut wait = Duration::from_micros(u64::try_from(wait_micros).unwrap_or(0));
+            if held_until.is_some() {
+                wait = wait.min(MAX_HELD_POLL);
+            }
             tokio::time::sleep(wait.max(MIN_POLL) + jitter).await;
         }
     }
@@ -103,8 +130,30 @@ impl PartnerBudget for PostgresBudget {
         Ok(())
     }
 
+    async fn clear_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE partner_budget
+                SET held_until = NULL
+               FROM partner_budget AS old
+              WHERE partner_budget.id = 1 AND old.id = 1
+          RETURNING CASE WHEN old.held_until > clock_timestamp() THEN old.held_until END",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("lift partner hold"))?;
+        *self.known_hold.lock().expect("hold lock") = None;
+        match row {
+            Some(row) => column::<Option<DateTime<Utc>>>(&row, 0),
+            None => Ok(None),
+        }
+    }
+
     fn rate_per_minute(&self) -> u32 {
         self.rate_per_minute.get()
+    }
+
+    async fn read_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.stored_hold().await
     }
 
     fn held_until(&self) -> Option<DateTime<Utc>> {

@@ -2,6 +2,7 @@
 //! (e.g. `postgres://postgres@127.0.0.1:5432/postgres`); without it they print that they were
 //! skipped. Each test gets its own database, dropped afterwards.
 
+mod budget;
 mod harness;
 mod outage;
 mod queue_contract;
