@@ -1,6 +1,7 @@
 //! Test support (feature `testing`): an in-memory store, a scripted fake partner, sample data
 //! and the store contract suite every `InventoryStore` must pass.
 
+pub mod budget_contract;
 pub mod contract;
 mod fake_source;
 mod memory_store;

@@ -1,4 +1,5 @@
 //! Integration tests of tickete-core: the engine under a paused clock, the store contract.
+mod budget_contract;
 mod cron_dst;
 mod engine;
 mod fuzz;

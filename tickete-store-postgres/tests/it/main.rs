@@ -3,6 +3,7 @@
 //! skipped. Each test gets its own database, dropped afterwards.
 
 mod budget;
+mod budget_contract;
 mod harness;
 mod outage;
 mod queue_contract;

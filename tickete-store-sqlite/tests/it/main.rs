@@ -1,5 +1,6 @@
 //! Integration tests of the SQLite store.
 
+mod budget_contract;
 mod outage;
 mod queue_contract;
 mod store_contract;
