@@ -6,9 +6,11 @@
 //! token, finishing the in-flight call and its write.
 
 mod budget;
+mod config;
 pub mod cron;
 mod local_queue;
 mod planner;
+mod request;
 mod run_tracker;
 pub mod schedule;
 mod task_queue;
@@ -16,23 +18,23 @@ pub mod upkeep;
 mod work_queue;
 mod worker;
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify};
 
 pub use budget::{Pacer, PartnerBudget};
+pub use config::{EngineConfig, RetryPolicy, DEFAULT_MAX_HOLD};
 pub use local_queue::LocalQueue;
 pub use planner::{plan, window_dates};
+pub use request::{PlanPreview, RunRequest};
 pub use schedule::{LocalScheduler, Scheduler};
 pub use work_queue::{ClaimedTask, DropTasks, QueueDepth, Readiness, TaskOutcome, WorkQueue};
 
 use crate::clock::{Clock, SystemClock};
-use crate::domain::{NewRun, ProductId, RunId, SyncJob, SyncRun, Trigger};
+use crate::domain::{NewRun, ProductId, RunId, SyncRun, Trigger};
 use crate::source::InventorySource;
 use crate::store::{InventoryStore, PauseState, StoreError};
 
@@ -41,58 +43,6 @@ pub const MANUAL_SYNC_JOB: &str = "manual-sync";
 
 /// Longest window a run may cover (SPEC: `daysToSync` ≤ 62).
 pub const MAX_WINDOW_DAYS: u32 = 62;
-
-/// How transient failures are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included.
-    pub attempts: u32,
-    /// Backoff before the second attempt; doubles each time, plus up to 100 % jitter.
-    pub base_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 3,
-            base_delay: Duration::from_secs(2),
-        }
-    }
-}
-
-/// Engine settings.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// Ceiling of partner calls per minute, for the whole deployment.
-    pub rate_per_minute: NonZeroU32,
-    /// Zone that defines "today" and cron times.
-    pub time_zone: Tz,
-    /// Transient failure retries.
-    pub retry: RetryPolicy,
-    /// Calls that may be waiting on the partner at once (each still paced).
-    pub max_in_flight: usize,
-    /// A call that takes longer is a transient failure.
-    pub fetch_timeout: Duration,
-    /// Longest a partner 429 may hold every call (`TICKETE_PARTNER_MAX_HOLD_SECONDS`): a reset
-    /// further out is clamped, so a broken or hostile answer cannot stall syncing for days.
-    pub max_hold: Duration,
-}
-
-/// Default of [`EngineConfig::max_hold`]: one hour.
-pub const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(3600);
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        Self {
-            rate_per_minute: NonZeroU32::new(30).expect("30 > 0"),
-            time_zone: Tz::UTC,
-            retry: RetryPolicy::default(),
-            max_in_flight: 4,
-            fetch_timeout: Duration::from_secs(30),
-            max_hold: DEFAULT_MAX_HOLD,
-        }
-    }
-}
 
 /// Why the engine refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -142,58 +92,6 @@ pub struct EngineStatus {
     pub rate_per_minute: u32,
     /// When a partner 429 hold ends, if one is in force.
     pub held_until: Option<DateTime<Utc>>,
-}
-
-/// What a run covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunRequest {
-    /// Job name recorded on the run.
-    pub job: String,
-    /// Days from today.
-    pub window_days: u32,
-    /// Only these products (all enabled products when `None`).
-    pub products: Option<Vec<ProductId>>,
-    /// What started it.
-    pub trigger: Trigger,
-    /// When it was due; `None` = now.
-    pub due_at: Option<DateTime<Utc>>,
-}
-
-impl RunRequest {
-    /// A run of a stored job.
-    pub fn for_job(job: &SyncJob, trigger: Trigger) -> Self {
-        Self {
-            job: job.name.clone(),
-            window_days: job.window_days,
-            products: None,
-            trigger,
-            due_at: None,
-        }
-    }
-
-    /// A one-off manual sync of the next `days` days.
-    pub fn next_days(days: u32) -> Self {
-        Self {
-            job: MANUAL_SYNC_JOB.to_owned(),
-            window_days: days,
-            products: None,
-            trigger: Trigger::Manual,
-            due_at: None,
-        }
-    }
-}
-
-/// The plan a run would make, without calling the partner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PlanPreview {
-    /// (product, date) pairs in the window.
-    pub planned: u32,
-    /// Pairs already fresh.
-    pub skipped_fresh: u32,
-    /// Partner calls the run would spend (without retries).
-    pub calls: u32,
-    /// How long those calls take at the pacing ceiling.
-    pub estimated: Duration,
 }
 
 /// Handle to the sync engine. Clones share one queue and one pacer.

@@ -1,0 +1,58 @@
+//! Engine settings.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+/// How transient failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Backoff before the second attempt; doubles each time, plus up to 100 % jitter.
+    pub base_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            base_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Ceiling of partner calls per minute, for the whole deployment.
+    pub rate_per_minute: NonZeroU32,
+    /// Zone that defines "today" and cron times.
+    pub time_zone: Tz,
+    /// Transient failure retries.
+    pub retry: RetryPolicy,
+    /// Calls that may be waiting on the partner at once (each still paced).
+    pub max_in_flight: usize,
+    /// A call that takes longer is a transient failure.
+    pub fetch_timeout: Duration,
+    /// Longest a partner 429 may hold every call (`TICKETE_PARTNER_MAX_HOLD_SECONDS`): a reset
+    /// further out is clamped, so a broken or hostile answer cannot stall syncing for days.
+    pub max_hold: Duration,
+}
+
+/// Default of [`EngineConfig::max_hold`]: one hour.
+pub const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(3600);
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            rate_per_minute: NonZeroU32::new(30).expect("30 > 0"),
+            time_zone: Tz::UTC,
+            retry: RetryPolicy::default(),
+            max_in_flight: 4,
+            fetch_timeout: Duration::from_secs(30),
+            max_hold: DEFAULT_MAX_HOLD,
+        }
+    }
+}
