@@ -7,7 +7,9 @@
 //!   stays under the partner's rate, and a 429 seen by one replica holds them all.
 
 mod budget;
+mod missed;
 mod queue;
+mod replicas;
 mod scheduler;
 
 use std::num::NonZeroU32;

@@ -9,9 +9,12 @@ use tickete_core::{RunCounts, RunId, StoreError, SyncRun, SyncTask, TaskPriority
 use crate::error::{column, count, db, product_id};
 use crate::runs;
 
+use super::missed::{drop_orphan_tasks, miss};
+use super::replicas::{interrupt_all, join_replicas, others_alive, LIFECYCLE_LOCK, REPLICA_GONE};
+
 /// A run still `running` with nothing outstanding after this long was cut off between being
 /// recorded and being queued (a crash); it is marked `interrupted` so its job can run again.
-const STALE_RUN: &str = "5 minutes";
+pub(super) const STALE_RUN: &str = "5 minutes";
 
 /// The durable task queue shared by every replica.
 ///
@@ -23,130 +26,6 @@ pub struct PostgresQueue {
     pool: PgPool,
     replica: String,
     lease: Duration,
-}
-
-/// Counts `pairs` as missed on each (run, pairs) that is still running, and finishes those
-/// with nothing left outstanding; returns the runs touched.
-async fn miss(
-    tx: &mut Transaction<'static, Postgres>,
-    missing: &[(i64, i64)],
-    now: DateTime<Utc>,
-) -> Result<Vec<RunId>, StoreError> {
-    let mut touched = Vec::with_capacity(missing.len());
-    for &(id, pairs) in missing {
-        let row = sqlx::query(
-            "UPDATE runs SET missed = missed + LEAST($2, GREATEST(outstanding, 0)),
-                    outstanding = GREATEST(outstanding - $2, 0)
-              WHERE id = $1 AND status = 'running'
-          RETURNING outstanding, fetched, skipped_fresh, failed, missed",
-        )
-        .bind(id)
-        .bind(pairs)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db("count missed pairs"))?;
-        let Some(row) = row else { continue };
-        touched.push(RunId(id));
-        let outstanding: i64 = column(&row, 0)?;
-        if outstanding > 0 {
-            continue;
-        }
-        let counts = RunCounts {
-            fetched: count(column(&row, 1)?, "fetched")?,
-            skipped_fresh: count(column(&row, 2)?, "skipped")?,
-            failed: count(column(&row, 3)?, "failed")?,
-            missed: count(column(&row, 4)?, "missed")?,
-            ..RunCounts::default()
-        };
-        sqlx::query("UPDATE runs SET status = $2, finished_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(counts.final_status().as_str())
-            .bind(now)
-            .execute(&mut **tx)
-            .await
-            .map_err(db("finish run"))?;
-    }
-    Ok(touched)
-}
-
-/// A replica not seen for this long is gone (it reports every few seconds).
-const REPLICA_GONE: &str = "30 seconds";
-/// Advisory lock key serialising replicas that join or leave, so of two stopping at once
-/// exactly one sees itself as the last.
-const LIFECYCLE_LOCK: i64 = 0x7469_636b_6574_6501;
-
-/// Registers `replica` as alive now.
-async fn join_replicas<'e>(
-    executor: impl sqlx::PgExecutor<'e>,
-    replica: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO replicas (name, seen_at) VALUES ($1, now())
-         ON CONFLICT (name) DO UPDATE SET seen_at = now()",
-    )
-    .bind(replica)
-    .execute(executor)
-    .await
-    .map_err(db("report replica alive"))?;
-    Ok(())
-}
-
-/// Whether a replica other than `replica` reported itself alive recently.
-async fn others_alive(
-    tx: &mut Transaction<'static, Postgres>,
-    replica: &str,
-) -> Result<bool, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT EXISTS (SELECT 1 FROM replicas
-                         WHERE name <> $1 AND seen_at > now() - INTERVAL '{REPLICA_GONE}')"
-    ))
-    .bind(replica)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(db("look for live replicas"))?;
-    column(&row, 0)
-}
-
-/// No process is left to finish the running runs of the shared queue: they end
-/// `interrupted` (what they had not reached counted as missed) and the queue is emptied; the
-/// next start re-plans them. Runs of a CLI's own in-process queue (nothing outstanding here,
-/// started recently) are left to it.
-async fn interrupt_all(
-    tx: &mut Transaction<'static, Postgres>,
-    now: DateTime<Utc>,
-) -> Result<Vec<RunId>, StoreError> {
-    // Tasks before runs, the order settling and queueing take their locks in.
-    sqlx::query("DELETE FROM sync_tasks")
-        .execute(&mut **tx)
-        .await
-        .map_err(db("clear the queue"))?;
-    let ids: Vec<i64> = sqlx::query_scalar(&format!(
-        "UPDATE runs SET status = 'interrupted', finished_at = $1,
-                missed = missed + GREATEST(outstanding, 0), outstanding = 0
-          WHERE status = 'running'
-            AND (outstanding > 0 OR started_at < now() - INTERVAL '{STALE_RUN}')
-      RETURNING id"
-    ))
-    .bind(now)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db("interrupt runs"))?;
-    Ok(ids.into_iter().map(RunId).collect())
-}
-
-/// Removes queued tasks no run waits on any more (not those being fetched: their settle
-/// removes them).
-async fn drop_orphan_tasks(tx: &mut Transaction<'static, Postgres>) -> Result<(), StoreError> {
-    sqlx::query(
-        "DELETE FROM sync_tasks t
-          WHERE (lease_until IS NULL OR lease_until <= clock_timestamp())
-            AND NOT EXISTS (SELECT 1 FROM sync_task_runs r
-                             WHERE r.product_id = t.product_id AND r.day = t.day)",
-    )
-    .execute(&mut **tx)
-    .await
-    .map_err(db("drop orphan tasks"))?;
-    Ok(())
 }
 
 impl PostgresQueue {

@@ -1,0 +1,74 @@
+//! Which replicas are alive: each reports itself every few seconds, and the last one to stop
+//! (or a start that finds none alive) ends the shared runs no process will finish.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Transaction};
+use tickete_core::{RunId, StoreError};
+
+use super::queue::STALE_RUN;
+use crate::error::{column, db};
+
+/// A replica not seen for this long is gone (it reports every few seconds).
+pub(super) const REPLICA_GONE: &str = "30 seconds";
+/// Advisory lock key serialising replicas that join or leave, so of two stopping at once
+/// exactly one sees itself as the last.
+pub(super) const LIFECYCLE_LOCK: i64 = 0x7469_636b_6574_6501;
+
+/// Registers `replica` as alive now.
+pub(super) async fn join_replicas<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    replica: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO replicas (name, seen_at) VALUES ($1, now())
+         ON CONFLICT (name) DO UPDATE SET seen_at = now()",
+    )
+    .bind(replica)
+    .execute(executor)
+    .await
+    .map_err(db("report replica alive"))?;
+    Ok(())
+}
+
+/// Whether a replica other than `replica` reported itself alive recently.
+pub(super) async fn others_alive(
+    tx: &mut Transaction<'static, Postgres>,
+    replica: &str,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT EXISTS (SELECT 1 FROM replicas
+                         WHERE name <> $1 AND seen_at > now() - INTERVAL '{REPLICA_GONE}')"
+    ))
+    .bind(replica)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db("look for live replicas"))?;
+    column(&row, 0)
+}
+
+/// No process is left to finish the running runs of the shared queue: they end
+/// `interrupted` (what they had not reached counted as missed) and the queue is emptied; the
+/// next start re-plans them. Runs of a CLI's own in-process queue (nothing outstanding here,
+/// started recently) are left to it.
+pub(super) async fn interrupt_all(
+    tx: &mut Transaction<'static, Postgres>,
+    now: DateTime<Utc>,
+) -> Result<Vec<RunId>, StoreError> {
+    // Tasks before runs, the order settling and queueing take their locks in.
+    sqlx::query("DELETE FROM sync_tasks")
+        .execute(&mut **tx)
+        .await
+        .map_err(db("clear the queue"))?;
+    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+        "UPDATE runs SET status = 'interrupted', finished_at = $1,
+                missed = missed + GREATEST(outstanding, 0), outstanding = 0
+          WHERE status = 'running'
+            AND (outstanding > 0 OR started_at < now() - INTERVAL '{STALE_RUN}')
+      RETURNING id"
+    ))
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db("interrupt runs"))?;
+    Ok(ids.into_iter().map(RunId).collect())
+}
