@@ -32,6 +32,7 @@ mod catalogue;
 mod concurrency;
 mod hostile;
 mod inventory;
+mod reads;
 mod retention;
 mod runs;
 mod support;
@@ -40,6 +41,7 @@ pub use catalogue::*;
 pub use concurrency::*;
 pub use hostile::*;
 pub use inventory::*;
+pub use reads::*;
 pub use retention::*;
 pub use runs::*;
 
