@@ -4,6 +4,7 @@ mod cron_dst;
 mod engine;
 mod fuzz;
 mod harness;
+mod pause;
 mod queue_contract;
 mod scheduling;
 mod store_contract;

@@ -4,12 +4,10 @@
 
 use std::time::Duration;
 
-use axum::routing::get;
 use reqwest::Method;
 use serde_json::{json, Value};
-use tickete_server::serve::{serve, ServeLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -24,7 +22,7 @@ async fn raw(address: &str, request: &[u8]) -> (u16, Value) {
 }
 
 /// Reads one `Connection: close` response: status and JSON body (`Null` if not JSON).
-async fn read_response(stream: &mut TcpStream) -> (u16, Value) {
+pub(crate) async fn read_response(stream: &mut TcpStream) -> (u16, Value) {
     let mut bytes = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(30), async {
         let mut chunk = [0u8; 4096];
@@ -53,7 +51,7 @@ fn address(server: &TestServer) -> String {
     server.base.trim_start_matches("http://").to_owned()
 }
 
-fn assert_spec_error(status: u16, body: &Value, expected: u16, mentions: &str) {
+pub(crate) fn assert_spec_error(status: u16, body: &Value, expected: u16, mentions: &str) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["statusCode"], expected, "{body}");
     assert!(
@@ -462,89 +460,4 @@ async fn partner_text_with_nul_is_an_invalid_response_on_every_store() {
     if let Some(db) = postgres {
         db.drop().await;
     }
-}
-
-/// A router with one route, served with `limits`, on a paused clock.
-async fn small_server(limits: ServeLimits) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    let app = axum::Router::new().route("/healthz", get(|| async { "ok" }));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, app, limits, async {
-        let _ = stopped.await;
-    }));
-    (address, stop)
-}
-
-/// Issue 13 item 3 (slowloris): connections that sent part of a request stayed open forever.
-/// After the header timeout they get a 408 with the SPEC body and are closed.
-#[tokio::test(start_paused = true)]
-async fn half_open_requests_get_408_after_the_header_timeout() {
-    let limits = ServeLimits {
-        max_connections: 64,
-        header_read_timeout: Duration::from_secs(10),
-    };
-    let (address, _stop) = small_server(limits).await;
-    let mut half_open = Vec::new();
-    for _ in 0..20 {
-        let mut stream = TcpStream::connect(&address).await.unwrap();
-        stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-            .await
-            .unwrap();
-        half_open.push(stream);
-    }
-    let started = tokio::time::Instant::now();
-    for stream in &mut half_open {
-        let (status, body) = read_response(stream).await;
-        assert_spec_error(status, &body, 408, "did not arrive in time");
-    }
-    let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_secs(10) && waited < Duration::from_secs(11),
-        "{waited:?}"
-    );
-    // An idle keep-alive connection (no request begun) is closed without a 408.
-    let mut idle = TcpStream::connect(&address).await.unwrap();
-    let mut buffer = Vec::new();
-    let closed = tokio::time::timeout(Duration::from_secs(30), idle.read_to_end(&mut buffer)).await;
-    assert!(closed.is_ok(), "the idle connection was closed");
-    assert!(buffer.is_empty(), "{:?}", String::from_utf8_lossy(&buffer));
-}
-
-/// Issue 13 item 3: 19,980 half-open connections exhausted the file descriptors. Connections
-/// beyond the cap wait in the backlog until one closes, and are then served.
-#[tokio::test(start_paused = true)]
-async fn connections_over_the_cap_wait_until_one_closes() {
-    let limits = ServeLimits {
-        max_connections: 3,
-        header_read_timeout: Duration::from_secs(600),
-    };
-    let (address, _stop) = small_server(limits).await;
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        let mut stream = TcpStream::connect(&address).await.unwrap();
-        stream.write_all(b"GET /heal").await.unwrap();
-        held.push(stream);
-    }
-    let mut waiting = TcpStream::connect(&address).await.unwrap();
-    waiting
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut first = [0u8; 1];
-    let early = tokio::time::timeout(Duration::from_secs(60), waiting.read(&mut first)).await;
-    assert!(
-        early.is_err(),
-        "a fourth connection is not served while three are open"
-    );
-    drop(held.pop());
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), waiting.read_to_end(&mut response))
-        .await
-        .expect("served once a slot freed")
-        .unwrap();
-    let text = String::from_utf8_lossy(&response);
-    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    assert!(text.ends_with("ok"), "{text}");
 }

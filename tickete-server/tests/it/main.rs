@@ -1,9 +1,11 @@
 //! End-to-end tests: the real server on a loopback port, SQLite in a temp dir, and the partner
 //! simulator (or wiremock at the partner boundary), driven over HTTP.
 
+mod connections;
 mod edges;
 mod errors;
 mod hardening;
+mod operations;
 mod replicas;
 mod shutdown;
 mod support;
