@@ -24,8 +24,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use tickete_core::served::{ServedDates, ServedSlots};
 use tickete_core::{
-    ApplyOutcome, DaySnapshot, DayState, InventoryStore, JobPatch, NewRun, Page, PageRequest,
+    ApplyOutcome, DayApply, DaySnapshot, DayState, InventoryStore, JobPatch, NewRun, Page, PageRequest,
     PauseState, Product, ProductId, ProductPatch, ProductView, RunId, Slot, StoreError, SyncJob,
     SyncRun,
 };
@@ -242,5 +243,26 @@ impl InventoryStore for SqliteStore {
 
     async fn set_paused(&self, paused: bool, at: DateTime<Utc>) -> Result<PauseState, StoreError> {
         runs::set_paused(&self.pool, paused, at).await
+    }
+
+    async fn apply_days(&self, days: &[DayApply<'_>]) -> Result<Vec<ApplyOutcome>, StoreError> {
+        inventory::apply_days(&self.pool, days).await
+    }
+
+    async fn served_slots(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+    ) -> Result<ServedSlots, StoreError> {
+        inventory::served_slots(&self.pool, product, date).await
+    }
+
+    async fn served_dates(
+        &self,
+        product: ProductId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<ServedDates, StoreError> {
+        inventory::served_dates(&self.pool, product, from, until).await
     }
 }

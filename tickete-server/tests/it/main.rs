@@ -2,6 +2,7 @@
 //! simulator (or wiremock at the partner boundary), driven over HTTP.
 
 mod errors;
+mod reads;
 mod replicas;
 mod shutdown;
 mod support;
