@@ -103,6 +103,17 @@ fn big_day(date: NaiveDate, count: u32, version: u32) -> DaySnapshot {
     DaySnapshot::new(date, slots)
 }
 
+/// The days of a batch, fetched now.
+fn batch_of(product: ProductId, days: &[DaySnapshot]) -> Vec<DayApply<'_>> {
+    days.iter()
+        .map(|snapshot| DayApply {
+            product,
+            snapshot,
+            synced_at: Utc::now(),
+        })
+        .collect()
+}
+
 fn bench_store(c: &mut Criterion, runtime: &Runtime, name: &str, store: Arc<dyn InventoryStore>) {
     let product = ProductId::new(PRODUCT).expect("id");
     let date = NaiveDate::from_ymd_opt(2025, 3, 25).expect("date");
@@ -175,18 +186,9 @@ fn bench_store(c: &mut Criterion, runtime: &Runtime, name: &str, store: Arc<dyn 
             .map(|&day| realistic_day(day, version))
             .collect()
     }));
-    let batch_of = |days: &[DaySnapshot]| -> Vec<DayApply<'_>> {
-        days.iter()
-            .map(|snapshot| DayApply {
-                product,
-                snapshot,
-                synced_at: Utc::now(),
-            })
-            .collect()
-    };
     runtime.block_on(async {
         store
-            .apply_days(&batch_of(&batches[0]))
+            .apply_days(&batch_of(product, &batches[0]))
             .await
             .expect("prime batch");
     });
@@ -202,13 +204,13 @@ fn bench_store(c: &mut Criterion, runtime: &Runtime, name: &str, store: Arc<dyn 
                 // Start from version 0 stored, then alternate from version 1: every day of
                 // every batch differs from what is stored.
                 store
-                    .apply_days(&batch_of(&batches[0]))
+                    .apply_days(&batch_of(product, &batches[0]))
                     .await
                     .expect("store version 0");
                 let start = Instant::now();
                 for i in 0..iters {
                     let days = &batches[usize::from(i % 2 == 0)];
-                    store.apply_days(&batch_of(days)).await.expect("apply");
+                    store.apply_days(&batch_of(product, days)).await.expect("apply");
                 }
                 start.elapsed()
             }
@@ -219,13 +221,13 @@ fn bench_store(c: &mut Criterion, runtime: &Runtime, name: &str, store: Arc<dyn 
             let (store, batches) = (store.clone(), batches.clone());
             async move {
                 store
-                    .apply_days(&batch_of(&batches[0]))
+                    .apply_days(&batch_of(product, &batches[0]))
                     .await
                     .expect("store version 0");
                 let start = Instant::now();
                 for _ in 0..iters {
                     store
-                        .apply_days(&batch_of(&batches[0]))
+                        .apply_days(&batch_of(product, &batches[0]))
                         .await
                         .expect("apply");
                 }
