@@ -70,4 +70,6 @@ pub use clock::{Clock, SystemClock, TokioClock};
 pub use domain::*;
 pub use engine::{Engine, EngineConfig, EngineError, EngineEvent, EngineStatus};
 pub use source::{InventorySource, SourceError};
-pub use store::{ApplyOutcome, DayApply, InventoryStore, Page, PageRequest, PauseState, StoreError};
+pub use store::{
+    ApplyOutcome, DayApply, InventoryStore, Page, PageRequest, PauseState, StoreError,
+};

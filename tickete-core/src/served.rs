@@ -60,7 +60,9 @@ pub struct DaySummary {
 impl DaySummary {
     /// The date's entry of the dates route, when it is bookable.
     pub fn date_price(&self, date: NaiveDate) -> Option<DatePrice> {
-        self.open_price.clone().map(|price| DatePrice { date, price })
+        self.open_price
+            .clone()
+            .map(|price| DatePrice { date, price })
     }
 }
 

@@ -153,8 +153,15 @@ pub(crate) async fn apply_days(
     for i in order {
         let apply = &days[i];
         let hash = apply.snapshot.content_hash();
-        outcomes[i] =
-            apply_in(&mut tx, apply.product, apply.snapshot, &hash, apply.synced_at, true).await?;
+        outcomes[i] = apply_in(
+            &mut tx,
+            apply.product,
+            apply.snapshot,
+            &hash,
+            apply.synced_at,
+            true,
+        )
+        .await?;
     }
     tx.commit().await.map_err(db("apply days"))?;
     Ok(outcomes)
@@ -179,7 +186,14 @@ async fn apply_in(
             .bind(synced_at)
             .bind(hash.to_owned())
     };
-    if touch_first && touch().execute(&mut *tx).await.map_err(fail())?.rows_affected() > 0 {
+    if touch_first
+        && touch()
+            .execute(&mut *tx)
+            .await
+            .map_err(fail())?
+            .rows_affected()
+            > 0
+    {
         return Ok(ApplyOutcome::Unchanged);
     }
     // KEY SHARE keeps the product from being deleted until this apply commits.
@@ -215,7 +229,7 @@ async fn apply_in(
         touch().execute(&mut *tx).await.map_err(fail())?;
         return Ok(ApplyOutcome::Unchanged);
     }
-        let c = Columns::of(snapshot);
+    let c = Columns::of(snapshot);
     sqlx::query(
         "DELETE FROM slots WHERE product_id = $1 AND day = $2
          AND NOT (provider_slot_id = ANY($3))",

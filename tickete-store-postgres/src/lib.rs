@@ -28,9 +28,9 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tickete_core::served::{ServedDates, ServedSlots};
 use tickete_core::{
-    ApplyOutcome, DayApply, DaySnapshot, DayState, InventoryStore, JobPatch, NewRun, Page, PageRequest,
-    PauseState, Product, ProductId, ProductPatch, ProductView, RunId, Slot, StoreError, SyncJob,
-    SyncRun,
+    ApplyOutcome, DayApply, DaySnapshot, DayState, InventoryStore, JobPatch, NewRun, Page,
+    PageRequest, PauseState, Product, ProductId, ProductPatch, ProductView, RunId, Slot,
+    StoreError, SyncJob, SyncRun,
 };
 
 mod catalogue;

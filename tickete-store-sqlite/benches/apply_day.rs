@@ -210,7 +210,10 @@ fn bench_store(c: &mut Criterion, runtime: &Runtime, name: &str, store: Arc<dyn 
                 let start = Instant::now();
                 for i in 0..iters {
                     let days = &batches[usize::from(i % 2 == 0)];
-                    store.apply_days(&batch_of(product, days)).await.expect("apply");
+                    store
+                        .apply_days(&batch_of(product, days))
+                        .await
+                        .expect("apply");
                 }
                 start.elapsed()
             }

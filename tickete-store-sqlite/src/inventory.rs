@@ -41,7 +41,10 @@ fn slots_payload(snapshot: &DaySnapshot) -> String {
 
 /// Every pax of the snapshot with the row id of its slot, as one JSON parameter: inserting
 /// them needs no join back to `slots`, so the statement is linear in the size of the day.
-fn pax_payload(snapshot: &DaySnapshot, slot_ids: &HashMap<String, i64>) -> Result<String, StoreError> {
+fn pax_payload(
+    snapshot: &DaySnapshot,
+    slot_ids: &HashMap<String, i64>,
+) -> Result<String, StoreError> {
     let mut rows = Vec::new();
     for slot in &snapshot.slots {
         let id = slot_ids.get(&slot.provider_slot_id).ok_or_else(|| {
@@ -205,8 +208,15 @@ pub(crate) async fn apply_days(
     for apply in days {
         let hash = apply.snapshot.content_hash();
         outcomes.push(
-            apply_in(&mut tx, apply.product, apply.snapshot, &hash, apply.synced_at, true)
-                .await?,
+            apply_in(
+                &mut tx,
+                apply.product,
+                apply.snapshot,
+                &hash,
+                apply.synced_at,
+                true,
+            )
+            .await?,
         );
     }
     tx.commit().await.map_err(db("apply days"))?;
@@ -232,7 +242,14 @@ async fn apply_in(
             .bind(instant(synced_at))
             .bind(hash.to_owned())
     };
-    if touch_first && touch().execute(&mut *tx).await.map_err(fail())?.rows_affected() > 0 {
+    if touch_first
+        && touch()
+            .execute(&mut *tx)
+            .await
+            .map_err(fail())?
+            .rows_affected()
+            > 0
+    {
         return Ok(ApplyOutcome::Unchanged);
     }
     let known: Option<(i64, Option<String>)> = sqlx::query_as(

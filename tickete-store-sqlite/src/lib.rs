@@ -26,9 +26,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use tickete_core::served::{ServedDates, ServedSlots};
 use tickete_core::{
-    ApplyOutcome, DayApply, DaySnapshot, DayState, InventoryStore, JobPatch, NewRun, Page, PageRequest,
-    PauseState, Product, ProductId, ProductPatch, ProductView, RunId, Slot, StoreError, SyncJob,
-    SyncRun,
+    ApplyOutcome, DayApply, DaySnapshot, DayState, InventoryStore, JobPatch, NewRun, Page,
+    PageRequest, PauseState, Product, ProductId, ProductPatch, ProductView, RunId, Slot,
+    StoreError, SyncJob, SyncRun,
 };
 
 mod catalogue;

@@ -58,7 +58,10 @@ fn respond(entry: CachedBody, request: &HeaderMap) -> Response {
         (StatusCode::NOT_MODIFIED, Body::empty()).into_response()
     } else {
         (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             entry.body,
         )
             .into_response()
@@ -126,7 +129,10 @@ async fn slots_of(
         let served = state.store().served_slots(id, date).await?;
         // The day's content hash names the body; the encoding version and the envelope are
         // part of the tag, since they change the bytes.
-        let content = served.hash.as_deref().map_or("none", |hash| &hash[..hash.len().min(32)]);
+        let content = served
+            .hash
+            .as_deref()
+            .map_or("none", |hash| &hash[..hash.len().min(32)]);
         let form = if wrapped { "p" } else { "e" };
         let body = if wrapped {
             Bytes::from(wrap(&served.body))
@@ -239,7 +245,10 @@ pub async fn product(
     };
     cached(&state, key, &HeaderMap::new(), async {
         let view = state.store().get_product(id).await?;
-        Ok(CachedBody::plain(serialise(ProductBody::from(&view), true)?))
+        Ok(CachedBody::plain(serialise(
+            ProductBody::from(&view),
+            true,
+        )?))
     })
     .await
 }

@@ -44,7 +44,11 @@ async fn get(server: &TestServer, path: &str, if_none_match: Option<&str>) -> An
 async fn conditional_reads(server: &TestServer) {
     let day = today();
     // The simulator's product 14 has slots every day but Sunday, 15 only on Sundays.
-    let product = if day.weekday() == chrono::Weekday::Sun { 15 } else { 14 };
+    let product = if day.weekday() == chrono::Weekday::Sun {
+        15
+    } else {
+        14
+    };
     let slots = format!("/api/v1/experience/{product}/slots?date={day}");
     let wrapped = format!("/api/v1/products/{product}/slots?date={day}");
 
@@ -76,7 +80,12 @@ async fn conditional_reads(server: &TestServer) {
 
     // The current tag answers 304 with no body and the same validators, also as a weak tag
     // or in a list; another tag gets the body.
-    for header in [tag.clone(), format!("W/{tag}"), format!("\"other\", {tag}"), "*".into()] {
+    for header in [
+        tag.clone(),
+        format!("W/{tag}"),
+        format!("\"other\", {tag}"),
+        "*".into(),
+    ] {
         let not_modified = get(server, &slots, Some(&header)).await;
         assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED, "{header}");
         assert_eq!(not_modified.body, "");
@@ -123,7 +132,12 @@ async fn conditional_reads(server: &TestServer) {
     }
 
     // An unknown product is a 404, with no validators.
-    let unknown = get(server, &format!("/api/v1/experience/99/slots?date={day}"), Some("*")).await;
+    let unknown = get(
+        server,
+        &format!("/api/v1/experience/99/slots?date={day}"),
+        Some("*"),
+    )
+    .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.etag, None);
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{Days, NaiveDate, NaiveTime};
 
 use super::inventory::rich_day;
-use super::support::{assert_not_found, at, date, family_slot, id, product, slot, pax};
+use super::support::{assert_not_found, at, date, family_slot, id, pax, product, slot};
 use crate::domain::{DaySnapshot, ProductPatch, Slot};
 use crate::pricing::lowest_prices;
 use crate::served::{slots_body, ServedDates, ServedSlots};
@@ -198,7 +198,15 @@ pub async fn served_dates_follow_applies_prunes_and_deletes(store: Arc<dyn Inven
     // Cheapest open slot wins; a cheaper sold-out slot does not count; the primary pax (the
     // adult, listed second) is the price.
     store
-        .apply_day(p, &day_with(d(0), &[("09:00", "80.10"), ("10:00", "70.25")], &[("11:00", "10")]), t1)
+        .apply_day(
+            p,
+            &day_with(
+                d(0),
+                &[("09:00", "80.10"), ("10:00", "70.25")],
+                &[("11:00", "10")],
+            ),
+            t1,
+        )
         .await
         .expect("d0");
     store
@@ -218,7 +226,11 @@ pub async fn served_dates_follow_applies_prunes_and_deletes(store: Arc<dyn Inven
         .await
         .expect("outside the window");
     store
-        .apply_day(p, &day_with(d(0).pred_opt().expect("date"), &[("09:00", "1")], &[]), t3)
+        .apply_day(
+            p,
+            &day_with(d(0).pred_opt().expect("date"), &[("09:00", "1")], &[]),
+            t3,
+        )
         .await
         .expect("before the window");
     store
@@ -239,11 +251,19 @@ pub async fn served_dates_follow_applies_prunes_and_deletes(store: Arc<dyn Inven
 
     // d0 sells out, d1 opens, d2 is emptied.
     store
-        .apply_day(p, &day_with(d(0), &[], &[("09:00", "80.10"), ("10:00", "70.25")]), t3)
+        .apply_day(
+            p,
+            &day_with(d(0), &[], &[("09:00", "80.10"), ("10:00", "70.25")]),
+            t3,
+        )
         .await
         .expect("d0 sold out");
     store
-        .apply_day(p, &day_with(d(1), &[("09:00", "50"), ("12:00", "49.5")], &[]), t3)
+        .apply_day(
+            p,
+            &day_with(d(1), &[("09:00", "50"), ("12:00", "49.5")], &[]),
+            t3,
+        )
         .await
         .expect("d1 opens");
     store
@@ -320,10 +340,26 @@ pub async fn apply_days_is_per_day_apply_all_or_nothing(store: Arc<dyn Inventory
     store.apply_day(a, &a1, t1).await.expect("prime a1");
     let outcomes = store
         .apply_days(&[
-            DayApply { product: a, snapshot: &a1, synced_at: t2 },
-            DayApply { product: a, snapshot: &a2, synced_at: t2 },
-            DayApply { product: b, snapshot: &b1, synced_at: t2 },
-            DayApply { product: b, snapshot: &b1, synced_at: t2 },
+            DayApply {
+                product: a,
+                snapshot: &a1,
+                synced_at: t2,
+            },
+            DayApply {
+                product: a,
+                snapshot: &a2,
+                synced_at: t2,
+            },
+            DayApply {
+                product: b,
+                snapshot: &b1,
+                synced_at: t2,
+            },
+            DayApply {
+                product: b,
+                snapshot: &b1,
+                synced_at: t2,
+            },
         ])
         .await
         .expect("batch");
@@ -353,9 +389,21 @@ pub async fn apply_days_is_per_day_apply_all_or_nothing(store: Arc<dyn Inventory
     let later = at("2025-03-25T03:00:00Z");
     let failed = store
         .apply_days(&[
-            DayApply { product: a, snapshot: &emptied, synced_at: later },
-            DayApply { product: a, snapshot: &a1, synced_at: later },
-            DayApply { product: id(99), snapshot: &b1, synced_at: later },
+            DayApply {
+                product: a,
+                snapshot: &emptied,
+                synced_at: later,
+            },
+            DayApply {
+                product: a,
+                snapshot: &a1,
+                synced_at: later,
+            },
+            DayApply {
+                product: id(99),
+                snapshot: &b1,
+                synced_at: later,
+            },
         ])
         .await;
     assert!(
@@ -364,7 +412,11 @@ pub async fn apply_days_is_per_day_apply_all_or_nothing(store: Arc<dyn Inventory
     );
     assert_eq!(store.slots(a, d2).await.expect("a d2"), a2.slots);
     let served = store.served_slots(a, d1).await.expect("a d1");
-    assert_eq!(served.synced_at, Some(t2), "the unchanged day kept its sync time");
+    assert_eq!(
+        served.synced_at,
+        Some(t2),
+        "the unchanged day kept its sync time"
+    );
     assert_eq!(
         store.served_slots(a, d2).await.expect("a d2").body,
         slots_body(&a2.slots)
