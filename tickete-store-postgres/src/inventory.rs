@@ -517,8 +517,16 @@ impl ServedDayRow {
     }
 }
 
-const SERVED_COLUMNS: &str = "
-    SELECT d.day, d.synced_at, d.hash, d.served_hash, d.body, d.open_final_price,
+/// What a slots read needs: the body, not the dates summary.
+const SERVED_SLOTS_COLUMNS: &str = "
+    SELECT d.day, d.synced_at, d.hash, d.served_hash, d.body, NULL::numeric AS open_final_price,
+           NULL::numeric AS open_original_price, NULL::numeric AS open_discount,
+           NULL::text AS open_currency_code
+    FROM products AS p";
+
+/// What a dates read needs: the summary, not the bodies.
+const SERVED_DATES_COLUMNS: &str = "
+    SELECT d.day, d.synced_at, d.hash, d.served_hash, NULL::text AS body, d.open_final_price,
            d.open_original_price, d.open_discount, d.open_currency_code
     FROM products AS p";
 
@@ -529,7 +537,7 @@ pub(crate) async fn served_slots(
     date: NaiveDate,
 ) -> Result<ServedSlots, StoreError> {
     let row: Option<ServedDayRow> = sqlx::query_as(&format!(
-        "{SERVED_COLUMNS}
+        "{SERVED_SLOTS_COLUMNS}
          LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day = $2
          WHERE p.id = $1"
     ))
@@ -559,7 +567,7 @@ pub(crate) async fn served_dates(
     until: NaiveDate,
 ) -> Result<ServedDates, StoreError> {
     let rows: Vec<ServedDayRow> = sqlx::query_as(&format!(
-        "{SERVED_COLUMNS}
+        "{SERVED_DATES_COLUMNS}
          LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day >= $2 AND d.day < $3
          WHERE p.id = $1 ORDER BY d.day"
     ))

@@ -102,14 +102,17 @@ fn wrap(body: &str) -> String {
     format!(r#"{{"data":{body},"statusCode":200}}"#)
 }
 
-fn serialise<T: Serialize>(value: T, wrapped: bool) -> ApiResult<Bytes> {
+/// Serialises into a buffer of `capacity` bytes, so a body of about that size is not grown
+/// (and copied) step by step.
+fn serialise<T: Serialize>(value: T, wrapped: bool, capacity: usize) -> ApiResult<Bytes> {
+    let mut buffer = Vec::with_capacity(capacity);
     if wrapped {
-        serde_json::to_vec(&DataEnvelope::ok(value))
+        serde_json::to_writer(&mut buffer, &DataEnvelope::ok(value))
     } else {
-        serde_json::to_vec(&value)
+        serde_json::to_writer(&mut buffer, &value)
     }
-    .map(Bytes::from)
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Bytes::from(buffer))
 }
 
 async fn slots_of(
@@ -162,11 +165,14 @@ async fn dates_of(
     };
     cached(state, key, request, async {
         let served = state.store().served_dates(id, today, until).await?;
+        // About 110 bytes a date.
+        let capacity = 64 + 128 * served.dates.len();
         let body = serialise(
             DatesBody {
                 dates: served.dates.iter().map(DateBody::from).collect(),
             },
             wrapped,
+            capacity,
         )?;
         // The body depends on the window too, so the tag is its digest.
         let digest = hex::encode(&Sha256::digest(&body)[..16]);
@@ -248,6 +254,7 @@ pub async fn product(
         Ok(CachedBody::plain(serialise(
             ProductBody::from(&view),
             true,
+            256,
         )?))
     })
     .await
