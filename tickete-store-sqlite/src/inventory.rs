@@ -441,18 +441,13 @@ fn pax(row: &SqliteRow) -> Result<Option<PaxAvailability>, StoreError> {
     }))
 }
 
-/// The day-state columns a read of the served forms needs.
+/// The day-state columns a slots read needs.
 #[derive(sqlx::FromRow)]
 struct ServedDayRow {
-    day: Option<String>,
     synced_at: Option<i64>,
     hash: Option<String>,
     served_hash: Option<String>,
     body: Option<String>,
-    open_final_price: Option<String>,
-    open_original_price: Option<String>,
-    open_discount: Option<String>,
-    open_currency_code: Option<String>,
 }
 
 impl ServedDayRow {
@@ -461,40 +456,11 @@ impl ServedDayRow {
     fn is_current(&self) -> bool {
         self.hash.is_none() || self.hash == self.served_hash
     }
-
-    fn synced_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.synced_at.map(parse_instant).transpose()
-    }
-
-    fn open_price(&self) -> Result<Option<Price>, StoreError> {
-        let (Some(final_price), Some(original), Some(discount), Some(currency)) = (
-            &self.open_final_price,
-            &self.open_original_price,
-            &self.open_discount,
-            &self.open_currency_code,
-        ) else {
-            return Ok(None);
-        };
-        Ok(Some(Price {
-            final_price: parse_money(final_price)?,
-            original_price: parse_money(original)?,
-            discount: parse_money(discount)?,
-            currency_code: currency.clone(),
-        }))
-    }
 }
 
 /// What a slots read needs: the body, not the dates summary.
 const SERVED_SLOTS_COLUMNS: &str = "
-    SELECT d.day, d.synced_at, d.hash, d.served_hash, d.body, NULL AS open_final_price,
-           NULL AS open_original_price, NULL AS open_discount,
-           NULL AS open_currency_code
-    FROM products AS p";
-
-/// What a dates read needs: the summary, not the bodies.
-const SERVED_DATES_COLUMNS: &str = "
-    SELECT d.day, d.synced_at, d.hash, d.served_hash, NULL AS body, d.open_final_price,
-           d.open_original_price, d.open_discount, d.open_currency_code
+    SELECT d.synced_at, d.hash, d.served_hash, d.body
     FROM products AS p";
 
 /// The served slots of (product, date): one lookup of the product and its day state.
@@ -526,6 +492,31 @@ pub(crate) async fn served_slots(
     })
 }
 
+/// The product's day states of a window folded into one row: the latest fetch, how many days
+/// were synced without their served columns, and the bookable days' summaries as one text
+/// (`day␟final␟original␟discount␟currency`, days separated by `␞`). One value instead of a row
+/// per day keeps a dates read to a handful of values however long the window is.
+#[derive(sqlx::FromRow)]
+struct DatesRow {
+    synced_at: Option<i64>,
+    stale: i64,
+    open: Option<String>,
+}
+
+const SERVED_DATES: &str = "
+    SELECT MAX(d.synced_at) AS synced_at,
+           COALESCE(SUM(d.hash IS NOT NULL AND d.hash IS NOT d.served_hash), 0) AS stale,
+           group_concat(
+               CASE WHEN d.open_final_price IS NOT NULL THEN
+                   d.day || char(31) || d.open_final_price || char(31) || d.open_original_price
+                   || char(31) || d.open_discount || char(31) || d.open_currency_code
+               END,
+               char(30)) AS open
+    FROM products AS p
+    LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day >= ?2 AND d.day < ?3
+    WHERE p.id = ?1
+    GROUP BY p.id";
+
 /// The served dates of `[from, until)`: one range scan of the product's day states.
 pub(crate) async fn served_dates(
     pool: &SqlitePool,
@@ -533,37 +524,44 @@ pub(crate) async fn served_dates(
     from: NaiveDate,
     until: NaiveDate,
 ) -> Result<ServedDates, StoreError> {
-    let rows: Vec<ServedDayRow> = sqlx::query_as(&format!(
-        "{SERVED_DATES_COLUMNS}
-         LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day >= ?2 AND d.day < ?3
-         WHERE p.id = ?1 ORDER BY d.day"
-    ))
-    .bind(i64::from(product.get()))
-    .bind(day(from))
-    .bind(day(until))
-    .fetch_all(pool)
-    .await
-    .map_err(db("read dates"))?;
-    if rows.is_empty() {
-        return Err(StoreError::NotFound(format!("product {product}")));
+    let row: Option<DatesRow> = sqlx::query_as(SERVED_DATES)
+        .bind(i64::from(product.get()))
+        .bind(day(from))
+        .bind(day(until))
+        .fetch_optional(pool)
+        .await
+        .map_err(db("read dates"))?;
+    let row = row.ok_or_else(|| StoreError::NotFound(format!("product {product}")))?;
+    let synced_at = row.synced_at.map(parse_instant).transpose()?;
+    if row.stale > 0 {
+        let slots = slots_between(pool, product, from, until).await?;
+        return Ok(ServedDates {
+            dates: lowest_prices(&slots),
+            synced_at,
+        });
     }
-    let mut synced_at = None;
     let mut dates = Vec::new();
-    let mut current = true;
-    for row in &rows {
-        let Some(date) = &row.day else { continue };
-        synced_at = synced_at.max(row.synced_at()?);
-        current &= row.is_current();
-        if let Some(price) = row.open_price()? {
-            dates.push(DatePrice {
-                date: parse_day(date)?,
-                price,
-            });
+    for entry in row.open.as_deref().unwrap_or("").split('\u{1e}') {
+        if entry.is_empty() {
+            continue;
         }
+        let mut fields = entry.splitn(5, '\u{1f}');
+        let mut next = || {
+            fields
+                .next()
+                .ok_or_else(|| crate::error::corrupt(format!("dates summary `{entry}`")))
+        };
+        let date = parse_day(next()?)?;
+        let price = Price {
+            final_price: parse_money(next()?)?,
+            original_price: parse_money(next()?)?,
+            discount: parse_money(next()?)?,
+            currency_code: next()?.to_owned(),
+        };
+        dates.push(DatePrice { date, price });
     }
-    if !current {
-        dates = lowest_prices(&slots_between(pool, product, from, until).await?);
-    }
+    // group_concat keeps no order.
+    dates.sort_by_key(|entry| entry.date);
     Ok(ServedDates { dates, synced_at })
 }
 
