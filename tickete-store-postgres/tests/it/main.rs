@@ -4,4 +4,5 @@
 
 mod harness;
 mod outage;
+mod served;
 mod store_contract;

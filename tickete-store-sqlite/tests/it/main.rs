@@ -1,4 +1,5 @@
 //! Integration tests of the SQLite store.
 
 mod outage;
+mod served;
 mod store_contract;
