@@ -15,3 +15,9 @@ ALTER TABLE day_states ADD COLUMN open_final_price TEXT;
 ALTER TABLE day_states ADD COLUMN open_original_price TEXT;
 ALTER TABLE day_states ADD COLUMN open_discount TEXT;
 ALTER TABLE day_states ADD COLUMN open_currency_code TEXT;
+-- The dates route reads a product's window from this index alone: a covering range scan over a
+-- few contiguous pages, where the table's rows of one product lie wherever their days were
+-- first synced (one page read per day).
+CREATE INDEX day_states_served_dates ON day_states (
+    product_id, day, synced_at, hash, served_hash, open_final_price, open_original_price,
+    open_discount, open_currency_code);
