@@ -432,3 +432,32 @@ pub struct ProductUpdateRequest {
     /// Whether to sync it.
     pub enabled: Option<bool>,
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use tickete_core::served::slots_body;
+    use tickete_core::testing::sample_day;
+
+    use super::*;
+
+    /// The stores keep the slots body encoded by `tickete_core::served`; the schema documented
+    /// here (and the CLI's `--json`) must describe the same bytes.
+    #[test]
+    fn the_documented_slots_body_is_the_served_encoding() {
+        let date = NaiveDate::from_ymd_opt(2025, 3, 25).unwrap();
+        let mut day = sample_day(date, &["09:00", "14:30"]);
+        let mut child = day.slots[0].pax[0].clone();
+        child.pax_type = "CHILD_3~11".into();
+        child.name = None;
+        child.min = None;
+        child.is_primary = false;
+        child.price.final_price = rust_decimal::Decimal::new(505, 1);
+        day.slots[0].pax.insert(0, child);
+        let documented = serde_json::to_string(&SlotsBody {
+            slots: day.slots.iter().map(SlotBody::from).collect(),
+        })
+        .unwrap();
+        assert_eq!(documented, slots_body(&day.slots));
+    }
+}

@@ -59,6 +59,7 @@ pub mod clock;
 pub mod domain;
 pub mod engine;
 pub mod pricing;
+pub mod served;
 pub mod source;
 pub mod store;
 pub mod validate;
@@ -71,6 +72,6 @@ pub use domain::*;
 pub use engine::{Engine, EngineConfig, EngineError, EngineEvent, EngineStatus};
 pub use source::{InventorySource, SourceError};
 pub use store::{
-    ApplyOutcome, Catalogue, Control, Inventory, InventoryStore, Page, PageRequest, PauseState,
-    RunLog, StoreError,
+    ApplyOutcome, Catalogue, Control, DayApply, Inventory, InventoryStore, Page, PageRequest,
+    PauseState, RunLog, StoreError,
 };

@@ -8,6 +8,7 @@ use crate::domain::{
     DaySnapshot, DayState, JobPatch, NewRun, Product, ProductId, ProductPatch, ProductView, RunId,
     Slot, SyncJob, SyncRun,
 };
+use crate::served::{ServedDates, ServedSlots};
 
 /// A classified store failure; callers branch on the variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,6 +62,17 @@ pub enum ApplyOutcome {
     Changed,
     /// Same content hash: only `syncedAt` moved.
     Unchanged,
+}
+
+/// One day of a batch given to [`InventoryStore::apply_days`].
+#[derive(Debug, Clone, Copy)]
+pub struct DayApply<'a> {
+    /// The product the day belongs to.
+    pub product: ProductId,
+    /// The validated day.
+    pub snapshot: &'a DaySnapshot,
+    /// When it was fetched.
+    pub synced_at: DateTime<Utc>,
 }
 
 /// The persisted pause flag.
@@ -155,6 +167,33 @@ pub trait Inventory: Send + Sync + 'static {
         from: NaiveDate,
         until: NaiveDate,
     ) -> Result<Vec<DayState>, StoreError>;
+
+    // `apply_day` keeps each day's served body and dates summary with the day, so the public
+    // reads below are one indexed lookup each and never join slots and pax.
+
+    /// Applies several days in one transaction: each day exactly as [`Self::apply_day`] would
+    /// (same outcomes, in order), and the batch all or nothing: when any day fails (`NotFound`
+    /// product, `Conflict` snapshot, store failure) nothing of the batch is written and that
+    /// error is returned. Days are applied in order, so a later entry of the same day sees the
+    /// earlier one.
+    async fn apply_days(&self, days: &[DayApply<'_>]) -> Result<Vec<ApplyOutcome>, StoreError>;
+    /// The slots route's body of (product, date) with its `Last-Modified` and entity-tag
+    /// source, as kept at `apply_day`; a date never synced serves `{"slots":[]}`.
+    /// `NotFound` when the product is not in the catalogue.
+    async fn served_slots(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+    ) -> Result<ServedSlots, StoreError>;
+    /// The dates route's data for dates in `[from, until)`: each bookable date with its lowest
+    /// price (the rule of [`crate::pricing::lowest_prices`]) and the latest fetch among the
+    /// window's synced days. `NotFound` when the product is not in the catalogue.
+    async fn served_dates(
+        &self,
+        product: ProductId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<ServedDates, StoreError>;
 }
 
 /// Sync jobs and the execution log of their runs.

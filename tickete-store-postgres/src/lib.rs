@@ -26,7 +26,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
-use tickete_core::{ApplyOutcome, DaySnapshot, DayState, Inventory, ProductId, Slot, StoreError};
+use tickete_core::served::{ServedDates, ServedSlots};
+use tickete_core::{
+    ApplyOutcome, DayApply, DaySnapshot, DayState, Inventory, ProductId, Slot, StoreError,
+};
 
 mod catalogue;
 pub mod coordination;
@@ -132,5 +135,26 @@ impl Inventory for PostgresStore {
         until: NaiveDate,
     ) -> Result<Vec<DayState>, StoreError> {
         inventory::day_states(&self.pool, from, until).await
+    }
+
+    async fn apply_days(&self, days: &[DayApply<'_>]) -> Result<Vec<ApplyOutcome>, StoreError> {
+        inventory::apply_days(&self.pool, days).await
+    }
+
+    async fn served_slots(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+    ) -> Result<ServedSlots, StoreError> {
+        inventory::served_slots(&self.pool, product, date).await
+    }
+
+    async fn served_dates(
+        &self,
+        product: ProductId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<ServedDates, StoreError> {
+        inventory::served_dates(&self.pool, product, from, until).await
     }
 }

@@ -24,7 +24,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
-use tickete_core::{ApplyOutcome, DaySnapshot, DayState, Inventory, ProductId, Slot, StoreError};
+use tickete_core::served::{ServedDates, ServedSlots};
+use tickete_core::{
+    ApplyOutcome, DayApply, DaySnapshot, DayState, Inventory, ProductId, Slot, StoreError,
+};
 
 mod budget;
 mod catalogue;
@@ -70,9 +73,18 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // 1 MiB of page cache per connection (SQLite's default is 2 MiB): enough for the
+            // interior pages of the indexes a read walks; leaf pages of a database much larger
+            // than any cache come from the OS page cache either way, and the server's RSS
+            // stays bounded (issue 16).
+            .pragma("cache_size", "-1024");
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool_options = SqlitePoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+        // No ping before handing out a connection: it is a file, not a network peer, and the
+        // ping was a second round trip to the connection's thread on every read.
+        let pool_options = SqlitePoolOptions::new()
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false);
         let pool_options = if in_memory {
             // One connection that never closes: the database lives as long as it does.
             pool_options
@@ -153,5 +165,26 @@ impl Inventory for SqliteStore {
         until: NaiveDate,
     ) -> Result<Vec<DayState>, StoreError> {
         inventory::day_states(&self.pool, from, until).await
+    }
+
+    async fn apply_days(&self, days: &[DayApply<'_>]) -> Result<Vec<ApplyOutcome>, StoreError> {
+        inventory::apply_days(&self.pool, days).await
+    }
+
+    async fn served_slots(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+    ) -> Result<ServedSlots, StoreError> {
+        inventory::served_slots(&self.pool, product, date).await
+    }
+
+    async fn served_dates(
+        &self,
+        product: ProductId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<ServedDates, StoreError> {
+        inventory::served_dates(&self.pool, product, from, until).await
     }
 }

@@ -35,6 +35,7 @@ mod inventory;
 mod reads;
 mod retention;
 mod runs;
+mod served;
 mod support;
 
 pub use catalogue::*;
@@ -44,6 +45,7 @@ pub use inventory::*;
 pub use reads::*;
 pub use retention::*;
 pub use runs::*;
+pub use served::*;
 
 /// A store under test, with whatever must be cleaned up after one case.
 #[async_trait]
@@ -153,6 +155,11 @@ macro_rules! store_contract_tests {
             interrupt_running_runs_marks_only_running_ones,
             pause_flag_keeps_the_first_paused_at,
             control_characters_in_partner_text_are_refused_before_the_store,
+            served_slots_equal_the_applied_day,
+            served_slots_of_unsynced_days_and_unknown_products,
+            served_dates_follow_applies_prunes_and_deletes,
+            apply_days_is_per_day_apply_all_or_nothing,
+            a_big_day_round_trips,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

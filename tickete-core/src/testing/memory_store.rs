@@ -8,8 +8,11 @@ use crate::domain::{
     DaySnapshot, DayState, JobPatch, NewRun, Product, ProductId, ProductPatch, ProductView, RunId,
     RunStatus, Slot, SyncJob, SyncRun,
 };
+use crate::pricing::lowest_prices;
+use crate::served::{slots_body, ServedDates, ServedSlots};
 use crate::store::{
-    ApplyOutcome, Catalogue, Control, Inventory, Page, PageRequest, PauseState, RunLog, StoreError,
+    ApplyOutcome, Catalogue, Control, DayApply, Inventory, Page, PageRequest, PauseState, RunLog,
+    StoreError,
 };
 
 /// An `InventoryStore` in process memory, with the same semantics as the SQL stores.
@@ -63,6 +66,38 @@ impl State {
             .filter(|((id, _), _)| *id == product.id)
             .map(|((_, date), day)| (*date, day.slots.len() as u64));
         ProductView::derive(product.clone(), counts)
+    }
+
+    fn apply(
+        &mut self,
+        product: ProductId,
+        snapshot: &DaySnapshot,
+        synced_at: DateTime<Utc>,
+    ) -> Result<ApplyOutcome, StoreError> {
+        self.product(product)?;
+        let hash = snapshot.content_hash();
+        let key = (product, snapshot.date);
+        let state = self.day_states.entry(key).or_insert_with(|| DayState {
+            product,
+            date: snapshot.date,
+            synced_at: None,
+            hash: None,
+            last_error: None,
+        });
+        let outcome = if state.hash.as_deref() == Some(hash.as_str()) {
+            ApplyOutcome::Unchanged
+        } else {
+            ApplyOutcome::Changed
+        };
+        state.synced_at = Some(synced_at);
+        state.hash = Some(hash);
+        state.last_error = None;
+        if outcome == ApplyOutcome::Changed {
+            // Canonical order, so `slots` is by start time even for a hand-built snapshot.
+            self.days
+                .insert(key, DaySnapshot::new(snapshot.date, snapshot.slots.clone()));
+        }
+        Ok(outcome)
     }
 
     fn product(&self, id: ProductId) -> Result<&Product, StoreError> {
@@ -152,32 +187,7 @@ impl Inventory for MemoryStore {
         snapshot: &DaySnapshot,
         synced_at: DateTime<Utc>,
     ) -> Result<ApplyOutcome, StoreError> {
-        self.with(|s| {
-            s.product(product)?;
-            let hash = snapshot.content_hash();
-            let key = (product, snapshot.date);
-            let state = s.day_states.entry(key).or_insert_with(|| DayState {
-                product,
-                date: snapshot.date,
-                synced_at: None,
-                hash: None,
-                last_error: None,
-            });
-            let outcome = if state.hash.as_deref() == Some(hash.as_str()) {
-                ApplyOutcome::Unchanged
-            } else {
-                ApplyOutcome::Changed
-            };
-            state.synced_at = Some(synced_at);
-            state.hash = Some(hash);
-            state.last_error = None;
-            if outcome == ApplyOutcome::Changed {
-                // Canonical order, so `slots` is by start time even for a hand-built snapshot.
-                s.days
-                    .insert(key, DaySnapshot::new(snapshot.date, snapshot.slots.clone()));
-            }
-            Ok(outcome)
-        })
+        self.with(|s| s.apply(product, snapshot, synced_at))
     }
 
     async fn record_day_error(
@@ -251,6 +261,69 @@ impl Inventory for MemoryStore {
                 .filter(|state| state.date >= from && state.date < until)
                 .cloned()
                 .collect())
+        })
+    }
+
+    async fn apply_days(&self, days: &[DayApply<'_>]) -> Result<Vec<ApplyOutcome>, StoreError> {
+        self.with(|s| {
+            // The only way a day fails here is an unknown product: check them all first, so
+            // the batch is all or nothing.
+            for day in days {
+                s.product(day.product)?;
+            }
+            days.iter()
+                .map(|day| s.apply(day.product, day.snapshot, day.synced_at))
+                .collect()
+        })
+    }
+
+    async fn served_slots(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+    ) -> Result<ServedSlots, StoreError> {
+        self.with(|s| {
+            s.product(product)?;
+            let Some(state) = s.day_states.get(&(product, date)) else {
+                return Ok(ServedSlots::never_synced());
+            };
+            let slots = s
+                .days
+                .get(&(product, date))
+                .map(|day| day.slots.as_slice())
+                .unwrap_or_default();
+            Ok(ServedSlots {
+                body: slots_body(slots),
+                synced_at: state.synced_at,
+                hash: state.hash.clone(),
+            })
+        })
+    }
+
+    async fn served_dates(
+        &self,
+        product: ProductId,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<ServedDates, StoreError> {
+        self.with(|s| {
+            s.product(product)?;
+            let in_window = |date: &NaiveDate| *date >= from && *date < until;
+            let mut days: Vec<_> = s
+                .days
+                .iter()
+                .filter(|((id, date), _)| *id == product && in_window(date))
+                .collect();
+            days.sort_by_key(|((_, date), _)| *date);
+            let synced_at = s
+                .day_states
+                .range((product, from)..(product, until))
+                .filter_map(|(_, state)| state.synced_at)
+                .max();
+            Ok(ServedDates {
+                dates: lowest_prices(days.into_iter().flat_map(|(_, day)| day.slots.iter())),
+                synced_at,
+            })
         })
     }
 }

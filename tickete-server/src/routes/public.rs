@@ -1,59 +1,125 @@
 //! Public read routes: slots, dates, products.
+//!
+//! Slots and dates come from what the store keeps with each day at `apply_day` (one indexed
+//! lookup, no join), go through the byte-bounded read cache, and carry `ETag` and
+//! `Last-Modified`; a request whose `If-None-Match` holds the current tag gets `304`.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use tickete_core::pricing::dates_window;
+use tickete_core::served::ENCODING_VERSION;
 use tickete_core::ProductId;
 
-use crate::cache::{CacheKey, CacheKind};
-use crate::dto::{DataEnvelope, DatesBody, PageEnvelope, ProductBody, SlotsBody};
+use crate::cache::{CacheKey, CacheKind, CachedBody};
+use crate::dto::{DataEnvelope, DateBody, DatesBody, PageEnvelope, ProductBody, SlotsBody};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{parse_product_id, PathParam, QueryParams};
 use crate::state::AppState;
 
-/// Serves a cached body, or computes, serialises and caches it.
-async fn cached<T, F>(state: &AppState, key: CacheKey, compute: F) -> ApiResult<Response>
+/// Serves a cached body, or fills the cache with what `fill` reads; answers `304` when the
+/// request's `If-None-Match` holds the body's tag.
+async fn cached<F>(
+    state: &AppState,
+    key: CacheKey,
+    request: &HeaderMap,
+    fill: F,
+) -> ApiResult<Response>
 where
-    T: Serialize,
-    F: std::future::Future<Output = ApiResult<T>>,
+    F: std::future::Future<Output = ApiResult<CachedBody>>,
 {
-    if let Some(body) = state.cache().get(&key) {
-        return Ok(json(body));
+    if let Some(entry) = state.cache().get(&key) {
+        return Ok(respond(entry, request));
     }
     let _filling = state.cache().fill_lock(key).await;
-    let body = match state.cache().get(&key) {
-        Some(body) => body,
+    let entry = match state.cache().get(&key) {
+        Some(entry) => entry,
         None => {
             let generation = state.cache().generation(key.product);
-            let value = compute.await?;
-            let bytes = if key.wrapped {
-                serde_json::to_vec(&DataEnvelope::ok(value))
-            } else {
-                serde_json::to_vec(&value)
-            }
-            .map_err(|e| {
-                ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-            })?;
-            let body = Bytes::from(bytes);
-            state.cache().put(key, generation, body.clone());
-            body
+            let entry = fill.await?;
+            state.cache().put(key, generation, entry.clone());
+            entry
         }
     };
-    Ok(json(body))
+    Ok(respond(entry, request))
 }
 
-fn json(body: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+fn respond(entry: CachedBody, request: &HeaderMap) -> Response {
+    let fresh = entry
+        .etag
+        .as_ref()
+        .is_some_and(|etag| none_match_fails(request, etag));
+    let mut response = if fresh {
+        (StatusCode::NOT_MODIFIED, Body::empty()).into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            entry.body,
+        )
+            .into_response()
+    };
+    let headers = response.headers_mut();
+    if let Some(etag) = entry.etag {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Some(last_modified) = entry.last_modified {
+        headers.insert(header::LAST_MODIFIED, last_modified);
+    }
+    response
+}
+
+/// Whether `If-None-Match` names the current tag (or is `*`), so the answer is `304`. Tags
+/// compare weakly (RFC 9110 §13.1.2): `W/"x"` matches `"x"`.
+fn none_match_fails(request: &HeaderMap, etag: &HeaderValue) -> bool {
+    let current = etag.as_bytes();
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/").as_bytes() == current)
+}
+
+fn http_date(at: DateTime<Utc>) -> Option<HeaderValue> {
+    HeaderValue::from_str(&at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()).ok()
+}
+
+fn tag(text: String) -> Option<HeaderValue> {
+    HeaderValue::from_str(&text).ok()
+}
+
+/// `{"data": <body>, "statusCode": 200}` around a body already serialised.
+fn wrap(body: &str) -> String {
+    format!(r#"{{"data":{body},"statusCode":200}}"#)
+}
+
+/// Serialises into a buffer of `capacity` bytes, so a body of about that size is not grown
+/// (and copied) step by step.
+fn serialise<T: Serialize>(value: T, wrapped: bool, capacity: usize) -> ApiResult<Bytes> {
+    let mut buffer = Vec::with_capacity(capacity);
+    if wrapped {
+        serde_json::to_writer(&mut buffer, &DataEnvelope::ok(value))
+    } else {
+        serde_json::to_writer(&mut buffer, &value)
+    }
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Bytes::from(buffer))
 }
 
 async fn slots_of(
     state: &AppState,
     id: ProductId,
     query: &QueryParams,
+    request: &HeaderMap,
     wrapped: bool,
 ) -> ApiResult<Response> {
     let date = query.required_date("date")?;
@@ -62,66 +128,111 @@ async fn slots_of(
         kind: CacheKind::Slots(date),
         wrapped,
     };
-    cached(state, key, async {
-        Ok(state.actions().slots(id, date).await?)
+    cached(state, key, request, async {
+        let served = state.store().served_slots(id, date).await?;
+        // The day's content hash names the body; the encoding version and the envelope are
+        // part of the tag, since they change the bytes.
+        let content = served
+            .hash
+            .as_deref()
+            .map_or("none", |hash| &hash[..hash.len().min(32)]);
+        let form = if wrapped { "p" } else { "e" };
+        let body = if wrapped {
+            Bytes::from(wrap(&served.body))
+        } else {
+            Bytes::from(served.body)
+        };
+        Ok(CachedBody {
+            body,
+            etag: tag(format!("\"s{ENCODING_VERSION}{form}-{content}\"")),
+            last_modified: served.synced_at.and_then(http_date),
+        })
     })
     .await
 }
 
-async fn dates_of(state: &AppState, id: ProductId, wrapped: bool) -> ApiResult<Response> {
-    let (today, _) = dates_window(state.engine().today());
+async fn dates_of(
+    state: &AppState,
+    id: ProductId,
+    request: &HeaderMap,
+    wrapped: bool,
+) -> ApiResult<Response> {
+    let (today, until) = dates_window(state.engine().today());
     let key = CacheKey {
         product: id,
         kind: CacheKind::Dates(today),
         wrapped,
     };
-    cached(state, key, async { Ok(state.actions().dates(id).await?) }).await
+    cached(state, key, request, async {
+        let served = state.store().served_dates(id, today, until).await?;
+        // About 110 bytes a date.
+        let capacity = 64 + 128 * served.dates.len();
+        let body = serialise(
+            DatesBody {
+                dates: served.dates.iter().map(DateBody::from).collect(),
+            },
+            wrapped,
+            capacity,
+        )?;
+        // The body depends on the window too, so the tag is its digest.
+        let digest = hex::encode(&Sha256::digest(&body)[..16]);
+        Ok(CachedBody {
+            body,
+            etag: tag(format!("\"d{ENCODING_VERSION}-{digest}\"")),
+            last_modified: served.synced_at.and_then(http_date),
+        })
+    })
+    .await
 }
 
 /// Slots of a product on a date.
 #[utoipa::path(get, path = "/api/v1/experience/{id}/slots", tag = "public",
     params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64), ("date" = String, Query, description = "Calendar date YYYY-MM-DD", format = Date)),
-    responses((status = 200, body = SlotsBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SlotsBody), (status = 304, description = "Not modified: `If-None-Match` holds the current `ETag`"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn experience_slots(
     State(state): State<AppState>,
     PathParam(id): PathParam,
+    headers: HeaderMap,
     query: QueryParams,
 ) -> ApiResult<Response> {
-    slots_of(&state, parse_product_id(&id)?, &query, false).await
+    slots_of(&state, parse_product_id(&id)?, &query, &headers, false).await
 }
 
 /// Bookable dates of a product for the next two months, with their lowest price.
 #[utoipa::path(get, path = "/api/v1/experience/{id}/dates", tag = "public",
     params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64)),
-    responses((status = 200, body = DatesBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = DatesBody), (status = 304, description = "Not modified: `If-None-Match` holds the current `ETag`"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn experience_dates(
     State(state): State<AppState>,
     PathParam(id): PathParam,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    dates_of(&state, parse_product_id(&id)?, false).await
+    dates_of(&state, parse_product_id(&id)?, &headers, false).await
 }
 
 /// Slots, wrapped in the data envelope.
 #[utoipa::path(get, path = "/api/v1/products/{id}/slots", tag = "public",
     params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64), ("date" = String, Query, description = "Calendar date YYYY-MM-DD", format = Date)),
-    responses((status = 200, body = DataEnvelope<SlotsBody>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = DataEnvelope<SlotsBody>), (status = 304, description = "Not modified: `If-None-Match` holds the current `ETag`"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn product_slots(
     State(state): State<AppState>,
     PathParam(id): PathParam,
+    headers: HeaderMap,
     query: QueryParams,
 ) -> ApiResult<Response> {
-    slots_of(&state, parse_product_id(&id)?, &query, true).await
+    slots_of(&state, parse_product_id(&id)?, &query, &headers, true).await
 }
 
 /// Dates, wrapped in the data envelope.
 #[utoipa::path(get, path = "/api/v1/products/{id}/dates", tag = "public",
     params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64)),
-    responses((status = 200, body = DataEnvelope<DatesBody>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = DataEnvelope<DatesBody>), (status = 304, description = "Not modified: `If-None-Match` holds the current `ETag`"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn product_dates(
     State(state): State<AppState>,
     PathParam(id): PathParam,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    dates_of(&state, parse_product_id(&id)?, true).await
+    dates_of(&state, parse_product_id(&id)?, &headers, true).await
 }
 
 /// One product.
@@ -138,8 +249,13 @@ pub async fn product(
         kind: CacheKind::Product,
         wrapped: true,
     };
-    cached(&state, key, async {
-        Ok(state.actions().get_product(id).await?)
+    cached(&state, key, &HeaderMap::new(), async {
+        let view = state.store().get_product(id).await?;
+        Ok(CachedBody::plain(serialise(
+            ProductBody::from(&view),
+            true,
+            256,
+        )?))
     })
     .await
 }
@@ -152,5 +268,13 @@ pub async fn products(
     State(state): State<AppState>,
     query: QueryParams,
 ) -> ApiResult<Json<PageEnvelope<ProductBody>>> {
-    Ok(Json(state.actions().list_products(query.page()?).await?))
+    let page = query.page()?;
+    let found = state.store().list_products(page).await?;
+    Ok(Json(PageEnvelope {
+        data: found.items.iter().map(ProductBody::from).collect(),
+        total_length: found.total,
+        page: page.page,
+        limit: page.limit,
+        status_code: 200,
+    }))
 }

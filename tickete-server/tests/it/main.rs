@@ -6,6 +6,7 @@ mod edges;
 mod errors;
 mod hardening;
 mod operations;
+mod reads;
 mod replicas;
 mod shutdown;
 mod support;

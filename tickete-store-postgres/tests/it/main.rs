@@ -8,4 +8,5 @@ mod harness;
 mod outage;
 mod queue_contract;
 mod restarts;
+mod served;
 mod store_contract;

@@ -3,4 +3,5 @@
 mod budget_contract;
 mod outage;
 mod queue_contract;
+mod served;
 mod store_contract;

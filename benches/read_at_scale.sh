@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Read path at scale: what shoppers do, not one hot key.
+#
+#   bash benches/read_at_scale.sh [stores] [seconds-per-phase] [connections]
+#
+#   stores: `sqlite`, `postgres` or `sqlite,postgres` (default); Postgres needs
+#   TICKETE_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test): the script creates
+#   a database of its own next to it and drops it afterwards.
+#
+# For each store: builds the release server and CLI, starts the partner simulator with
+# PRODUCTS (default 1,000) products and no rate limit, fills PRODUCTS × DAYS (default 60) days
+# through it with `tickete sync`, pauses syncing (so the server does not refetch during the
+# run), starts the server, then drives with wrk, one phase after the other in one run:
+#
+#   healthz        GET /healthz (no I/O: the ceiling of this machine)
+#   hot-slots      one product and date, over and over (the cache's best case)
+#   random-slots   a random product and a random one of the DAYS dates per request
+#   random-dates   a random product's /dates per request
+#   random-mixed   9 random slots reads to 1 random dates read
+#
+# and prints req/s, p99, the ratio to /healthz and the server's RSS (after the fill, and the
+# peak during the phases). Ratios are the figure to compare between runs: the machine is
+# shared, wrk and the server run on it together.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STORES="${1:-sqlite,postgres}"
+SECONDS_PER_PHASE="${2:-10}"
+CONNECTIONS="${3:-64}"
+PRODUCTS="${PRODUCTS:-1000}"
+DAYS="${DAYS:-60}"
+PORT="${TICKETE_LOAD_PORT:-3988}"
+SIM_PORT="${TICKETE_LOAD_SIM_PORT:-4011}"
+TOKEN="load-test-admin-token"
+BASE="http://127.0.0.1:${PORT}"
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk" >&2
+  (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null))
+fi
+
+# BIN_DIR: run binaries built elsewhere (e.g. a copy of an older commit's) instead of building.
+if [[ -z "${BIN_DIR:-}" ]]; then
+  cargo build --release -q -p tickete-server -p tickete-cli
+  BIN_DIR=target/release
+fi
+workdir="$(mktemp -d)"
+pids=()
+pg_db=""
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  if [[ -n "$pg_db" ]]; then psql -q "$TICKETE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true; fi
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+"$BIN_DIR"/tickete partner-sim --products "$PRODUCTS" --rate-limit 0 --change-rate 0 \
+  --bind "127.0.0.1:${SIM_PORT}" >"${workdir}/sim.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:${SIM_PORT}/api/v1/inventory/14?date=$(date -u +%F)" >/dev/null && break; sleep 0.1; done
+
+today=$(date -u +%F)
+dates=()
+for n in $(seq 0 $((DAYS - 1))); do dates+=("$(date -u -d "$today + $n day" +%F)"); done
+
+# wrk scripts: a random product and date per request.
+cat >"${workdir}/random.lua" <<LUA
+local dates = { $(printf '"%s",' "${dates[@]}") }
+local products, mode = ${PRODUCTS}, os.getenv("LOAD_MODE") or "slots"
+local n = 0
+setup = function(thread) thread:set("seed", math.random(1, 1000000)) end
+init = function(args) math.randomseed(seed or os.time()) end
+request = function()
+  n = n + 1
+  local product = math.random(1, products)
+  if mode == "dates" or (mode == "mixed" and n % 10 == 0) then
+    return wrk.format("GET", "/api/v1/experience/" .. product .. "/dates")
+  end
+  return wrk.format("GET", "/api/v1/experience/" .. product .. "/slots?date=" .. dates[math.random(1, #dates)])
+end
+LUA
+
+to_ms() { # wrk latency (850.00us, 1.20ms, 1.01s) -> ms
+  echo "$1" | awk '/us$/ {sub("us",""); print $1/1000; next} /ms$/ {sub("ms",""); print $1; next} /s$/ {sub("s",""); print $1*1000}'
+}
+rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+hwm_mb() { awk '/^VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+
+run_store() { # store-name database-url
+  local name=$1 url=$2 products_list
+  products_list=$(seq -s, 1 "$PRODUCTS")
+  export DATABASE_URL="$url" TICKETE_PRODUCTS="$products_list" \
+    TICKETE_PARTNER_URL="http://127.0.0.1:${SIM_PORT}" TICKETE_PARTNER_RATE_PER_MINUTE=6000000 \
+    TICKETE_ADMIN_TOKEN="$TOKEN" RUST_LOG=warn
+
+  local start=$SECONDS
+  "$BIN_DIR"/tickete sync --days "$DAYS" >"${workdir}/sync-${name}.log" 2>&1 \
+    || { echo "fill failed:"; tail -5 "${workdir}/sync-${name}.log"; exit 1; }
+  local fill=$((SECONDS - start))
+  "$BIN_DIR"/tickete pause >/dev/null
+
+  TICKETE_BIND="127.0.0.1:${PORT}" TICKETE_PUBLIC_RATE_PER_MINUTE=0 \
+    "$BIN_DIR"/tickete-server >"${workdir}/server-${name}.log" 2>&1 &
+  local server=$!
+  pids+=("$server")
+  for _ in $(seq 1 200); do curl -fs "$BASE/readyz" >/dev/null && break; sleep 0.1; done
+  local slots
+  slots=$(curl -fs "$BASE/api/v1/experience/14/slots?date=$today" | grep -o '"startTime"' | wc -l)
+  local rss_start
+  rss_start=$(rss_mb "$server")
+  echo
+  echo "== $name: filled ${PRODUCTS} products × ${DAYS} days in ${fill} s; product 14 has $slots slots today; server RSS ${rss_start} MB"
+
+  local health_rps=""
+  printf '%-14s %10s %8s %11s %8s\n' phase "req/s" "p99 ms" "vs healthz" "RSS MB"
+  for phase in healthz hot-slots random-slots random-dates random-mixed; do
+    local out rps p99 args=()
+    case $phase in
+      healthz) args=("$BASE/healthz") ;;
+      hot-slots) args=("$BASE/api/v1/experience/14/slots?date=$today") ;;
+      random-slots) args=(-s "${workdir}/random.lua" "$BASE"); export LOAD_MODE=slots ;;
+      random-dates) args=(-s "${workdir}/random.lua" "$BASE"); export LOAD_MODE=dates ;;
+      random-mixed) args=(-s "${workdir}/random.lua" "$BASE"); export LOAD_MODE=mixed ;;
+    esac
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_PHASE}s" --latency "${args[@]}")
+    if echo "$out" | grep -q "Non-2xx"; then echo "$phase: non-2xx answers:"; echo "$out"; exit 1; fi
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    [[ -z "$health_rps" ]] && health_rps=$rps
+    printf '%-14s %10s %8s %10.2f %8s\n' "$phase" "$rps" "$(to_ms "$p99")" \
+      "$(awk -v a="$rps" -v b="$health_rps" 'BEGIN {print a/b}')" "$(rss_mb "$server")"
+  done
+  echo "peak RSS during the run: $(hwm_mb "$server") MB (${CONNECTIONS} connections, ${SECONDS_PER_PHASE} s per phase, wrk and the server on the same $(nproc)-core machine)"
+  kill "$server"; wait "$server" 2>/dev/null || true
+}
+
+IFS=',' read -r -a store_list <<<"$STORES"
+for store in "${store_list[@]}"; do
+  case $store in
+    sqlite) run_store sqlite "sqlite://${workdir}/load.db" ;;
+    postgres)
+      if [[ -z "${TICKETE_TEST_POSTGRES_URL:-}" ]]; then echo "TICKETE_TEST_POSTGRES_URL is not set: Postgres skipped"; continue; fi
+      pg_db="tickete_load_$$"
+      psql -q "$TICKETE_TEST_POSTGRES_URL" -c "CREATE DATABASE $pg_db" >/dev/null
+      run_store postgres "${TICKETE_TEST_POSTGRES_URL%/*}/$pg_db"
+      ;;
+    *) echo "unknown store $store (sqlite or postgres)"; exit 2 ;;
+  esac
+done
