@@ -67,11 +67,23 @@ mod tests {
     #[test]
     fn the_recorder_runs_its_upkeep_without_scrapes() {
         let _handle = metrics_handle();
-        let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
-            .expect("Linux /proc")
-            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-            .map(|name| name.trim().to_owned())
-            .collect();
+        let thread_names = || -> Vec<String> {
+            std::fs::read_dir("/proc/self/task")
+                .expect("Linux /proc")
+                .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+                .map(|name| name.trim().to_owned())
+                .collect()
+        };
+        // A new thread names itself once it starts running: until then it carries its
+        // parent's name, so look again for a little while.
+        let mut threads = thread_names();
+        for _ in 0..200 {
+            if threads.iter().any(|name| name == UPKEEP_THREAD) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            threads = thread_names();
+        }
         assert!(
             threads.iter().any(|name| name == UPKEEP_THREAD),
             "no {UPKEEP_THREAD} thread among {threads:?}"
