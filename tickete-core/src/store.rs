@@ -64,7 +64,7 @@ pub enum ApplyOutcome {
     Unchanged,
 }
 
-/// One day of a batch given to [`InventoryStore::apply_days`].
+/// One day of a batch given to [`Inventory::apply_days`].
 #[derive(Debug, Clone, Copy)]
 pub struct DayApply<'a> {
     /// The product the day belongs to.
