@@ -16,6 +16,8 @@ use tickete_store_postgres::PostgresStore;
 use tickete_store_sqlite::{SqliteBudget, SqliteStore};
 
 use crate::actions::Actions;
+use crate::error::AppError;
+use crate::feed::{DeliveryWorker, WorkerConfig};
 use crate::settings::Settings;
 
 /// Settings and the store they name, opened and migrated.
@@ -166,6 +168,26 @@ impl App {
     /// queue whatever queue `engine` has.
     pub fn actions(&self, engine: Engine) -> Actions {
         Actions::new(engine, self.shared_queue())
+            .allow_private_webhooks(self.settings.feed.webhook_allow_private)
+    }
+
+    /// The webhook delivery worker over `engine`'s store and clock; on Postgres it also wakes
+    /// on the `NOTIFY` of events committed by any replica.
+    pub fn delivery_worker(&self, engine: &Engine) -> Result<DeliveryWorker, AppError> {
+        let config = WorkerConfig {
+            allow_private: self.settings.feed.webhook_allow_private,
+            release_claims_at_start: !self.is_shared(),
+            ..WorkerConfig::default()
+        };
+        let worker = DeliveryWorker::new(engine.store().clone(), engine.clock().clone(), config)
+            .map_err(AppError::Partner)?;
+        if let Some(postgres) = &self.postgres {
+            tokio::spawn(tickete_store_postgres::feed::wake_on_events(
+                postgres.clone(),
+                worker.waker(),
+            ));
+        }
+        Ok(worker)
     }
 
     /// On Postgres, the queue every replica shares (read for its depth).

@@ -10,11 +10,14 @@
 pub mod actions;
 mod app;
 pub mod error;
+pub mod feed;
+pub mod heatmap;
 pub mod logging;
 pub mod partner;
 pub mod runtime;
 pub mod settings;
 pub mod views;
+pub mod webhook_views;
 
 pub use actions::Actions;
 pub use app::App;

@@ -86,6 +86,14 @@ impl Running {
         })
     }
 
+    /// Starts delivering webhooks with `worker`, woken by the engine; stopped with the rest.
+    pub fn deliver_webhooks(mut self, worker: crate::feed::DeliveryWorker) -> Self {
+        let events = self.engine.subscribe();
+        self.background
+            .push(tokio::spawn(worker.run(events, self.stop.clone())));
+        self
+    }
+
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -131,6 +139,17 @@ async fn upkeep(engine: Engine, after_prune: Option<AfterPrune>, stop: Cancellat
 /// size of the synced windows and derived facts (`availableDays`, `timeSlotType`) describe
 /// what can still be booked. Returns how many days went, when any did.
 async fn prune_past_days(engine: &Engine) -> Option<u64> {
+    // Feed events are kept 7 days (SPEC §6).
+    let keep = chrono::Duration::days(tickete_core::feed::EVENT_RETENTION_DAYS);
+    match engine
+        .store()
+        .prune_events(engine.clock().now() - keep)
+        .await
+    {
+        Ok(0) => {}
+        Ok(events) => tracing::info!(events, "pruned feed events older than 7 days"),
+        Err(error) => tracing::warn!(%error, "could not prune feed events"),
+    }
     let today = engine.today();
     match engine.store().prune_before(today).await {
         Ok(0) => None,

@@ -1,16 +1,20 @@
 //! Response and request bodies of SPEC §2: what the API serves and the CLI prints with
 //! `--json`. With feature `openapi` they carry their OpenAPI schemas.
 
+mod freshness;
+pub use freshness::{DemandBody, JobFreshnessBody};
+
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tickete_core::pricing::DatePrice;
+use tickete_core::served::ServedDates;
 use tickete_core::{
     PageRequest, PaxAvailability, Price, ProductView, Slot, SyncJob, SyncRun, TimeSlotType,
 };
 
 /// A price exactly as the partner gave it (no `discount`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PriceBody {
@@ -37,7 +41,7 @@ impl From<&Price> for PriceBody {
 }
 
 /// One pax type of a slot.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaxBody {
     /// Pax type, e.g. `ADULT_12~99`.
@@ -76,7 +80,7 @@ impl From<&PaxAvailability> for PaxBody {
 }
 
 /// One slot.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SlotBody {
@@ -106,7 +110,7 @@ impl From<&Slot> for SlotBody {
 }
 
 /// `{"slots": [...]}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlotsBody {
     /// Slots ordered by start time.
@@ -138,6 +142,14 @@ impl From<&DatePrice> for DateBody {
 pub struct DatesBody {
     /// Dates ascending.
     pub dates: Vec<DateBody>,
+}
+
+impl From<&ServedDates> for DatesBody {
+    fn from(served: &ServedDates) -> Self {
+        Self {
+            dates: served.dates.iter().map(DateBody::from).collect(),
+        }
+    }
 }
 
 /// A product with facts derived from synced inventory.
@@ -391,6 +403,10 @@ pub struct SyncStatusBody {
     pub partner_budget: BudgetBody,
     /// Latest run of any job.
     pub last_run: Option<RunBody>,
+    /// What the freshness targets need of the budget (SPEC §4).
+    pub demand: DemandBody,
+    /// Per enabled job, how fresh its window is (SPEC §4).
+    pub freshness: Vec<JobFreshnessBody>,
 }
 
 /// `PUT /admin/cron/toggle`.

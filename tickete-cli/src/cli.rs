@@ -19,6 +19,7 @@ const GLOBAL_SETTINGS: &[&str] = &[
     "timezone",
     "log_format",
     "partner_sim",
+    "webhook_allow_private",
 ];
 
 /// Subcommands that read no settings: the settings are hidden from their help.
@@ -77,6 +78,12 @@ pub enum Command {
         /// Action.
         #[command(subcommand)]
         action: Option<RunsCommand>,
+    },
+    /// Change-feed webhooks and their deliveries (default: list).
+    Webhooks {
+        /// Action.
+        #[command(subcommand)]
+        action: Option<crate::commands::webhooks::WebhooksCommand>,
     },
     /// Pause partner calls for every process on this store (a running server notices within
     /// a few seconds; its in-flight call finishes).

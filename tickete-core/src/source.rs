@@ -18,9 +18,13 @@ pub enum SourceError {
     /// Worth retrying soon: 5xx, timeout, connection failure.
     #[error("transient partner failure: {0}")]
     Transient(String),
-    /// Retrying will not help: refused key, unknown product, other 4xx.
+    /// Retrying will not help: refused key, other 4xx.
     #[error("permanent partner failure: {0}")]
     Permanent(String),
+    /// The partner does not know the product (404): the refresh policy learns it and backs
+    /// off to one fetch a day (SPEC §4).
+    #[error("the partner does not know this product: {0}")]
+    UnknownProduct(String),
     /// The partner answered, but not with a valid day.
     #[error("invalid partner response: {0}")]
     InvalidResponse(String),

@@ -8,6 +8,7 @@ use crate::domain::{
     DaySnapshot, DayState, JobPatch, NewRun, Product, ProductId, ProductPatch, ProductView, RunId,
     Slot, SyncJob, SyncRun,
 };
+use crate::feed::{Events, Webhooks};
 use crate::served::{ServedDates, ServedSlots};
 
 /// A classified store failure; callers branch on the variant.
@@ -75,6 +76,39 @@ pub struct DayApply<'a> {
     pub synced_at: DateTime<Utc>,
 }
 
+/// Refuses a snapshot a store cannot keep faithfully: a slot dated another day, a slot id
+/// twice, a pax type twice in one slot. Validated snapshots always pass; SQL stores call it
+/// before they write, since their keys would otherwise merge the duplicates silently.
+pub fn check_storable(snapshot: &DaySnapshot) -> Result<(), StoreError> {
+    let mut ids = std::collections::HashSet::new();
+    for slot in &snapshot.slots {
+        if slot.start_date != snapshot.date {
+            return Err(StoreError::Conflict(format!(
+                "slot {} is dated {}, not {}",
+                slot.provider_slot_id, slot.start_date, snapshot.date
+            )));
+        }
+        if !ids.insert(slot.provider_slot_id.as_str()) {
+            return Err(StoreError::Conflict(format!(
+                "slot id {} appears twice on {}",
+                slot.provider_slot_id, snapshot.date
+            )));
+        }
+        let mut types = std::collections::HashSet::new();
+        if let Some(pax) = slot
+            .pax
+            .iter()
+            .find(|pax| !types.insert(pax.pax_type.as_str()))
+        {
+            return Err(StoreError::Conflict(format!(
+                "pax type {} appears twice in slot {}",
+                pax.pax_type, slot.provider_slot_id
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The persisted pause flag.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PauseState {
@@ -87,6 +121,7 @@ pub struct PauseState {
 /// The capability traits in scope, for calling store methods (`use tickete_core::store::prelude::*`).
 pub mod prelude {
     pub use super::{Catalogue as _, Control as _, Inventory as _, RunLog as _};
+    pub use crate::feed::{Events as _, Webhooks as _};
 }
 
 /// Storage of tickete's state: every capability below, which a store implements one trait
@@ -94,9 +129,15 @@ pub mod prelude {
 ///
 /// Every method is a complete operation: `apply_day` is atomic, readers never see half a day,
 /// and failures come back as [`StoreError`] (a store that is down is `Unavailable`, never a panic).
-pub trait InventoryStore: Catalogue + Inventory + RunLog + Control + Send + Sync + 'static {}
+pub trait InventoryStore:
+    Catalogue + Inventory + RunLog + Control + Events + Webhooks + Send + Sync + 'static
+{
+}
 
-impl<T: Catalogue + Inventory + RunLog + Control + Send + Sync + 'static> InventoryStore for T {}
+impl<T> InventoryStore for T where
+    T: Catalogue + Inventory + RunLog + Control + Events + Webhooks + Send + Sync + 'static
+{
+}
 
 /// The products to sync (the partner has no product list, so the catalogue is ours).
 #[async_trait]
@@ -129,7 +170,8 @@ pub trait Catalogue: Send + Sync + 'static {
 pub trait Inventory: Send + Sync + 'static {
     /// Atomically replaces the product's inventory for `snapshot.date`: upserts slots by
     /// provider slot id and pax by (slot, type), deletes that date's vanished slots, and records
-    /// `synced_at` and the content hash. An unchanged hash only moves `synced_at`.
+    /// `synced_at` and the content hash. An unchanged hash only moves `synced_at`. A change
+    /// records its `availability.changed` event ([`crate::feed`]) in the same transaction.
     /// `NotFound` when the product is not in the catalogue.
     async fn apply_day(
         &self,

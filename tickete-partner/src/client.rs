@@ -227,6 +227,8 @@ impl PartnerClient {
                 let message = format!("partner answered {status}; body starts: {excerpt}");
                 Err(if status.is_server_error() {
                     SourceError::Transient(message)
+                } else if status == StatusCode::NOT_FOUND {
+                    SourceError::UnknownProduct(message)
                 } else if status.is_client_error() || status.is_redirection() {
                     SourceError::Permanent(message)
                 } else {

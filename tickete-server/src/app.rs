@@ -13,7 +13,7 @@ use governor::clock::{Clock, DefaultClock};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::routes::{admin, ops, public};
+use crate::routes::{admin, events, ops, public, webhooks};
 use crate::state::AppState;
 
 /// Largest request body accepted.
@@ -54,6 +54,30 @@ pub fn router(state: AppState) -> Router {
             "/admin/products/{id}",
             put(admin::put_product).delete(admin::delete_product),
         )
+        // Change feed (SPEC §6).
+        .route(
+            "/admin/webhooks",
+            get(webhooks::list_webhooks).post(webhooks::create_webhook),
+        )
+        .route(
+            "/admin/webhooks/{id}",
+            get(webhooks::get_webhook)
+                .put(webhooks::update_webhook)
+                .delete(webhooks::delete_webhook),
+        )
+        .route(
+            "/admin/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
+        .route(
+            "/admin/webhooks/{id}/deliveries",
+            get(webhooks::list_deliveries),
+        )
+        .route(
+            "/admin/webhooks/{id}/deliveries/{delivery_id}/retry",
+            post(webhooks::retry_delivery),
+        )
+        .route("/events", get(events::events))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     let ops = Router::new()
         .route("/healthz", get(ops::healthz))
@@ -65,6 +89,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(ops::openapi_json))
         .route("/docs", get(ops::docs))
         .route("/api/docs", get(ops::docs))
+        .route("/api/docs/scalar.js", get(ops::docs_script))
+        .merge(crate::dashboard::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(request_timeout))

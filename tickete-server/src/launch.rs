@@ -53,6 +53,7 @@ pub async fn launch(
         app.settings().server.trust_forwarded_for,
     );
     let cache = state.clone();
+    let engine_for_feed = engine.clone();
     let after_prune = Arc::new(move |_days: u64| cache.cache().clear());
     let running = Running::start(
         engine,
@@ -61,13 +62,15 @@ pub async fn launch(
         app.is_shared(),
         Some(after_prune),
     )
-    .await?;
+    .await?
+    .deliver_webhooks(app.delivery_worker(&engine_for_feed)?);
 
     let stop = CancellationToken::new();
     let http_upkeep = tokio::spawn(http_upkeep(state.clone(), stop.clone()));
     let local_address = listener.local_addr()?;
     tracing::info!(address = %local_address, settings = ?app.settings(), "tickete listening");
     let http_stop = stop.clone();
+    let streams = state.streams_stop().clone();
     let limits = crate::serve::ServeLimits::default();
     let served = crate::serve::serve(listener, router(state), limits, async move {
         tokio::select! {
@@ -76,6 +79,7 @@ pub async fn launch(
         }
         tracing::info!("shutting down: finishing the in-flight partner call");
         http_stop.cancel();
+        streams.cancel();
     })
     .await;
     stop.cancel();

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cache;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod launch;

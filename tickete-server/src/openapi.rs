@@ -7,7 +7,7 @@ use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::routes::{admin, ops, public};
+use crate::routes::{admin, events, ops, public, webhooks};
 
 /// tickete's API.
 #[derive(OpenApi)]
@@ -20,6 +20,9 @@ use crate::routes::{admin, ops, public};
         admin::update_job, admin::trigger_job, admin::sync_days, admin::list_runs, admin::get_run,
         admin::put_product, admin::delete_product,
         ops::healthz, ops::readyz, ops::metrics,
+        webhooks::list_webhooks, webhooks::create_webhook, webhooks::get_webhook,
+        webhooks::update_webhook, webhooks::delete_webhook, webhooks::rotate_secret,
+        webhooks::list_deliveries, webhooks::retry_delivery, events::events,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth, &CommonResponses),

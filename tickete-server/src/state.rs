@@ -26,6 +26,9 @@ struct AppInner {
     metrics: PrometheusHandle,
     public_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     trust_forwarded_for: bool,
+    dashboard_keys: crate::dashboard::session::SessionKeys,
+    /// Cancelled at shutdown: ends the event streams, which would otherwise never finish.
+    streams_stop: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -47,8 +50,15 @@ impl AppState {
                 metrics,
                 public_limiter,
                 trust_forwarded_for,
+                dashboard_keys: crate::dashboard::session::SessionKeys::new(admin_token),
+                streams_stop: tokio_util::sync::CancellationToken::new(),
             }),
         }
+    }
+
+    /// Cancelled when the server shuts down (event streams end on it).
+    pub fn streams_stop(&self) -> &tokio_util::sync::CancellationToken {
+        &self.inner.streams_stop
     }
 
     /// The admin actions and reads the API shares with the CLI.
@@ -84,6 +94,11 @@ impl AppState {
     /// Whether public clients are identified by `X-Forwarded-For`.
     pub fn trust_forwarded_for(&self) -> bool {
         self.inner.trust_forwarded_for
+    }
+
+    /// The signing keys of dashboard sessions (derived from the admin token).
+    pub fn dashboard_keys(&self) -> &crate::dashboard::session::SessionKeys {
+        &self.inner.dashboard_keys
     }
 
     /// Constant-time check of a presented admin token (digests make lengths equal).

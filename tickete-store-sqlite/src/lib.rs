@@ -20,21 +20,18 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
-use tickete_core::served::{ServedDates, ServedSlots};
-use tickete_core::{
-    ApplyOutcome, DayApply, DaySnapshot, DayState, Inventory, ProductId, Slot, StoreError,
-};
+use tickete_core::StoreError;
 
 mod budget;
 mod catalogue;
 mod codec;
 mod error;
+mod feed;
 mod inventory;
 mod runs;
+mod webhooks;
 
 pub use budget::SqliteBudget;
 
@@ -119,72 +116,5 @@ impl SqliteStore {
     /// Closes every connection; later calls fail with `Unavailable`.
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-#[async_trait]
-impl Inventory for SqliteStore {
-    async fn apply_day(
-        &self,
-        product: ProductId,
-        snapshot: &DaySnapshot,
-        synced_at: DateTime<Utc>,
-    ) -> Result<ApplyOutcome, StoreError> {
-        inventory::apply_day(&self.pool, product, snapshot, synced_at).await
-    }
-
-    async fn record_day_error(
-        &self,
-        product: ProductId,
-        date: NaiveDate,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        inventory::record_day_error(&self.pool, product, date, error).await
-    }
-
-    async fn slots(&self, product: ProductId, date: NaiveDate) -> Result<Vec<Slot>, StoreError> {
-        inventory::slots(&self.pool, product, date).await
-    }
-
-    async fn slots_between(
-        &self,
-        product: ProductId,
-        from: NaiveDate,
-        until: NaiveDate,
-    ) -> Result<Vec<Slot>, StoreError> {
-        inventory::slots_between(&self.pool, product, from, until).await
-    }
-
-    async fn prune_before(&self, date: NaiveDate) -> Result<u64, StoreError> {
-        inventory::prune_before(&self.pool, date).await
-    }
-
-    async fn day_states(
-        &self,
-        from: NaiveDate,
-        until: NaiveDate,
-    ) -> Result<Vec<DayState>, StoreError> {
-        inventory::day_states(&self.pool, from, until).await
-    }
-
-    async fn apply_days(&self, days: &[DayApply<'_>]) -> Result<Vec<ApplyOutcome>, StoreError> {
-        inventory::apply_days(&self.pool, days).await
-    }
-
-    async fn served_slots(
-        &self,
-        product: ProductId,
-        date: NaiveDate,
-    ) -> Result<ServedSlots, StoreError> {
-        inventory::served_slots(&self.pool, product, date).await
-    }
-
-    async fn served_dates(
-        &self,
-        product: ProductId,
-        from: NaiveDate,
-        until: NaiveDate,
-    ) -> Result<ServedDates, StoreError> {
-        inventory::served_dates(&self.pool, product, from, until).await
     }
 }

@@ -4,7 +4,7 @@ use tickete_core::PageRequest;
 
 use super::Actions;
 use crate::error::ActionError;
-use crate::views::{BudgetBody, RunBody, SyncStatusBody};
+use crate::views::{BudgetBody, DemandBody, JobFreshnessBody, RunBody, SyncStatusBody};
 
 impl Actions {
     /// `GET /sync/status`: pause flag, queue, partner budget and the latest run.
@@ -17,6 +17,10 @@ impl Actions {
                 in_flight: status.in_flight,
             },
         };
+        // The demand follows the jobs and catalogue of the moment, even in a process whose
+        // engine plans nothing (the CLI).
+        self.engine.update_policy().await?;
+        let freshness = self.engine.freshness().await?;
         let last = self
             .engine
             .store()
@@ -33,6 +37,8 @@ impl Actions {
                 held_until: status.held_until,
             },
             last_run: last.items.first().map(RunBody::from),
+            demand: DemandBody::from(self.engine.demand()),
+            freshness: freshness.into_iter().map(JobFreshnessBody::from).collect(),
         })
     }
 

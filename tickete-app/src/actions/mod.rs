@@ -3,10 +3,12 @@
 //! output.
 
 mod control;
+mod heatmap;
 mod jobs;
 mod products;
 mod reads;
 mod runs;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -22,6 +24,8 @@ pub struct Actions {
     engine: Engine,
     /// On Postgres, the queue the replicas share: its depth is the status's queue.
     shared_queue: Option<Arc<dyn WorkQueue>>,
+    /// `TICKETE_WEBHOOK_ALLOW_PRIVATE`: webhook URLs may name private addresses.
+    allow_private_webhooks: bool,
 }
 
 impl Actions {
@@ -30,7 +34,14 @@ impl Actions {
         Self {
             engine,
             shared_queue,
+            allow_private_webhooks: false,
         }
+    }
+
+    /// Lets webhook URLs name loopback and private addresses (`TICKETE_WEBHOOK_ALLOW_PRIVATE`).
+    pub fn allow_private_webhooks(mut self, allow: bool) -> Self {
+        self.allow_private_webhooks = allow;
+        self
     }
 
     /// The engine.
@@ -39,5 +50,7 @@ impl Actions {
     }
 }
 
+#[cfg(test)]
+mod heatmap_tests;
 #[cfg(test)]
 mod tests;

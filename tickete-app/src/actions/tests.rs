@@ -140,3 +140,46 @@ async fn a_paused_engine_refuses_to_start_runs() {
     let run = actions.sync_days(3).await.unwrap();
     assert_eq!(run.job, "manual-sync");
 }
+
+/// SPEC §4: the status shows what the targets need of the budget and each job's freshness.
+#[tokio::test]
+async fn status_shows_the_demand_and_each_jobs_freshness() {
+    let actions = actions().await;
+    let store = actions.engine.store().clone();
+    for n in 1..=450 {
+        store
+            .upsert_product(&tickete_core::Product {
+                id: id(n),
+                name: format!("P{n}"),
+                enabled: true,
+            })
+            .await
+            .unwrap();
+    }
+    let status = actions.sync_status().await.unwrap();
+    // 450 × (1/15 + 6/240 + 23/1440) ≈ 48.4 calls a minute against 30.
+    assert!(
+        (status.demand.calls_per_minute - 48.4).abs() < 0.1,
+        "{:?}",
+        status.demand
+    );
+    assert!(status.demand.budget_share > 1.6);
+    let jobs: Vec<(&str, u64, u64)> = status
+        .freshness
+        .iter()
+        .map(|f| (f.job.as_str(), f.pairs, f.never_fetched))
+        .collect();
+    assert_eq!(
+        jobs,
+        // In the order the store lists the jobs (by name).
+        vec![
+            ("sync-next-30-days", 13500, 13500),
+            ("sync-next-7-days", 3150, 3150),
+            ("sync-today", 450, 450),
+        ]
+    );
+    let body = serde_json::to_value(&status).unwrap();
+    assert!(body["demand"]["budgetShare"].is_number());
+    assert!(body["freshness"][0]["withinTarget"].is_number());
+    assert!(body["freshness"][0]["p95AgeSeconds"].is_null());
+}

@@ -27,6 +27,9 @@ pub struct CommonArgs {
     /// Logs.
     #[command(flatten)]
     pub log: LogArgs,
+    /// Change feed.
+    #[command(flatten)]
+    pub feed: FeedArgs,
 }
 
 impl CommonArgs {
@@ -36,7 +39,8 @@ impl CommonArgs {
             .merge(Serialized::defaults(&self.store))
             .merge(Serialized::defaults(&self.partner))
             .merge(Serialized::defaults(&self.sync))
-            .merge(Serialized::defaults(&self.log));
+            .merge(Serialized::defaults(&self.log))
+            .merge(Serialized::defaults(&self.feed));
         if self.partner.partner_sim {
             figment = figment.merge(Serialized::default("partner_url", "sim"));
         }
@@ -98,6 +102,16 @@ pub struct LogArgs {
     #[arg(long, env = "TICKETE_LOG_FORMAT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<String>,
+}
+
+/// `TICKETE_WEBHOOK_ALLOW_PRIVATE`.
+#[derive(Debug, Clone, Default, Args, Serialize)]
+pub struct FeedArgs {
+    /// Allow webhook URLs on loopback, private or link-local addresses (checked on the
+    /// resolved address).
+    #[arg(long, env = "TICKETE_WEBHOOK_ALLOW_PRIVATE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_allow_private: Option<bool>,
 }
 
 /// The server's own settings.

@@ -20,7 +20,7 @@ use figment::Figment;
 use serde::Deserialize;
 use tickete_core::ProductId;
 
-pub use args::{CommonArgs, LogArgs, PartnerArgs, ServerArgs, StoreArgs, SyncArgs};
+pub use args::{CommonArgs, FeedArgs, LogArgs, PartnerArgs, ServerArgs, StoreArgs, SyncArgs};
 use values::read;
 pub use values::{
     parse_products, redact_url, DatabaseUrl, PartnerTarget, Secret, DEFAULT_PARTNER_URL,
@@ -44,6 +44,9 @@ pub struct Settings {
     /// Log output.
     #[serde(flatten)]
     pub log: LogSettings,
+    /// Change feed.
+    #[serde(flatten)]
+    pub feed: FeedSettings,
     /// Keys no struct above took: only a config file can carry them, and they are refused.
     #[serde(flatten)]
     unknown: BTreeMap<String, figment::value::Value>,
@@ -127,6 +130,14 @@ pub struct LogSettings {
     /// JSON lines instead of text.
     #[serde(default, rename = "log_format", deserialize_with = "read::log_format")]
     pub json: bool,
+}
+
+/// `TICKETE_WEBHOOK_ALLOW_PRIVATE`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FeedSettings {
+    /// Allow webhook URLs on loopback, private or link-local addresses.
+    #[serde(default)]
+    pub webhook_allow_private: bool,
 }
 
 mod defaults {

@@ -57,6 +57,24 @@ async fn print_status(ctx: &Ctx, body: SyncStatusBody) -> Result<(), CliError> {
         )),
         None => output::line("partner hold:   none"),
     }
+    output::line(format!(
+        "demand:         {:.1} calls/min for the freshness targets ({:.0} % of the budget)",
+        body.demand.calls_per_minute,
+        body.demand.budget_share * 100.0
+    ));
+    for job in &body.freshness {
+        let age =
+            |seconds: Option<i64>| seconds.map_or("-".to_owned(), |s| format!("{} min", s / 60));
+        output::line(format!(
+            "freshness:      {} {}/{} within target, {} never fetched, p95 age {}, oldest {}",
+            job.job,
+            job.within_target,
+            job.pairs,
+            job.never_fetched,
+            age(job.p95_age_seconds),
+            age(job.oldest_age_seconds)
+        ));
+    }
     match &body.last_run {
         Some(run) => output::line(format!(
             "last run:       {} {} ({}) {}, started {}; fetched {}, failed {}",

@@ -1,7 +1,7 @@
 //! `tickete slots` and `tickete dates`: stored availability, as the public API serves it.
 
 use chrono::NaiveDate;
-use tickete_app::views::PriceBody;
+use tickete_app::views::{DatesBody, PriceBody, SlotsBody};
 use tickete_core::pricing::dates_window;
 use tickete_core::ProductId;
 
@@ -16,7 +16,9 @@ fn price(price: &PriceBody) -> String {
 /// Slots of `product` on `date` (default today).
 pub async fn slots(ctx: &Ctx, product: ProductId, date: Option<NaiveDate>) -> Result<(), CliError> {
     let date = date.unwrap_or_else(|| ctx.today());
-    let body = ctx.actions().await?.slots(product, date).await?;
+    let served = ctx.actions().await?.slots(product, date).await?;
+    let body: SlotsBody = serde_json::from_str(&served.body)
+        .map_err(|e| CliError::failure(format!("stored slots body does not parse: {e}")))?;
     if ctx.json {
         return output::json(&body);
     }
@@ -60,7 +62,7 @@ pub async fn slots(ctx: &Ctx, product: ProductId, date: Option<NaiveDate>) -> Re
 
 /// Dates from today to two months ahead with seats left, and their lowest price.
 pub async fn dates(ctx: &Ctx, product: ProductId) -> Result<(), CliError> {
-    let body = ctx.actions().await?.dates(product).await?;
+    let body = DatesBody::from(&ctx.actions().await?.dates(product).await?);
     let (today, until) = dates_window(ctx.today());
     if ctx.json {
         return output::json(&body);

@@ -23,6 +23,9 @@ struct PlanBody {
     calls: u32,
     rate_per_minute: u32,
     estimated_seconds: u64,
+    /// Jobs whose freshness targets the budget cannot hold (SPEC §4).
+    unheld_targets: Vec<String>,
+    demand_calls_per_minute: f64,
 }
 
 /// Syncs the next `--days` days of the chosen (or all enabled) products.
@@ -80,6 +83,8 @@ async fn dry_run(ctx: &Ctx, products: Vec<ProductId>, request: RunRequest) -> Re
     let from = dates.first().copied().unwrap_or_else(|| engine.today());
     let until = dates.last().copied().unwrap_or(from);
     let rate = ctx.settings.partner.rate_per_minute.get();
+    let unheld = engine.refresh_policy().unheld_jobs();
+    let demand = engine.demand().calls_per_minute;
     if ctx.json {
         return output::json(&PlanBody {
             job: request.job,
@@ -91,6 +96,8 @@ async fn dry_run(ctx: &Ctx, products: Vec<ProductId>, request: RunRequest) -> Re
             calls: preview.calls,
             rate_per_minute: rate,
             estimated_seconds: preview.estimated.as_secs(),
+            unheld_targets: unheld,
+            demand_calls_per_minute: (demand * 100.0).round() / 100.0,
         });
     }
     let names: Vec<String> = products.iter().map(ToString::to_string).collect();
@@ -116,6 +123,17 @@ async fn dry_run(ctx: &Ctx, products: Vec<ProductId>, request: RunRequest) -> Re
         format!("~{} at {rate}/min", output::duration(preview.estimated)),
     ]);
     table.print_or("");
+    if unheld.is_empty() {
+        output::line(format!(
+            "the budget holds every freshness target ({demand:.1} of {rate} calls/min needed)"
+        ));
+    } else {
+        output::line(format!(
+            "the budget cannot hold the targets of {} ({demand:.1} calls/min needed, {rate} allowed): \
+             the most likely changed and read pairs go first, every pair at least every 48 h",
+            unheld.join(", ")
+        ));
+    }
     output::line("no partner calls were made");
     Ok(())
 }

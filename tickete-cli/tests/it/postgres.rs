@@ -15,20 +15,11 @@ use tickete_store_postgres::PostgresStore;
 
 #[test]
 fn status_shows_the_queue_the_replicas_share() {
-    let Ok(base) = std::env::var("TICKETE_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: TICKETE_TEST_POSTGRES_URL is not set");
+    let Some(database) = TestDatabase::create() else {
         return;
     };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let name = format!("tickete_cli_{:08x}", rand::random::<u32>());
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/{name}");
-    runtime.block_on(async {
-        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
+    let url = database.url.clone();
+    database.runtime.block_on(async {
         // A server queued three days of product 14 and is fetching one of them.
         let store = PostgresStore::connect(&url).await.unwrap();
         let product = ProductId::new(14).unwrap();
@@ -81,14 +72,6 @@ fn status_shows_the_queue_the_replicas_share() {
     let human = tickete(&url).arg("status").output().unwrap();
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("2 pending, 1 in flight"), "{text}");
-
-    runtime.block_on(async {
-        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    });
 }
 
 fn tickete(database_url: &str) -> Command {
@@ -101,21 +84,12 @@ fn tickete(database_url: &str) -> Command {
 /// The CLI shows the hold every replica shares and lifts it.
 #[test]
 fn status_shows_the_shared_429_hold_and_clear_hold_lifts_it() {
-    let Ok(base) = std::env::var("TICKETE_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: TICKETE_TEST_POSTGRES_URL is not set");
+    let Some(database) = TestDatabase::create() else {
         return;
     };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let name = format!("tickete_cli_{:08x}", rand::random::<u32>());
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/{name}");
+    let url = database.url.clone();
     let reset = Utc::now() + chrono::Duration::minutes(40);
-    runtime.block_on(async {
-        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
+    database.runtime.block_on(async {
         // A server replica got a 429 that resets in 40 minutes.
         let store = PostgresStore::connect(&url).await.unwrap();
         let budget = PostgresBudget::new(store.pool().clone(), NonZeroU32::new(30).unwrap());
@@ -147,14 +121,6 @@ fn status_shows_the_shared_429_hold_and_clear_hold_lifts_it() {
     assert!(status["partnerBudget"]["heldUntil"].is_null(), "{status}");
     let again = tickete(&url).arg("clear-hold").output().unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("no partner 429 hold"));
-
-    runtime.block_on(async {
-        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    });
 }
 
 fn json_of(command: &mut Command) -> Value {
@@ -165,4 +131,51 @@ fn json_of(command: &mut Command) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// A database of its own for one test, created on the server `TICKETE_TEST_POSTGRES_URL`
+/// names and dropped when the test ends (`None`, with a note, when the variable is unset).
+struct TestDatabase {
+    runtime: tokio::runtime::Runtime,
+    base: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    fn create() -> Option<Self> {
+        let Ok(base) = std::env::var("TICKETE_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: TICKETE_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let name = format!("tickete_cli_{:08x}", rand::random::<u32>());
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        let url = format!("{prefix}/{name}");
+        runtime.block_on(async {
+            let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        });
+        Some(Self {
+            runtime,
+            base,
+            name,
+            url,
+        })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (base, name) = (&self.base, &self.name);
+        self.runtime.block_on(async {
+            if let Ok(mut admin) = sqlx::PgConnection::connect(base).await {
+                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = sqlx::query(&drop).execute(&mut admin).await;
+            }
+        });
+    }
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
+use super::policy::PolicyKind;
+
 /// How transient failures are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -39,6 +41,9 @@ pub struct EngineConfig {
     /// Longest a partner 429 may hold every call (`TICKETE_PARTNER_MAX_HOLD_SECONDS`): a reset
     /// further out is clamped, so a broken or hostile answer cannot stall syncing for days.
     pub max_hold: Duration,
+    /// Which refresh policy chooses the next fetch (the freshness-driven one unless a
+    /// comparison asks for the previous order).
+    pub policy: PolicyKind,
 }
 
 /// Default of [`EngineConfig::max_hold`]: one hour.
@@ -53,6 +58,7 @@ impl Default for EngineConfig {
             max_in_flight: 4,
             fetch_timeout: Duration::from_secs(30),
             max_hold: DEFAULT_MAX_HOLD,
+            policy: PolicyKind::default(),
         }
     }
 }

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 
 use super::run_tracker::RunTracker;
 use super::task_queue::{TaskEntry, TaskQueue};
-use super::work_queue::{ClaimedTask, DropTasks, QueueDepth, Readiness, TaskOutcome, WorkQueue};
+use super::work_queue::{
+    ClaimedTask, DropTasks, QueueDepth, Readiness, TaskChooser, TaskOutcome, WorkQueue,
+};
 use crate::domain::{RunId, RunStatus, SyncRun, SyncTask};
 use crate::store::{InventoryStore, StoreError};
 
@@ -85,6 +87,21 @@ impl WorkQueue for LocalQueue {
             .work()
             .queue
             .pop_ready(now)
+            .map(|(task, entry)| ClaimedTask {
+                task,
+                attempts: entry.attempts,
+            }))
+    }
+
+    async fn claim_chosen(
+        &self,
+        now: DateTime<Utc>,
+        chooser: &dyn TaskChooser,
+    ) -> Result<Option<ClaimedTask>, StoreError> {
+        Ok(self
+            .work()
+            .queue
+            .pop_chosen(now, chooser)
             .map(|(task, entry)| ClaimedTask {
                 task,
                 attempts: entry.attempts,

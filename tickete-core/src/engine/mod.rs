@@ -8,11 +8,15 @@
 mod budget;
 mod config;
 pub mod cron;
+mod freshness;
 mod local_queue;
 mod planner;
+pub mod policy;
+mod refresh;
 mod request;
 mod run_tracker;
 pub mod schedule;
+mod targets;
 mod task_queue;
 pub mod upkeep;
 mod work_queue;
@@ -27,11 +31,17 @@ use tokio::sync::{broadcast, watch, Notify};
 
 pub use budget::{Pacer, PartnerBudget};
 pub use config::{EngineConfig, RetryPolicy, DEFAULT_MAX_HOLD};
+pub use freshness::{job_freshness, record_freshness, JobFreshness};
 pub use local_queue::LocalQueue;
 pub use planner::{plan, window_dates};
+pub use policy::PolicyKind;
+pub use refresh::{Demand, RefreshPolicy};
 pub use request::{PlanPreview, RunRequest};
 pub use schedule::{LocalScheduler, Scheduler};
-pub use work_queue::{ClaimedTask, DropTasks, QueueDepth, Readiness, TaskOutcome, WorkQueue};
+pub use targets::{JobTarget, Targets};
+pub use work_queue::{
+    ClaimedTask, DropTasks, QueueDepth, Readiness, TaskChooser, TaskOutcome, WorkQueue,
+};
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{NewRun, ProductId, RunId, SyncRun, Trigger};
@@ -107,6 +117,7 @@ struct Inner {
     budget: Arc<dyn PartnerBudget>,
     clock: Arc<dyn Clock>,
     queue: Arc<dyn WorkQueue>,
+    refresh: Arc<RefreshPolicy>,
     start_lock: tokio::sync::Mutex<()>,
     started: tokio::sync::OnceCell<()>,
     /// Serialises pause, resume and re-reads of the flag, so a re-read that began before a
@@ -162,6 +173,10 @@ impl EngineBuilder {
             .queue
             .unwrap_or_else(|| Arc::new(LocalQueue::new(self.store.clone())));
         let (events, _) = broadcast::channel(1024);
+        let refresh = Arc::new(RefreshPolicy::new(
+            self.config.policy,
+            self.config.rate_per_minute.get(),
+        ));
         Ok(Engine {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -170,6 +185,7 @@ impl EngineBuilder {
                 budget,
                 clock: self.clock,
                 queue,
+                refresh,
                 start_lock: tokio::sync::Mutex::new(()),
                 started: tokio::sync::OnceCell::new(),
                 pause_lock: tokio::sync::Mutex::new(()),
@@ -296,7 +312,7 @@ impl Engine {
                     run = %run.id, job = %run.job, missed = run.counts.missed,
                     "a new tick supersedes the run still going"
                 );
-                self.announce(run);
+                self.announce(run).await;
             }
         }
         if request.trigger != Trigger::Manual {
@@ -338,11 +354,7 @@ impl Engine {
         );
         worker::record_queue_depth(self).await;
         if run.finished_at.is_some() {
-            worker::record_run_finished(&run);
-            let _ = self
-                .inner
-                .events
-                .send(EngineEvent::RunFinished(run.clone()));
+            self.announce(run.clone()).await;
         }
         self.inner.wake.notify_one();
         Ok(run)
@@ -425,16 +437,28 @@ impl Engine {
         }
         let today = self.today();
         let dates = window_dates(today, request.window_days);
+        let enabled = self.update_policy().await?;
         let products = match &request.products {
             Some(only) => only.clone(),
-            None => self.inner.store.enabled_products().await?,
+            None => enabled,
         };
         let until = dates
             .last()
             .map_or(today, |last| last.succ_opt().unwrap_or(*last));
         let states = self.inner.store.day_states(today, until).await?;
         let due_at = request.due_at.unwrap_or_else(|| self.inner.clock.now());
-        let (tasks, skipped) = plan(&products, &dates, &states, due_at);
+        let (mut tasks, mut skipped) = plan(&products, &dates, &states, due_at);
+        // Products the partner does not know are probed once a day (SPEC §4): the rest of
+        // their window counts as fresh, it cannot be had.
+        let now = self.inner.clock.now();
+        let before = tasks.len();
+        tasks.retain(|task| {
+            !self
+                .inner
+                .refresh
+                .skips(task.product, task.date, today, now)
+        });
+        skipped += (before - tasks.len()) as u32;
         let planned = (products.len() * dates.len()) as u32;
         Ok((tasks, skipped, planned))
     }

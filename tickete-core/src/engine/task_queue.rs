@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::work_queue::Readiness;
+use super::work_queue::{Readiness, TaskChooser};
 use crate::domain::{ProductId, RunId, SyncTask, TaskPriority};
 
 /// (product, date): the identity of a task.
@@ -105,6 +105,34 @@ impl TaskQueue {
             priority,
         };
         Some((task, entry))
+    }
+
+    /// Takes the ready task `chooser` picks among all ready ones (in priority order), and
+    /// marks it in flight.
+    pub fn pop_chosen(
+        &mut self,
+        now: DateTime<Utc>,
+        chooser: &dyn TaskChooser,
+    ) -> Option<(SyncTask, TaskEntry)> {
+        let candidates: Vec<SyncTask> = self
+            .pending
+            .iter()
+            .filter(|(_, entry)| entry.not_before.is_none_or(|at| at <= now))
+            .map(|(&(priority, product), _)| SyncTask {
+                product,
+                date: priority.date,
+                priority,
+            })
+            .collect();
+        let chosen = candidates.get(chooser.choose(&candidates, now)?)?.clone();
+        let entry = self
+            .pending
+            .remove(&(chosen.priority, chosen.product))
+            .expect("candidate is pending");
+        let key = (chosen.product, chosen.date);
+        self.index.remove(&key);
+        self.in_flight.insert(key, entry.runs.clone());
+        Some((chosen, entry))
     }
 
     /// Ends an in-flight task; returns every run waiting on it (including runs attached

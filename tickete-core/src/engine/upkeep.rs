@@ -69,7 +69,7 @@ impl Engine {
             .await?;
         let count = touched.len();
         for run in touched {
-            self.announce(run);
+            self.announce(run).await;
         }
         super::worker::record_queue_depth(self).await;
         Ok(count)
@@ -93,7 +93,7 @@ impl Engine {
         let ended = self.inner.queue.recover(self.inner.clock.now()).await?;
         let count = ended.len();
         for run in ended {
-            self.announce(run);
+            self.announce(run).await;
         }
         Ok(count)
     }

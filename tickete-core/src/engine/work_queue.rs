@@ -100,6 +100,13 @@ pub struct QueueDepth {
     pub in_flight: usize,
 }
 
+/// Picks which of the ready tasks a worker claims (the refresh policy).
+pub trait TaskChooser: Send + Sync {
+    /// Index of the task to fetch next among `candidates` (in the queue's own order:
+    /// nearest date, then oldest data), `None` to take none.
+    fn choose(&self, candidates: &[SyncTask], now: DateTime<Utc>) -> Option<usize>;
+}
+
 /// The task queue and the live counts of running runs.
 ///
 /// Tasks are keyed by (product, date): a task queued by several runs is fetched once and its
@@ -115,6 +122,15 @@ pub trait WorkQueue: Send + Sync + 'static {
     async fn readiness(&self, now: DateTime<Utc>) -> Result<Readiness, StoreError>;
     /// Takes the highest-priority ready task, if any.
     async fn claim(&self, now: DateTime<Utc>) -> Result<Option<ClaimedTask>, StoreError>;
+    /// Takes the ready task `chooser` picks (the engine's refresh policy); a queue that
+    /// cannot offer its candidates takes its highest-priority one.
+    async fn claim_chosen(
+        &self,
+        now: DateTime<Utc>,
+        _chooser: &dyn TaskChooser,
+    ) -> Result<Option<ClaimedTask>, StoreError> {
+        self.claim(now).await
+    }
     /// Returns a claimed task to the queue, ready again at `not_before` (now when `None`),
     /// with the transient error that sent it back, if any.
     async fn release(

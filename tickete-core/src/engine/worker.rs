@@ -9,10 +9,12 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::policy::learnt::Seen;
 use super::work_queue::{ClaimedTask, Readiness, TaskOutcome};
 use super::{Engine, EngineEvent};
 use crate::domain::{DaySnapshot, RunStatus, SyncRun, SyncTask};
 use crate::source::SourceError;
+use crate::store::ApplyOutcome;
 
 /// Pause after the queue or the budget failed, before trying again.
 const ERROR_PAUSE: Duration = Duration::from_secs(1);
@@ -52,7 +54,12 @@ impl Engine {
             if self.pause_state().paused {
                 continue;
             }
-            let claimed = match self.inner.queue.claim(self.inner.clock.now()).await {
+            let claimed = match self
+                .inner
+                .queue
+                .claim_chosen(self.inner.clock.now(), &*self.inner.refresh)
+                .await
+            {
                 Ok(Some(claimed)) => claimed,
                 // Another worker took it meanwhile.
                 Ok(None) => continue,
@@ -133,12 +140,16 @@ impl Engine {
             .increment(1);
         let outcome = match fetched {
             Ok(snapshot) => {
-                match inner
-                    .store
-                    .apply_day(task.product, &snapshot, inner.clock.now())
-                    .await
-                {
-                    Ok(applied) => TaskOutcome::Fetched(applied),
+                let now = inner.clock.now();
+                match inner.store.apply_day(task.product, &snapshot, now).await {
+                    Ok(applied) => {
+                        let seen = Seen::Day {
+                            changed: applied == ApplyOutcome::Changed,
+                            empty: snapshot.slots.is_empty(),
+                        };
+                        inner.refresh.observe(task.product, task.date, seen, now);
+                        TaskOutcome::Fetched(applied)
+                    }
                     Err(error) => TaskOutcome::Failed(format!("could not store the day: {error}")),
                 }
             }
@@ -169,6 +180,11 @@ impl Engine {
                 return;
             }
             Err(error) => {
+                if matches!(error, SourceError::UnknownProduct(_)) {
+                    let seen = Seen::UnknownProduct;
+                    let now = inner.clock.now();
+                    inner.refresh.observe(task.product, task.date, seen, now);
+                }
                 let message = error.to_string();
                 if let Err(store_error) = inner
                     .store
@@ -214,23 +230,30 @@ impl Engine {
             ok: matches!(outcome, TaskOutcome::Fetched(_)),
         });
         for run in updated {
-            self.announce(run);
+            self.announce(run).await;
         }
     }
 
-    pub(super) fn announce(&self, run: SyncRun) {
+    /// Tells subscribers and the metrics how a run stands; a finished run also gets its
+    /// `sync.run.finished` event in the feed before anyone hears of it.
+    pub(super) async fn announce(&self, run: SyncRun) {
         if run.status == RunStatus::Running {
             let _ = self.inner.events.send(EngineEvent::RunProgress(run));
         } else {
             record_run_finished(&run);
             tracing::info!(run = %run.id, job = %run.job, status = %run.status, "run finished");
+            self.record_run_event(&run).await;
             let _ = self.inner.events.send(EngineEvent::RunFinished(run));
         }
     }
 
     async fn stop_worker(&self) {
         match self.inner.queue.stop(self.inner.clock.now()).await {
-            Ok(interrupted) => interrupted.into_iter().for_each(|run| self.announce(run)),
+            Ok(interrupted) => {
+                for run in interrupted {
+                    self.announce(run).await;
+                }
+            }
             Err(error) => tracing::warn!(%error, "could not record the interrupted runs"),
         }
         record_queue_depth(self).await;
@@ -254,6 +277,7 @@ fn outcome_label(result: &Result<DaySnapshot, SourceError>) -> &'static str {
         Err(SourceError::RateLimited { .. }) => "rate_limited",
         Err(SourceError::Transient(_)) => "transient",
         Err(SourceError::Permanent(_)) => "permanent",
+        Err(SourceError::UnknownProduct(_)) => "unknown_product",
         Err(SourceError::InvalidResponse(_)) => "invalid",
     }
 }
@@ -265,12 +289,23 @@ pub(super) async fn record_queue_depth(engine: &Engine) {
     }
 }
 
-pub(super) fn record_run_finished(run: &SyncRun) {
+fn record_run_finished(run: &SyncRun) {
     metrics::counter!("tickete_job_runs_total", "job" => run.job.clone(), "status" => run.status.as_str())
         .increment(1);
     if let Some(finished) = run.finished_at {
         let seconds = (finished - run.started_at).num_milliseconds().max(0) as f64 / 1000.0;
         metrics::histogram!("tickete_job_run_duration_seconds", "job" => run.job.clone())
             .record(seconds);
+    }
+}
+
+impl Engine {
+    /// Appends the run's `sync.run.finished` event to the feed. Awaited, so a run that ends
+    /// at shutdown still has its event (a failure is logged: the run itself is recorded).
+    async fn record_run_event(&self, run: &SyncRun) {
+        let event = crate::feed::NewEvent::run_finished(run, self.inner.clock.now());
+        if let Err(error) = self.inner.store.append_event(&event).await {
+            tracing::warn!(%error, "could not record the run's feed event");
+        }
     }
 }

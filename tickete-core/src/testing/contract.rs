@@ -30,22 +30,26 @@ use crate::store::InventoryStore;
 
 mod catalogue;
 mod concurrency;
+mod feed;
 mod hostile;
 mod inventory;
 mod reads;
 mod retention;
 mod runs;
 mod served;
+mod served_columns;
 mod support;
 
 pub use catalogue::*;
 pub use concurrency::*;
+pub use feed::*;
 pub use hostile::*;
 pub use inventory::*;
 pub use reads::*;
 pub use retention::*;
 pub use runs::*;
 pub use served::*;
+pub use served_columns::*;
 
 /// A store under test, with whatever must be cleaned up after one case.
 #[async_trait]
@@ -160,6 +164,11 @@ macro_rules! store_contract_tests {
             served_dates_follow_applies_prunes_and_deletes,
             apply_days_is_per_day_apply_all_or_nothing,
             a_big_day_round_trips,
+            an_applied_change_has_exactly_one_event,
+            events_are_read_in_order_after_a_sequence,
+            prune_events_removes_only_older_ones,
+            webhooks_are_created_patched_and_deleted,
+            deliveries_are_claimed_in_order_and_settled,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

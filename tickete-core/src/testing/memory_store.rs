@@ -25,7 +25,7 @@ pub struct MemoryStore {
 }
 
 #[derive(Debug, Default)]
-struct State {
+pub(super) struct State {
     unavailable: bool,
     products: BTreeMap<ProductId, Product>,
     days: HashMap<(ProductId, NaiveDate), DaySnapshot>,
@@ -33,6 +33,7 @@ struct State {
     jobs: BTreeMap<String, SyncJob>,
     runs: BTreeMap<RunId, SyncRun>,
     pause: PauseState,
+    pub(super) feed: super::memory_feed::FeedState,
 }
 
 impl MemoryStore {
@@ -46,7 +47,7 @@ impl MemoryStore {
         self.state.lock().expect("memory store lock").unavailable = unavailable;
     }
 
-    fn with<T>(
+    pub(super) fn with<T>(
         &self,
         f: impl FnOnce(&mut State) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -96,6 +97,7 @@ impl State {
             // Canonical order, so `slots` is by start time even for a hand-built snapshot.
             self.days
                 .insert(key, DaySnapshot::new(snapshot.date, snapshot.slots.clone()));
+            self.feed.record_change(product, snapshot, synced_at);
         }
         Ok(outcome)
     }

@@ -5,6 +5,7 @@ mod engine;
 mod fuzz;
 mod harness;
 mod pause;
+mod policy;
 mod queue_contract;
 mod scheduling;
 mod store_contract;

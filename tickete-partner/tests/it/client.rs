@@ -258,13 +258,19 @@ async fn refused_keys_are_permanent_and_never_echoed() {
 
 #[tokio::test]
 async fn other_client_errors_and_redirects_are_permanent() {
-    for status in [400, 404, 410, 422] {
+    for status in [400, 410, 422] {
         let result = fetch_from(ResponseTemplate::new(status).set_body_string("no")).await;
         assert!(
             matches!(result, Err(SourceError::Permanent(_))),
             "{status}: {result:?}"
         );
     }
+    // 404 is the partner not knowing the product: the policy learns it (SPEC §4).
+    let unknown = fetch_from(ResponseTemplate::new(404).set_body_string("no")).await;
+    assert!(
+        matches!(&unknown, Err(SourceError::UnknownProduct(m)) if m.contains("404")),
+        "{unknown:?}"
+    );
     let elsewhere = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(json(fixture("empty-day.json")))

@@ -80,7 +80,7 @@ async fn the_wire_shape_is_the_partners() {
     let unknown = client(&running.url, None)
         .fetch(p(21), date("2025-03-25"))
         .await;
-    assert!(matches!(unknown, Err(SourceError::Permanent(m)) if m.contains("404")));
+    assert!(matches!(unknown, Err(SourceError::UnknownProduct(m)) if m.contains("404")));
     for bad in [
         "14?date=25-03-2025",
         "14",

@@ -1,5 +1,7 @@
 //! Route handlers, grouped by audience.
 
 pub mod admin;
+pub mod events;
 pub mod ops;
 pub mod public;
+pub mod webhooks;

@@ -12,12 +12,11 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tickete_core::pricing::dates_window;
 use tickete_core::served::ENCODING_VERSION;
 use tickete_core::ProductId;
 
 use crate::cache::{CacheKey, CacheKind, CachedBody};
-use crate::dto::{DataEnvelope, DateBody, DatesBody, PageEnvelope, ProductBody, SlotsBody};
+use crate::dto::{DataEnvelope, DatesBody, PageEnvelope, ProductBody, SlotsBody};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{parse_product_id, PathParam, QueryParams};
 use crate::state::AppState;
@@ -128,8 +127,8 @@ async fn slots_of(
         kind: CacheKind::Slots(date),
         wrapped,
     };
-    cached(state, key, request, async {
-        let served = state.store().served_slots(id, date).await?;
+    let response = cached(state, key, request, async {
+        let served = state.actions().slots(id, date).await?;
         // The day's content hash names the body; the encoding version and the envelope are
         // part of the tag, since they change the bytes.
         let content = served
@@ -148,7 +147,10 @@ async fn slots_of(
             last_modified: served.synced_at.and_then(http_date),
         })
     })
-    .await
+    .await?;
+    // Answered reads (cached or not, never a 404) feed the refresh policy's importance.
+    state.engine().note_read(id, date);
+    Ok(response)
 }
 
 async fn dates_of(
@@ -157,23 +159,16 @@ async fn dates_of(
     request: &HeaderMap,
     wrapped: bool,
 ) -> ApiResult<Response> {
-    let (today, until) = dates_window(state.engine().today());
     let key = CacheKey {
         product: id,
-        kind: CacheKind::Dates(today),
+        kind: CacheKind::Dates(state.engine().today()),
         wrapped,
     };
     cached(state, key, request, async {
-        let served = state.store().served_dates(id, today, until).await?;
+        let served = state.actions().dates(id).await?;
         // About 110 bytes a date.
         let capacity = 64 + 128 * served.dates.len();
-        let body = serialise(
-            DatesBody {
-                dates: served.dates.iter().map(DateBody::from).collect(),
-            },
-            wrapped,
-            capacity,
-        )?;
+        let body = serialise(DatesBody::from(&served), wrapped, capacity)?;
         // The body depends on the window too, so the tag is its digest.
         let digest = hex::encode(&Sha256::digest(&body)[..16]);
         Ok(CachedBody {

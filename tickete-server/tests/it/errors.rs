@@ -402,7 +402,9 @@ async fn openapi_documents_every_error_the_routes_return() {
                 .is_some_and(|s| !s.is_empty());
             assert_eq!(
                 secured,
-                path.starts_with("/api/v1/admin") || path.starts_with("/api/v1/sync"),
+                path.starts_with("/api/v1/admin")
+                    || path.starts_with("/api/v1/sync")
+                    || path == "/api/v1/events",
                 "{what}"
             );
             if secured {
@@ -434,7 +436,10 @@ async fn openapi_documents_every_error_the_routes_return() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 22);
+    assert_eq!(
+        checked, 31,
+        "22 operations of SPEC §2 and 9 of the change feed (§6)"
+    );
     let paths = &doc["paths"];
     assert!(paths["/api/v1/sync/clear-hold"]["post"].is_object());
     assert!(paths["/api/v1/admin/cron/trigger"]["post"]["responses"]["400"].is_object());

@@ -2,8 +2,13 @@
 //! simulator (or wiremock at the partner boundary), driven over HTTP.
 
 mod connections;
+mod dashboard;
 mod edges;
 mod errors;
+mod feed;
+mod feed_kill;
+mod feed_replicas;
+mod feed_support;
 mod hardening;
 mod operations;
 mod reads;

@@ -19,8 +19,9 @@ async fn sigterm_interrupts_the_run_and_exits_cleanly() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     let mut child = start(&database_url, port).await;
-    // First start: the three jobs' fill runs are under way (at 1 call per second).
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // First start: the three jobs' fill runs are under way (at 1 call per second). Signal once
+    // every running run has fetched something, however slowly a loaded machine starts.
+    wait_until_running_runs_have_fetched(port).await;
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().unwrap().to_string()])
@@ -65,7 +66,8 @@ async fn sigterm_interrupts_the_run_and_exits_cleanly() {
     assert!(interrupted.finished_at.is_some());
     assert!(
         interrupted.counts.fetched > 0,
-        "work done before the signal is counted"
+        "work done before the signal is counted: {:?}",
+        runs.items
     );
     assert!(interrupted.counts.fetched < interrupted.counts.planned);
     store.close().await;
@@ -117,4 +119,32 @@ async fn start(database_url: &str, port: u16) -> tokio::process::Child {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("server did not become ready");
+}
+
+/// Polls the run log until at least one run is running and every running run has fetched a
+/// day (at most 30 s).
+async fn wait_until_running_runs_have_fetched(port: u16) {
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/v1/admin/runs?limit=10");
+    for _ in 0..300 {
+        let body: serde_json::Value = http
+            .get(&url)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let runs = body["data"].as_array().cloned().unwrap_or_default();
+        let running: Vec<_> = runs
+            .iter()
+            .filter(|run| run["status"] == "running")
+            .collect();
+        if !running.is_empty() && running.iter().all(|run| run["fetched"].as_u64() > Some(0)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no running run fetched anything within 30 s");
 }

@@ -34,6 +34,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Key the public rate limit on `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// `TICKETE_WEBHOOK_ALLOW_PRIVATE` (test receivers listen on loopback).
+    pub webhook_allow_private: bool,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             jobs_enabled: false,
             database_url: None,
             trust_forwarded_for: false,
+            webhook_allow_private: false,
         }
     }
 }
@@ -92,6 +95,9 @@ impl TestServer {
                 sync: SyncArgs {
                     products: Some(options.products.into()),
                     ..SyncArgs::default()
+                },
+                feed: tickete_app::settings::FeedArgs {
+                    webhook_allow_private: Some(options.webhook_allow_private),
                 },
                 ..CommonArgs::default()
             };

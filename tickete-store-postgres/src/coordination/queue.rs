@@ -3,11 +3,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
-use tickete_core::engine::{ClaimedTask, DropTasks, QueueDepth, Readiness, TaskOutcome, WorkQueue};
+use tickete_core::engine::{
+    ClaimedTask, DropTasks, QueueDepth, Readiness, TaskChooser, TaskOutcome, WorkQueue,
+};
 use tickete_core::{RunCounts, RunId, StoreError, SyncRun, SyncTask, TaskPriority};
 
 use crate::error::{column, count, db, product_id};
 use crate::runs;
+
+mod chosen;
 
 use super::missed::{drop_orphan_tasks, miss};
 use super::replicas::{interrupt_all, join_replicas, others_alive, LIFECYCLE_LOCK, REPLICA_GONE};
@@ -187,6 +191,14 @@ impl WorkQueue for PostgresQueue {
             },
             attempts: count(i64::from(attempts), "task attempts")?,
         }))
+    }
+
+    async fn claim_chosen(
+        &self,
+        now: DateTime<Utc>,
+        chooser: &dyn TaskChooser,
+    ) -> Result<Option<ClaimedTask>, StoreError> {
+        self.claim_chosen_by(now, chooser).await
     }
 
     async fn release(

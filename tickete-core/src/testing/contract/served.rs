@@ -15,7 +15,7 @@ use crate::testing::sample_day;
 
 /// What a store must serve for (product, date): the encoding of the slots it reads back, with
 /// the day state's sync time and hash.
-async fn expected_slots(
+pub(super) async fn expected_slots(
     store: &dyn InventoryStore,
     product: crate::domain::ProductId,
     day: NaiveDate,
@@ -37,7 +37,7 @@ async fn expected_slots(
 
 /// What a store must serve for the dates of `[from, until)`: the price rule over the slots it
 /// reads back, and the latest fetch of the window.
-async fn expected_dates(
+pub(super) async fn expected_dates(
     store: &dyn InventoryStore,
     product: crate::domain::ProductId,
     from: NaiveDate,
@@ -472,36 +472,5 @@ pub async fn a_big_day_round_trips(store: Arc<dyn InventoryStore>) {
     assert_eq!(
         store.served_dates(p, day, until).await.expect("dates"),
         expected_dates(&*store, p, day, until).await
-    );
-}
-
-/// Asserts that what `store` serves for `product` on every date of `[from, until)` equals what
-/// its slots give: for store tests that tamper with the served columns underneath (days synced
-/// before they existed, or by an older release).
-pub async fn assert_served_forms_match_the_slots(
-    store: &dyn InventoryStore,
-    product: crate::domain::ProductId,
-    from: NaiveDate,
-    until: NaiveDate,
-) {
-    let mut day = from;
-    while day < until {
-        assert_eq!(
-            store
-                .served_slots(product, day)
-                .await
-                .expect("served slots"),
-            expected_slots(store, product, day).await,
-            "served slots of {day}"
-        );
-        day = day.succ_opt().expect("successor");
-    }
-    assert_eq!(
-        store
-            .served_dates(product, from, until)
-            .await
-            .expect("served dates"),
-        expected_dates(store, product, from, until).await,
-        "served dates"
     );
 }

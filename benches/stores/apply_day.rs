@@ -8,7 +8,7 @@
 //! temporary directory; Postgres runs only when `TICKETE_TEST_POSTGRES_URL` is set, on a
 //! database created for the bench and dropped afterwards.
 //!
-//! `cargo bench -p tickete-store-sqlite --bench apply_day`
+//! `cargo bench -p tickete-benches --bench apply_day`
 
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]

@@ -1,0 +1,288 @@
+//! The engine's side of the refresh policy: what has been learnt (behind a lock), the
+//! targets and the regime of the moment, and the [`TaskChooser`] the queues call when a
+//! worker claims. The choice itself is [`super::policy`]'s, pure.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::policy::learnt::{Learnt, Seen};
+use super::policy::reads::Reads;
+use super::policy::{self, PairView, PolicyKind, Regime, CHEAP_FLOOR};
+use super::work_queue::TaskChooser;
+use super::{job_freshness, record_freshness, Engine, JobFreshness, Targets};
+use crate::domain::{ProductId, SyncTask};
+use crate::store::StoreError;
+
+/// What the targets need of the budget (SPEC §4 `demand`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Demand {
+    /// Partner calls a minute the targets need at the learnt rates.
+    pub calls_per_minute: f64,
+    /// That, as a share of the budget (above 1: the budget cannot hold every target).
+    pub budget_share: f64,
+}
+
+/// The policy with its learnt state.
+#[derive(Debug)]
+pub struct RefreshPolicy {
+    kind: PolicyKind,
+    rate_per_minute: u32,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    learnt: Learnt,
+    reads: Reads,
+    targets: Targets,
+    today: Option<NaiveDate>,
+    regime: Regime,
+    demand: Demand,
+}
+
+impl RefreshPolicy {
+    /// A policy of `kind` for a budget of `rate_per_minute`.
+    pub fn new(kind: PolicyKind, rate_per_minute: u32) -> Self {
+        Self {
+            kind,
+            rate_per_minute,
+            state: Mutex::new(State {
+                learnt: Learnt::default(),
+                reads: Reads::default(),
+                targets: Targets::default(),
+                today: None,
+                regime: Regime::Targets,
+                demand: Demand {
+                    calls_per_minute: 0.0,
+                    budget_share: 0.0,
+                },
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("refresh policy lock")
+    }
+
+    /// Which policy this is.
+    pub fn kind(&self) -> PolicyKind {
+        self.kind
+    }
+
+    /// Takes the targets and catalogue of the moment: prunes past dates, recomputes the
+    /// demand, and logs a warning when the budget stops (or starts again) covering it.
+    pub fn update(&self, targets: Targets, enabled_products: &[ProductId], today: NaiveDate) {
+        let mut state = self.state();
+        if state.today != Some(today) {
+            state.learnt.prune_before(today);
+            state.reads.prune_before(today);
+            state.today = Some(today);
+        }
+        let unknown = enabled_products
+            .iter()
+            .filter(|p| state.learnt.is_unknown(**p))
+            .count();
+        let horizon = targets.horizon_days();
+        let empty = state
+            .learnt
+            .empty_days()
+            .filter(|(product, date)| {
+                enabled_products.contains(product)
+                    && (*date - today).num_days() < i64::from(horizon)
+            })
+            .count();
+        let calls_per_minute =
+            policy::demand_per_minute(&targets, enabled_products.len() - unknown, unknown, empty);
+        let demand = Demand {
+            calls_per_minute,
+            budget_share: calls_per_minute / f64::from(self.rate_per_minute.max(1)),
+        };
+        let regime = if demand.budget_share > 1.0 {
+            Regime::Budget
+        } else {
+            Regime::Targets
+        };
+        if regime != state.regime {
+            match regime {
+                Regime::Budget => tracing::warn!(
+                    calls_per_minute = format!("{calls_per_minute:.1}"),
+                    budget = self.rate_per_minute,
+                    "the freshness targets need more partner calls than the budget allows; \
+                     fetching what is most likely changed and read, every pair at least every 48 h"
+                ),
+                Regime::Targets => tracing::info!(
+                    calls_per_minute = format!("{calls_per_minute:.1}"),
+                    budget = self.rate_per_minute,
+                    "the budget covers every freshness target again"
+                ),
+            }
+        }
+        metrics::gauge!("tickete_budget_demand_ratio").set(demand.budget_share);
+        state.regime = regime;
+        state.demand = demand;
+        state.targets = targets;
+    }
+
+    /// Records what a fetch of (product, date) found.
+    pub fn observe(&self, product: ProductId, date: NaiveDate, seen: Seen, now: DateTime<Utc>) {
+        let mut state = self.state();
+        let days_ahead = state.today.map_or(0, |today| days_ahead(today, date));
+        state.learnt.observe(product, date, days_ahead, seen, now);
+    }
+
+    /// Counts a public read of (product, date).
+    pub fn note_read(&self, product: ProductId, date: NaiveDate, now: DateTime<Utc>) {
+        self.state().reads.add(product, date, 1.0, now);
+    }
+
+    /// Forgets a product that left the catalogue.
+    pub fn forget_product(&self, product: ProductId) {
+        self.state().learnt.forget_product(product);
+    }
+
+    /// The demand as last computed.
+    pub fn demand(&self) -> Demand {
+        self.state().demand
+    }
+
+    /// The jobs whose targets the budget cannot hold, nearest dates served first: walking
+    /// the dates from today, each known pair needs one call per target; the first job whose
+    /// dates push the need past the budget, and every job after it, cannot be held.
+    pub fn unheld_jobs(&self) -> Vec<String> {
+        let state = self.state();
+        let per_pair = state.demand.calls_per_minute
+            / policy::demand_per_minute(&state.targets, 1, 0, 0).max(f64::MIN_POSITIVE);
+        let budget = f64::from(self.rate_per_minute);
+        let mut need = 0.0;
+        let mut unheld: Vec<String> = Vec::new();
+        for ahead in 0..state.targets.horizon_days() {
+            let Some(target) = state.targets.for_days_ahead(ahead) else {
+                continue;
+            };
+            need += per_pair * 60.0 / target.num_seconds().max(1) as f64;
+            if need > budget + 1e-9 {
+                for job in state.targets.jobs() {
+                    if ahead < job.window_days && job.period == target && !unheld.contains(&job.job)
+                    {
+                        unheld.push(job.job.clone());
+                    }
+                }
+            }
+        }
+        unheld
+    }
+
+    /// Whether the partner does not know `product` (404 on every date since its last 200).
+    pub fn is_unknown(&self, product: ProductId) -> bool {
+        self.state().learnt.is_unknown(product)
+    }
+
+    /// Whether planning leaves (product, date) out: a product the partner does not know is
+    /// probed once a day, on the first date of the window only.
+    pub fn skips(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+        first: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> bool {
+        if self.kind == PolicyKind::NearestDateFirst {
+            return false;
+        }
+        let state = self.state();
+        let Some(stats) = state.learnt.product(product) else {
+            return false;
+        };
+        if stats.unknown_since.is_none() {
+            return false;
+        }
+        date != first || stats.last_probe.is_some_and(|at| now - at < CHEAP_FLOOR)
+    }
+}
+
+fn days_ahead(today: NaiveDate, date: NaiveDate) -> u32 {
+    u32::try_from((date - today).num_days()).unwrap_or(0)
+}
+
+impl TaskChooser for RefreshPolicy {
+    fn choose(&self, candidates: &[SyncTask], now: DateTime<Utc>) -> Option<usize> {
+        if self.kind == PolicyKind::NearestDateFirst || candidates.is_empty() {
+            // Candidates come in the queue's order: nearest date, then oldest data.
+            return (!candidates.is_empty()).then_some(0);
+        }
+        let state = self.state();
+        let today = state.today.unwrap_or_else(|| now.date_naive());
+        let views: Vec<PairView> = candidates
+            .iter()
+            .map(|task| {
+                let ahead = days_ahead(today, task.date);
+                let pair = state.learnt.pair(task.product, task.date);
+                PairView {
+                    days_ahead: ahead,
+                    age: task
+                        .priority
+                        .synced_at
+                        .map(|at| (now - at).num_milliseconds().max(0) as f64 / 1000.0),
+                    target: state.targets.for_days_ahead(ahead),
+                    rate: state.learnt.rate(task.product, task.date, ahead),
+                    read_boost: state.reads.boost(task.product, task.date),
+                    empty_day: pair.is_some_and(|p| p.is_empty_day()),
+                }
+            })
+            .collect();
+        policy::choose(&views, state.regime)
+    }
+}
+
+/// The policy's face on the engine: demand, freshness, reads, targets.
+impl Engine {
+    /// The refresh policy and what it has learnt.
+    pub fn refresh_policy(&self) -> &Arc<RefreshPolicy> {
+        &self.inner.refresh
+    }
+
+    /// What the freshness targets need of the budget, as of the last run planned.
+    pub fn demand(&self) -> Demand {
+        self.inner.refresh.demand()
+    }
+
+    /// Counts a public read of (product, date) into the policy's importance.
+    /// Dates outside `[today, today + 62 days]` are not counted (bounded memory).
+    pub fn note_read(&self, product: ProductId, date: NaiveDate) {
+        let ahead = (date - self.today()).num_days();
+        if (0..=i64::from(super::MAX_WINDOW_DAYS)).contains(&ahead) {
+            self.inner
+                .refresh
+                .note_read(product, date, self.inner.clock.now());
+        }
+    }
+
+    /// Re-reads the jobs and the catalogue into the policy (targets, demand, regime).
+    pub async fn update_policy(&self) -> Result<Vec<ProductId>, StoreError> {
+        let now = self.inner.clock.now();
+        let jobs = self.inner.store.list_jobs().await?;
+        let targets = Targets::of_jobs(&jobs, self.inner.config.time_zone, now);
+        let products = self.inner.store.enabled_products().await?;
+        self.inner.refresh.update(targets, &products, self.today());
+        Ok(products)
+    }
+
+    /// How fresh each enabled job's window is now (and `/metrics` updated with it).
+    pub async fn freshness(&self) -> Result<Vec<JobFreshness>, StoreError> {
+        let now = self.inner.clock.now();
+        let today = self.today();
+        let jobs = self.inner.store.list_jobs().await?;
+        let targets = Targets::of_jobs(&jobs, self.inner.config.time_zone, now);
+        let products = self.inner.store.enabled_products().await?;
+        let until = today
+            .checked_add_days(chrono::Days::new(u64::from(targets.horizon_days())))
+            .unwrap_or(today);
+        let states = self.inner.store.day_states(today, until).await?;
+        let report = job_freshness(&targets, &products, &states, today, now);
+        record_freshness(&report);
+        Ok(report)
+    }
+}

@@ -1,0 +1,130 @@
+//! The refresh policy driving the engine over a scripted partner (SPEC §4 "Spending the
+//! budget"): learning which pairs change, unknown products, the demand.
+
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use tickete_core::store::prelude::*;
+use tickete_core::testing::sample_slot;
+use tickete_core::{SourceError, SyncJob};
+
+use crate::harness::{day, pid, Harness};
+
+/// Calls per product made between `from` and `until` hours after the harness started.
+fn calls_between(h: &Harness, start: tokio::time::Instant, from: u64, until: u64) -> Vec<usize> {
+    let (from, until) = (
+        start + Duration::from_secs(from * 3600),
+        start + Duration::from_secs(until * 3600),
+    );
+    let mut per_product = vec![0; 9];
+    for call in h.source.calls() {
+        if call.at >= from && call.at < until {
+            per_product[call.product.get() as usize] += 1;
+        }
+    }
+    per_product
+}
+
+/// Over budget (8 products × 30 days every 2 hours need 2 calls a minute, the budget is 1):
+/// a product whose days change on every fetch is fetched more than products that never
+/// change; when one of those starts changing, it is fetched more again within a few fetches.
+#[tokio::test(start_paused = true)]
+async fn pairs_that_change_are_fetched_more_and_a_waking_pair_regains_its_share() {
+    let mut h = Harness::new(&[1, 2, 3, 4, 5, 6, 7, 8], 1).await;
+    let job = SyncJob {
+        name: "every-2h".into(),
+        schedule: "0 */2 * * *".into(),
+        window_days: 30,
+        enabled: true,
+    };
+    h.store.insert_job_if_missing(&job).await.unwrap();
+    let start = tokio::time::Instant::now();
+    h.start_worker();
+    h.start_scheduler();
+    let changing = |h: &Harness, product: u32, minute: u64| {
+        for offset in 0..31 {
+            let date = day(offset);
+            let price = Decimal::new(10_000 + minute as i64, 2);
+            h.source
+                .set_day(pid(product), date, vec![sample_slot(date, "10:00", price)]);
+        }
+    };
+    for minute in 0..14 * 60 {
+        changing(&h, 1, minute);
+        if minute >= 8 * 60 {
+            changing(&h, 2, minute);
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    h.stop().await;
+
+    // Hours 4-8: everything fetched once (the first fill), then what it learnt decides.
+    let learnt = calls_between(&h, start, 4, 8);
+    for quiet in 2..=8 {
+        assert!(
+            learnt[1] > 2 * learnt[quiet],
+            "changing product 1 fetched {} times, quiet product {quiet} {}: {learnt:?}",
+            learnt[1],
+            learnt[quiet]
+        );
+    }
+    // Product 2 woke at hour 8: by hours 10-14 it is fetched like product 1, more than the
+    // quiet ones.
+    let woken = calls_between(&h, start, 10, 14);
+    for quiet in 3..=8 {
+        assert!(
+            woken[2] > 2 * woken[quiet],
+            "woken product 2 fetched {} times, quiet product {quiet} {}: {woken:?}",
+            woken[2],
+            woken[quiet]
+        );
+    }
+    let demand = h.engine.demand();
+    assert!(demand.budget_share > 1.0, "{demand:?}");
+}
+
+/// A product the partner does not know (404) is probed once a day, not at every tick, and
+/// is treated in full again after its first 200.
+#[tokio::test(start_paused = true)]
+async fn an_unknown_product_is_probed_once_a_day() {
+    let mut h = Harness::new(&[1, 9], 30).await;
+    let job = SyncJob {
+        name: "quarter-hourly".into(),
+        schedule: "*/15 * * * *".into(),
+        window_days: 2,
+        enabled: true,
+    };
+    h.store.insert_job_if_missing(&job).await.unwrap();
+    for _ in 0..200 {
+        for offset in 0..2 {
+            h.source.push_error(
+                pid(9),
+                day(offset),
+                SourceError::UnknownProduct("partner answered 404 Not Found".into()),
+            );
+        }
+    }
+    h.start_worker();
+    h.start_scheduler();
+    tokio::time::sleep(Duration::from_secs(6 * 3600)).await;
+    let probes = h
+        .source
+        .calls()
+        .iter()
+        .filter(|c| c.product == pid(9))
+        .count();
+    let known = h
+        .source
+        .calls()
+        .iter()
+        .filter(|c| c.product == pid(1))
+        .count();
+    assert!(h.engine.refresh_policy().is_unknown(pid(9)));
+    // First tick: both dates tried (nothing learnt yet); then nothing for a day.
+    assert!(
+        probes <= 2,
+        "{probes} probes of the unknown product in 6 hours"
+    );
+    assert!(known >= 2 * 24, "{known} fetches of the known product");
+    h.stop().await;
+}

@@ -1,0 +1,144 @@
+// tickete dashboard: live figures by short polling, heatmap cell detail, delete confirmation.
+// Hand-written, no dependencies, served from the binary (CSP: script-src 'self').
+(function () {
+  "use strict";
+  var POLL_MS = 2000;
+
+  function fmtTime(iso) {
+    if (!iso) return "–";
+    var d = new Date(iso);
+    return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  }
+
+  function timeEl(iso) {
+    if (!iso) return document.createTextNode("–");
+    var t = document.createElement("time");
+    t.setAttribute("datetime", iso);
+    t.textContent = fmtTime(iso);
+    return t;
+  }
+
+  function setLive(root, key, value) {
+    root.querySelectorAll('[data-live="' + key + '"]').forEach(function (el) {
+      if (value instanceof Node) {
+        el.replaceChildren(value.cloneNode(true));
+      } else {
+        el.textContent = String(value);
+      }
+    });
+  }
+
+  function cell(content) {
+    var td = document.createElement("td");
+    if (content instanceof Node) td.appendChild(content);
+    else td.textContent = String(content);
+    return td;
+  }
+
+  function runRow(run) {
+    var tr = document.createElement("tr");
+    tr.id = "run-" + run.id;
+    var a = document.createElement("a");
+    a.href = "/admin/runs/" + run.id;
+    a.textContent = "#" + run.id;
+    var status = document.createElement("span");
+    status.className = "status " + run.status;
+    status.textContent = run.status;
+    [a, run.job, run.trigger, status, timeEl(run.startedAt),
+      run.fetched + " / " + run.planned, run.changed, run.failed, run.missed
+    ].forEach(function (c) { tr.appendChild(cell(c)); });
+    return tr;
+  }
+
+  function applyRun(root, run) {
+    var status = root.querySelector('[data-live="status"]');
+    if (status) {
+      status.className = "status " + run.status;
+      status.textContent = run.status;
+    }
+    setLive(root, "finishedAt", timeEl(run.finishedAt));
+    ["planned", "fetched", "changed", "unchanged", "skippedFresh", "failed", "missed"]
+      .forEach(function (k) { setLive(root, k, run[k]); });
+  }
+
+  function poll() {
+    var runsBody = document.querySelector("tbody[data-live-runs]");
+    var runRoot = document.querySelector("[data-live-run]");
+    var params = [];
+    if (runsBody) params.push("runs=" + encodeURIComponent(runsBody.getAttribute("data-live-runs")));
+    if (runRoot) params.push("run=" + encodeURIComponent(runRoot.getAttribute("data-live-run")));
+    fetch("/admin/live?" + params.join("&"), { credentials: "same-origin", headers: { accept: "application/json" } })
+      .then(function (response) {
+        if (response.redirected || response.status === 401) {
+          window.location.assign("/admin/login");
+          return null;
+        }
+        return response.ok ? response.json() : null;
+      })
+      .then(function (live) {
+        if (!live) return;
+        var s = live.status;
+        setLive(document, "state", s.paused ? "Paused" : "Running");
+        setLive(document, "pausedAt", timeEl(s.pausedAt));
+        setLive(document, "pending", s.pending);
+        setLive(document, "inFlight", s.inFlight);
+        var held = s.partnerBudget.heldUntil;
+        if (held) {
+          var span = document.createElement("span");
+          span.append("until ", timeEl(held));
+          setLive(document, "heldUntil", span);
+        } else {
+          setLive(document, "heldUntil", "none");
+        }
+        if (runsBody && live.runs) {
+          runsBody.replaceChildren.apply(runsBody, live.runs.map(runRow));
+          var empty = document.querySelector(".empty");
+          if (empty && live.runs.length) empty.remove();
+        }
+        if (runRoot && live.run) applyRun(runRoot, live.run);
+        document.body.setAttribute("data-live-at", new Date().toISOString());
+      })
+      .catch(function () { /* the next poll tries again */ })
+      .finally(function () { setTimeout(poll, POLL_MS); });
+  }
+
+  function heatmap() {
+    var table = document.getElementById("heatmap");
+    var panel = document.getElementById("cell-detail");
+    if (!table || !panel) return;
+    var dates = table.getAttribute("data-dates").split(",");
+    table.addEventListener("click", function (event) {
+      var td = event.target.closest("td");
+      if (!td) return;
+      var tr = td.parentElement;
+      var product = tr.getAttribute("data-p");
+      var date = dates[td.cellIndex - 1];
+      var selected = table.querySelector("td.selected");
+      if (selected) selected.classList.remove("selected");
+      td.classList.add("selected");
+      panel.textContent = "Loading…";
+      fetch("/admin/freshness/cell?product=" + encodeURIComponent(product) + "&date=" + encodeURIComponent(date),
+        { credentials: "same-origin" })
+        .then(function (response) { return response.text(); })
+        .then(function (html) {
+          // The fragment is rendered and escaped by the server (maud), from our own origin.
+          panel.innerHTML = html;
+          panel.scrollIntoView({ block: "nearest" });
+        });
+    });
+  }
+
+  function confirmations() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    heatmap();
+    confirmations();
+    if (document.querySelector("[data-live], [data-live-runs], [data-live-run]")) poll();
+  });
+})();

@@ -1,0 +1,52 @@
+-- Change feed (issue 14). `events` is the outbox: `apply_day` inserts a change's event in the
+-- transaction of the change. Writers of events take one transaction-scoped advisory lock
+-- before drawing a sequence, so sequences commit in order and a reader that has seen `seq`
+-- never later finds a smaller one appear (the stream resumes by sequence). Kept 7 days.
+CREATE TABLE events (
+    seq        BIGSERIAL PRIMARY KEY,
+    id         TEXT NOT NULL UNIQUE,
+    type       TEXT NOT NULL,
+    -- The (product, date) the event concerns; NULL for run events.
+    product_id BIGINT,
+    day        DATE,
+    created_at TIMESTAMPTZ NOT NULL,
+    body       TEXT NOT NULL
+);
+CREATE INDEX events_created_at ON events (created_at);
+
+-- Webhook subscriptions. `events` is a comma-separated list of types ('' = every type);
+-- `cursor` is the last event sequence turned into deliveries for this webhook.
+CREATE TABLE webhooks (
+    position      BIGSERIAL,
+    id            TEXT PRIMARY KEY,
+    url           TEXT NOT NULL,
+    events        TEXT NOT NULL,
+    description   TEXT,
+    enabled       BOOLEAN NOT NULL,
+    secret        TEXT NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    failing_since TIMESTAMPTZ,
+    cursor        BIGINT NOT NULL
+);
+
+-- One event to one webhook. `subject` ('product/day', NULL for run events) is the line in
+-- which deliveries are made in event order; `lease_until` is one replica's claim of an attempt
+-- (claimed with FOR UPDATE SKIP LOCKED).
+CREATE TABLE deliveries (
+    id                   TEXT PRIMARY KEY,
+    webhook_id           TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event_seq            BIGINT NOT NULL,
+    event_id             TEXT NOT NULL,
+    type                 TEXT NOT NULL,
+    subject              TEXT,
+    attempts             INTEGER NOT NULL DEFAULT 0,
+    status               TEXT NOT NULL,
+    last_response_status INTEGER,
+    last_error           TEXT,
+    next_attempt_at      TIMESTAMPTZ,
+    delivered_at         TIMESTAMPTZ,
+    lease_until          TIMESTAMPTZ,
+    UNIQUE (webhook_id, event_seq)
+);
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+CREATE INDEX deliveries_line ON deliveries (webhook_id, subject, event_seq);

@@ -1,0 +1,175 @@
+//! The change feed's outbox ([`Events`]): written by `apply_day` in its transaction, read by
+//! sequence, pruned by age. Each write notifies [`CHANNEL`] on commit, so the delivery worker
+//! and the event stream of every replica wake without waiting for a poll.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgConnection;
+use tickete_core::feed::{Event, EventType, Events, NewEvent};
+use tickete_core::served::EncodedDay;
+use tickete_core::{DaySnapshot, ProductId, StoreError};
+
+use crate::error::{corrupt, db, product_id};
+use crate::PostgresStore;
+
+/// The `LISTEN` channel notified when events commit.
+pub const CHANNEL: &str = "tickete_events";
+
+/// The advisory lock that orders event writers (see the migration).
+const EVENT_LOCK: i64 = 0x7469_636b_6576_7473;
+
+/// A row of `events`.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    seq: i64,
+    id: String,
+    #[sqlx(rename = "type")]
+    kind: String,
+    product_id: Option<i64>,
+    day: Option<NaiveDate>,
+    created_at: DateTime<Utc>,
+    body: String,
+}
+
+impl EventRow {
+    fn into_event(self) -> Result<Event, StoreError> {
+        let subject = match (self.product_id, self.day) {
+            (Some(product), Some(day)) => Some((product_id(product)?, day)),
+            _ => None,
+        };
+        Ok(Event {
+            seq: u64::try_from(self.seq).map_err(|_| corrupt(format!("event seq {}", self.seq)))?,
+            id: self.id,
+            kind: self.kind.parse().map_err(corrupt)?,
+            timestamp: self.created_at,
+            subject,
+            body: self.body,
+        })
+    }
+}
+
+async fn insert(tx: &mut PgConnection, event: &NewEvent) -> Result<Event, StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, '')")
+        .bind(EVENT_LOCK)
+        .bind(CHANNEL)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("record event"))?;
+    let row: EventRow = sqlx::query_as(
+        "INSERT INTO events (id, type, product_id, day, created_at, body)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING seq, id, type, product_id, day, created_at, body",
+    )
+    .bind(&event.id)
+    .bind(event.kind.as_str())
+    .bind(event.subject.map(|(p, _)| i64::from(p.get())))
+    .bind(event.subject.map(|(_, d)| d))
+    .bind(event.timestamp)
+    .bind(&event.body)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db("record event"))?;
+    row.into_event()
+}
+
+/// Records the `availability.changed` event of a day being applied, inside the apply's
+/// transaction (so the change and its event commit together or not at all).
+pub(crate) async fn record_change(
+    tx: &mut PgConnection,
+    product: ProductId,
+    snapshot: &DaySnapshot,
+    encoded: &EncodedDay,
+    synced_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let event =
+        NewEvent::availability_changed(product, snapshot.date, &snapshot.slots, encoded, synced_at);
+    insert(tx, &event).await.map(drop)
+}
+
+#[async_trait]
+impl Events for PostgresStore {
+    async fn append_event(&self, event: &NewEvent) -> Result<Event, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db("record event"))?;
+        let stored = insert(&mut tx, event).await?;
+        tx.commit().await.map_err(db("record event"))?;
+        Ok(stored)
+    }
+
+    async fn events_after(
+        &self,
+        after: u64,
+        types: &[EventType],
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT seq, id, type, product_id, day, created_at, body FROM events
+             WHERE seq > $1 AND (cardinality($2::text[]) = 0 OR type = ANY($2))
+             ORDER BY seq LIMIT $3",
+        )
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(&types)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db("read events"))?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    async fn latest_event_seq(&self) -> Result<u64, StoreError> {
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM events")
+            .fetch_one(self.pool())
+            .await
+            .map_err(db("read events"))?;
+        Ok(u64::try_from(seq).unwrap_or(0))
+    }
+
+    async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM events WHERE created_at < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await
+            .map_err(db("prune events"))?;
+        // Settled deliveries go with their event; pending ones stay (their attempt reports
+        // the event gone).
+        sqlx::query(
+            "DELETE FROM deliveries WHERE status <> 'pending'
+             AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.seq = deliveries.event_seq)",
+        )
+        .execute(self.pool())
+        .await
+        .map_err(db("prune events"))?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// Wakes `wake` whenever events commit on any replica (`LISTEN` on [`CHANNEL`]); reconnects
+/// after a lost connection. Ends when the store closes or nothing else holds `wake`.
+pub async fn wake_on_events(store: PostgresStore, wake: std::sync::Arc<tokio::sync::Notify>) {
+    use std::time::Duration;
+    while !store.pool().is_closed() && std::sync::Arc::strong_count(&wake) > 1 {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(store.pool()).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::debug!(%error, "event listener could not connect; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(CHANNEL).await {
+            tracing::debug!(%error, "event listener could not LISTEN; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), listener.try_recv()).await {
+                Ok(Ok(Some(_))) => wake.notify_one(),
+                // The connection was lost: reconnect (notifications meanwhile are covered by
+                // the worker's poll).
+                Ok(Ok(None)) | Ok(Err(_)) => break,
+                Err(_) if std::sync::Arc::strong_count(&wake) > 1 => {}
+                Err(_) => return,
+            }
+        }
+    }
+}
