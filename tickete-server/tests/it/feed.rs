@@ -23,6 +23,24 @@ async fn create(server: &TestServer, url: &str) -> Value {
     body["data"].clone()
 }
 
+/// The delivery log once no delivery is pending any more (or after 10 s, as it then is).
+async fn delivery_log_when_settled(server: &TestServer, path: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, log) = server.admin(Method::GET, path, None).await;
+        assert_eq!(status, 200, "{log}");
+        let pending = log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["status"] == "pending");
+        if !pending || tokio::time::Instant::now() > deadline {
+            return log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_are_administered_and_deliver_signed_events() {
     let server = TestServer::start(Options {
@@ -109,16 +127,18 @@ async fn webhooks_are_administered_and_deliver_signed_events() {
         .unwrap();
     assert_eq!(finished.body["data"]["id"], run["id"]);
 
-    // The delivery log shows them delivered; a retry delivers the same event id again.
+    // The delivery log shows them delivered; a retry delivers the same event id again. The
+    // receiver has the request before the worker records the answer, so wait for the log.
     let path = format!("/api/v1/admin/webhooks/{id}/deliveries?limit=100");
-    let (status, log) = server.admin(Method::GET, &path, None).await;
-    assert_eq!(status, 200);
+    let log = delivery_log_when_settled(&server, &path).await;
     assert_eq!(log["totalLength"], 5, "{log}");
-    assert!(log["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|d| d["status"] == "succeeded" && d["attempts"] == 1 && d["deliveredAt"].is_string()));
+    assert!(
+        log["data"].as_array().unwrap().iter().all(|d| d["status"]
+            == "succeeded"
+            && d["attempts"] == 1
+            && d["deliveredAt"].is_string()),
+        "{log}"
+    );
     let delivery = &log["data"][0];
     let retry = format!(
         "/api/v1/admin/webhooks/{id}/deliveries/{}/retry",
