@@ -46,10 +46,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Pooled connections of a file database: readers run in parallel in WAL mode, writers queue.
 const FILE_CONNECTIONS: u32 = 4;
-/// Connections of a file database kept for the public slots and dates reads
-/// ([`readers`]): one per core of the machine this is measured on is enough, since a read is
-/// a few microseconds of SQLite; each holds its own page cache, so more cost memory.
-const READ_CONNECTIONS: usize = 2;
 /// Rows a connection's thread reads ahead of the caller: sqlx's default of 50 made a read of
 /// a window of day states (tens of thousands of rows) hand over between the two threads
 /// every 50 rows.
@@ -112,9 +108,9 @@ impl SqliteStore {
             .map_err(error::db("open database"))?;
         let mut store = Self::from_pool(pool).await?;
         if !in_memory {
-            // Opened after the migrations ran; `query_only` because they must never write.
-            let options = options.pragma("query_only", "true");
-            store.readers = Some(Arc::new(readers::Readers::new(options, READ_CONNECTIONS)));
+            // Opened on first use, so after the migrations ran.
+            let path = options.get_filename().to_path_buf();
+            store.readers = Some(Arc::new(readers::Readers::new(path)));
         }
         Ok(store)
     }

@@ -5,9 +5,7 @@ mod rows;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::query::QueryAs;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{FromRow, Sqlite};
+use rusqlite::OptionalExtension;
 use tickete_core::pricing::lowest_prices;
 use tickete_core::served::{slots_body, ServedDates, ServedSlots};
 use tickete_core::store::check_storable;
@@ -41,33 +39,6 @@ const SERVED_DATES: &str = "
     LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day >= ?2 AND d.day < ?3
     WHERE p.id = ?1
     GROUP BY p.id";
-
-impl SqliteStore {
-    /// Runs a public read's one statement on a reading connection ([`crate::readers`]), or on
-    /// the pool for an in-memory database.
-    async fn fetch_served<'q, T>(
-        &self,
-        query: QueryAs<'q, Sqlite, T, SqliteArguments<'q>>,
-        operation: &'static str,
-    ) -> Result<Option<T>, StoreError>
-    where
-        T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
-    {
-        let Some(readers) = &self.readers else {
-            return query
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db(operation));
-        };
-        let mut reader = readers.get().await?;
-        let row = query
-            .fetch_optional(reader.connection())
-            .await
-            .map_err(db(operation))?;
-        reader.release();
-        Ok(row)
-    }
-}
 
 /// The sync state of a window, in day order, from `day_states_sync_by_day` alone (callers
 /// take any order; sorting by product would cost a sort of the whole window).
@@ -231,10 +202,21 @@ impl Inventory for SqliteStore {
         product: ProductId,
         date: NaiveDate,
     ) -> Result<ServedSlots, StoreError> {
-        let query = sqlx::query_as(SERVED_SLOTS)
-            .bind(i64::from(product.get()))
-            .bind(day(date));
-        let row: Option<ServedDayRow> = self.fetch_served(query, "read slots").await?;
+        let (id, date_text) = (i64::from(product.get()), day(date));
+        let row: Option<ServedDayRow> = match &self.readers {
+            Some(readers) => readers.read("read slots", |connection| {
+                connection
+                    .prepare_cached(SERVED_SLOTS)?
+                    .query_row((id, &date_text), ServedDayRow::of)
+                    .optional()
+            })?,
+            None => sqlx::query_as(SERVED_SLOTS)
+                .bind(id)
+                .bind(&date_text)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("read slots"))?,
+        };
         let row = row.ok_or_else(|| StoreError::NotFound(format!("product {product}")))?;
         let body = match (&row.hash, row.is_current(), row.body) {
             (None, _, _) => return Ok(ServedSlots::never_synced()),
@@ -255,11 +237,22 @@ impl Inventory for SqliteStore {
         from: NaiveDate,
         until: NaiveDate,
     ) -> Result<ServedDates, StoreError> {
-        let query = sqlx::query_as(SERVED_DATES)
-            .bind(i64::from(product.get()))
-            .bind(day(from))
-            .bind(day(until));
-        let row: Option<DatesRow> = self.fetch_served(query, "read dates").await?;
+        let (id, from_text, until_text) = (i64::from(product.get()), day(from), day(until));
+        let row: Option<DatesRow> = match &self.readers {
+            Some(readers) => readers.read("read dates", |connection| {
+                connection
+                    .prepare_cached(SERVED_DATES)?
+                    .query_row((id, &from_text, &until_text), DatesRow::of)
+                    .optional()
+            })?,
+            None => sqlx::query_as(SERVED_DATES)
+                .bind(id)
+                .bind(&from_text)
+                .bind(&until_text)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("read dates"))?,
+        };
         let row = row.ok_or_else(|| StoreError::NotFound(format!("product {product}")))?;
         let synced_at = row.synced_at.map(parse_instant).transpose()?;
         let dates = if row.stale > 0 {

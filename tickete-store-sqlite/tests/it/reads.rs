@@ -1,5 +1,5 @@
-//! The public reads run on connections of their own (issue 16): an abandoned read never
-//! leaves a broken one behind, and a closed store refuses them.
+//! The public reads run on connections of their own (issue 16): reads at once, or dropped
+//! before they were awaited to the end, leave them working, and a closed store refuses them.
 
 use chrono::{NaiveDate, Utc};
 use tickete_core::served::slots_body;
@@ -30,13 +30,12 @@ async fn store_with_a_day() -> (tempfile::TempDir, SqliteStore, ProductId, Naive
 }
 
 #[tokio::test]
-async fn reads_abandoned_half_way_leave_working_connections() {
+async fn concurrent_and_dropped_reads_leave_working_connections() {
     let (_dir, store, id, date) = store_with_a_day().await;
-    // Two reads at once open both reading connections.
+    // Two reads at once.
     let (a, b) = tokio::join!(store.served_slots(id, date), store.served_slots(id, date));
     assert_eq!(a.expect("first").body, b.expect("second").body);
-    // Each read is polled once (it takes a connection and sends its query) and dropped; more
-    // of them than there are reading connections.
+    // Reads polled at most once and dropped, more of them than connections are kept.
     for _ in 0..8 {
         let slots = store.served_slots(id, date);
         let dates = store.served_dates(id, date, date.succ_opt().expect("next"));
