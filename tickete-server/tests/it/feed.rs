@@ -133,10 +133,13 @@ async fn webhooks_are_administered_and_deliver_signed_events() {
     let log = delivery_log_when_settled(&server, &path).await;
     assert_eq!(log["totalLength"], 5, "{log}");
     assert!(
-        log["data"].as_array().unwrap().iter().all(|d| d["status"]
-            == "succeeded"
-            && d["attempts"] == 1
-            && d["deliveredAt"].is_string()),
+        log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "succeeded"
+                && d["attempts"] == 1
+                && d["deliveredAt"].is_string()),
         "{log}"
     );
     let delivery = &log["data"][0];
