@@ -155,6 +155,11 @@ impl RefreshPolicy {
         state.learnt.absorb(pairs, days_ahead_at);
     }
 
+    /// What has been learnt of (product, date), if it was ever fetched.
+    pub fn learnt_pair(&self, product: ProductId, date: NaiveDate) -> Option<PairStats> {
+        self.state().learnt.pair(product, date).cloned()
+    }
+
     /// The latest fetch seen among the pairs loaded from the store (`None`: nothing loaded).
     pub fn loaded_until(&self) -> Option<DateTime<Utc>> {
         self.state().loaded_until

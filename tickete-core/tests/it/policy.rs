@@ -128,3 +128,71 @@ async fn an_unknown_product_is_probed_once_a_day() {
     assert!(known >= 2 * 24, "{known} fetches of the known product");
     h.stop().await;
 }
+
+/// What was learnt survives a restart (issue 12): over budget, a product whose days change on
+/// every fetch and seven that never change; after 8 hours the process stops and a new one
+/// starts on the same store. It knows at once that the quiet pairs are quiet, and keeps
+/// fetching the changing product more than any quiet one (a process that had forgotten would
+/// start again from the prior rate and fetch the oldest, quiet pairs first).
+#[tokio::test(start_paused = true)]
+async fn a_restart_keeps_what_was_learnt_and_quiet_pairs_stay_fetched_less() {
+    let mut h = Harness::new(&[1, 2, 3, 4, 5, 6, 7, 8], 1).await;
+    let job = SyncJob {
+        name: "every-2h".into(),
+        schedule: "0 */2 * * *".into(),
+        window_days: 30,
+        enabled: true,
+    };
+    h.store.insert_job_if_missing(&job).await.unwrap();
+    let start = tokio::time::Instant::now();
+    let changing = |h: &Harness, minute: u64| {
+        for offset in 0..31 {
+            let date = day(offset);
+            let price = Decimal::new(10_000 + minute as i64, 2);
+            h.source
+                .set_day(pid(1), date, vec![sample_slot(date, "10:00", price)]);
+        }
+    };
+    h.start_worker();
+    h.start_scheduler();
+    for minute in 0..8 * 60 {
+        changing(&h, minute);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    h.stop().await;
+    let before = h
+        .engine
+        .refresh_policy()
+        .learnt_pair(pid(2), day(1))
+        .expect("a quiet pair was fetched");
+    assert!(before.observations.len() >= 2, "{before:?}");
+
+    h.restart().await;
+    assert_eq!(h.engine.refresh_policy().learnt_pair(pid(2), day(1)), None);
+    h.engine.share_learning().await.unwrap();
+    let after = h
+        .engine
+        .refresh_policy()
+        .learnt_pair(pid(2), day(1))
+        .expect("the restarted process loaded what was learnt");
+    assert_eq!(after, before);
+    assert!(after.observations.iter().all(|o| !o.changed));
+
+    h.start_worker();
+    h.start_scheduler();
+    for minute in 8 * 60..12 * 60 {
+        changing(&h, minute);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    h.stop().await;
+    let restarted = calls_between(&h, start, 8, 12);
+    for quiet in 2..=8 {
+        assert!(
+            restarted[1] > 2 * restarted[quiet],
+            "after the restart, changing product 1 fetched {} times, quiet product {quiet} {}: \
+             {restarted:?}",
+            restarted[1],
+            restarted[quiet]
+        );
+    }
+}
