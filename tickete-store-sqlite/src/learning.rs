@@ -153,7 +153,12 @@ impl Learning for SqliteStore {
             .iter()
             .map(|read| {
                 let (period, weight) = scaled(read.count, at);
-                serde_json::json!([i64::from(read.product.get()), day(read.date), period, weight])
+                serde_json::json!([
+                    i64::from(read.product.get()),
+                    day(read.date),
+                    period,
+                    weight
+                ])
             })
             .collect();
         sqlx::query(ADD_READS)
