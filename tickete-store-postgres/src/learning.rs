@@ -3,7 +3,7 @@
 //! atomic upsert.
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use tickete_core::engine::policy::learnt::{decode_observations, encode_observations};
 use tickete_core::engine::policy::reads::{period_carry, scaled};
 use tickete_core::learning::{
@@ -84,6 +84,8 @@ impl Learning for PostgresStore {
         empty: bool,
         at: DateTime<Utc>,
     ) -> Result<PairStats, StoreError> {
+        // Instants are kept to the microsecond: the state returned is the one stored.
+        let at = at.trunc_subsecs(6);
         let mut tx = self.pool().begin().await.map_err(db("record fetch"))?;
         let known: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE id = $1")
             .bind(i64::from(product.get()))

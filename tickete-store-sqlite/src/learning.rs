@@ -2,7 +2,7 @@
 //! rule inside a `BEGIN IMMEDIATE` transaction, and merged read counts, added by one upsert.
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use tickete_core::engine::policy::learnt::{decode_observations, encode_observations};
 use tickete_core::engine::policy::reads::{period_carry, scaled};
 use tickete_core::learning::{
@@ -85,6 +85,8 @@ impl Learning for SqliteStore {
         empty: bool,
         at: DateTime<Utc>,
     ) -> Result<PairStats, StoreError> {
+        // Instants are kept to the microsecond: the state returned is the one stored.
+        let at = at.trunc_subsecs(6);
         let mut tx = self
             .pool()
             .begin_with("BEGIN IMMEDIATE")

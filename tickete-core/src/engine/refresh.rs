@@ -160,6 +160,11 @@ impl RefreshPolicy {
         self.state().learnt.pair(product, date).cloned()
     }
 
+    /// How much reads raise the importance of (product, date) now (1: no reads).
+    pub fn read_boost(&self, product: ProductId, date: NaiveDate) -> f64 {
+        self.state().reads.boost(product, date)
+    }
+
     /// The latest fetch seen among the pairs loaded from the store (`None`: nothing loaded).
     pub fn loaded_until(&self) -> Option<DateTime<Utc>> {
         self.state().loaded_until
