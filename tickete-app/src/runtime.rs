@@ -159,7 +159,7 @@ async fn prune_past_days(engine: &Engine) -> Option<u64> {
         Ok(events) => tracing::info!(events, "pruned feed events older than 7 days"),
         Err(error) => tracing::warn!(%error, "could not prune feed events"),
     }
-    tickete_core::engine::upkeep::prune_learning(&engine).await;
+    tickete_core::engine::upkeep::prune_learning(engine).await;
     let today = engine.today();
     match engine.store().prune_before(today).await {
         Ok(0) => None,
