@@ -196,3 +196,24 @@ async fn a_restart_keeps_what_was_learnt_and_quiet_pairs_stay_fetched_less() {
         );
     }
 }
+
+/// Upkeep recomputes the demand and freshness (what `/metrics` shows) without a run being
+/// planned or the status read: the gauges stay current between runs.
+#[tokio::test(start_paused = true)]
+async fn upkeep_recomputes_the_demand_between_runs() {
+    let h = Harness::new(&[1, 2], 30).await;
+    crate::harness::seed_jobs(&h.store).await;
+    assert_eq!(
+        h.engine.demand().calls_per_minute,
+        0.0,
+        "nothing computed yet"
+    );
+    tickete_core::engine::upkeep::share_learning(&h.engine).await;
+    let demand = h.engine.demand();
+    // 2 products: today every 15 min, the next 6 days every 4 h, the rest daily.
+    let expected = 2.0 * (1.0 / 15.0 + 6.0 / 240.0 + 23.0 / 1440.0);
+    assert!(
+        (demand.calls_per_minute - expected).abs() < 1e-9,
+        "{demand:?}"
+    );
+}
