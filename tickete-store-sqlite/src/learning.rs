@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
-use tickete_core::engine::policy::learnt::{decode_observations, encode_observations};
+use tickete_core::engine::policy::learnt::encode_observations;
 use tickete_core::engine::policy::reads::{period_carry, scaled};
 use tickete_core::learning::{
     check_reads, Learning, LearntPair, PairStats, ReadDelta, StoredReads, MAX_PAIRS,
@@ -26,14 +26,12 @@ struct LearntPairRow {
 
 impl LearntPairRow {
     fn stats(&self) -> Result<PairStats, StoreError> {
-        let observations = decode_observations(&self.observations).map_err(corrupt)?;
-        let streak = u32::try_from(self.empty_streak)
-            .map_err(|_| corrupt(format!("empty streak {}", self.empty_streak)))?;
-        Ok(PairStats::from_parts(
-            observations,
-            Some(parse_instant(self.last_fetched)?),
-            streak,
-        ))
+        PairStats::from_stored(
+            &self.observations,
+            parse_instant(self.last_fetched)?,
+            self.empty_streak,
+        )
+        .map_err(corrupt)
     }
 
     fn into_pair(self) -> Result<LearntPair, StoreError> {

@@ -66,6 +66,19 @@ impl PairStats {
         }
     }
 
+    /// The state from a store's columns: observations in [`encode_observations`]' form, the
+    /// last fetch, the empty streak; says what was wrong with a corrupt one.
+    pub fn from_stored(
+        observations: &str,
+        last_fetched: DateTime<Utc>,
+        empty_streak: i64,
+    ) -> Result<Self, String> {
+        let observations = decode_observations(observations)?;
+        let streak =
+            u32::try_from(empty_streak).map_err(|_| format!("empty streak {empty_streak}"))?;
+        Ok(Self::from_parts(observations, Some(last_fetched), streak))
+    }
+
     /// Records a fetch at `at` that found the day `changed` (content hash differed) and
     /// `empty` (`[]`). Returns the observation it added (none for the first fetch, or for a
     /// fetch older than the last one known, e.g. another replica's that committed late).
