@@ -110,7 +110,8 @@ impl State {
     }
 }
 
-fn page_of<T: Clone>(items: Vec<T>, page: PageRequest) -> Page<T> {
+/// One page of `items`, with their total.
+pub(super) fn page_of<T: Clone>(items: Vec<T>, page: PageRequest) -> Page<T> {
     let total = items.len() as u64;
     let items = items
         .into_iter()

@@ -232,27 +232,16 @@ async fn webhook_requests_are_checked_and_private_targets_refused() {
             "{request}: {body}"
         );
     }
+    for path in ["/api/v1/admin/webhooks", "/api/v1/events"] {
+        assert_eq!(server.get_with(path, &[]).await.status(), 401, "{path}");
+    }
+    let authorization = format!("Bearer {TOKEN}");
     let response = server
-        .http
-        .get(server.url("/api/v1/admin/webhooks"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
-    let response = server
-        .http
-        .get(server.url("/api/v1/events"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
-    let response = server
-        .http
-        .get(server.url("/api/v1/events?types=nope"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/events?types=nope",
+            &[("authorization", &authorization)],
+        )
+        .await;
     assert_eq!(response.status(), 400);
     server.stop().await;
 }
