@@ -9,7 +9,7 @@ CREATE TABLE learnt_pairs (
     day          DATE        NOT NULL,
     observations TEXT        NOT NULL,
     last_fetched TIMESTAMPTZ NOT NULL,
-    empty_streak INTEGER     NOT NULL CHECK (empty_streak >= 0),
+    empty_streak BIGINT      NOT NULL CHECK (empty_streak >= 0),
     PRIMARY KEY (product_id, day)
 );
 CREATE INDEX learnt_pairs_by_fetch ON learnt_pairs (last_fetched);

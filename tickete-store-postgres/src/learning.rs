@@ -11,48 +11,15 @@ use tickete_core::learning::{
 };
 use tickete_core::{ProductId, StoreError};
 
-use crate::error::{corrupt, db, product_id};
+use tickete_store_sql::rows::{self, LEARNT_COLUMNS, READ_COLUMNS};
+
+use crate::error::db;
 use crate::PostgresStore;
 
 /// A row of `learnt_pairs`.
-#[derive(sqlx::FromRow)]
-struct LearntPairRow {
-    product_id: i64,
-    day: NaiveDate,
-    observations: String,
-    last_fetched: DateTime<Utc>,
-    empty_streak: i32,
-}
-
-impl LearntPairRow {
-    fn stats(&self) -> Result<PairStats, StoreError> {
-        PairStats::from_stored(
-            &self.observations,
-            self.last_fetched,
-            i64::from(self.empty_streak),
-        )
-        .map_err(corrupt)
-    }
-
-    fn into_pair(self) -> Result<LearntPair, StoreError> {
-        Ok(LearntPair {
-            product: product_id(self.product_id)?,
-            date: self.day,
-            stats: self.stats()?,
-        })
-    }
-}
-
+type LearntPairRow = rows::LearntPairRow<NaiveDate, DateTime<Utc>>;
 /// A row of `read_counts`.
-#[derive(sqlx::FromRow)]
-struct ReadCountRow {
-    product_id: i64,
-    day: NaiveDate,
-    period: i64,
-    scaled: f64,
-}
-
-const LEARNT_COLUMNS: &str = "product_id, day, observations, last_fetched, empty_streak";
+type ReadCountRow = rows::ReadCountRow<NaiveDate>;
 
 /// Adds a batch of reads: the CASE is [`tickete_core::engine::policy::reads::combine`]
 /// (the store contract suite proves they agree); `$5` is its carry from one period to the next.
@@ -116,7 +83,7 @@ impl Learning for PostgresStore {
         .bind(date)
         .bind(encode_observations(&stats.observations))
         .bind(stats.last_fetched.unwrap_or(at))
-        .bind(i32::try_from(stats.empty_streak).unwrap_or(i32::MAX))
+        .bind(i64::from(stats.empty_streak))
         .execute(&mut *tx)
         .await
         .map_err(db("record fetch"))?;
@@ -165,24 +132,15 @@ impl Learning for PostgresStore {
     }
 
     async fn stored_reads(&self, from: NaiveDate) -> Result<Vec<StoredReads>, StoreError> {
-        let rows: Vec<ReadCountRow> = sqlx::query_as(
-            "SELECT product_id, day, period, scaled FROM read_counts WHERE day >= $1
-             ORDER BY product_id, day",
-        )
+        let rows: Vec<ReadCountRow> = sqlx::query_as(&format!(
+            "SELECT {READ_COLUMNS} FROM read_counts WHERE day >= $1
+             ORDER BY product_id, day"
+        ))
         .bind(from)
         .fetch_all(self.pool())
         .await
         .map_err(db("read reads"))?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(StoredReads {
-                    product: product_id(row.product_id)?,
-                    date: row.day,
-                    period: row.period,
-                    scaled: row.scaled,
-                })
-            })
-            .collect()
+        rows.into_iter().map(ReadCountRow::into_reads).collect()
     }
 
     async fn prune_learning(

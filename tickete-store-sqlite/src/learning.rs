@@ -10,49 +10,16 @@ use tickete_core::learning::{
 };
 use tickete_core::{ProductId, StoreError};
 
-use crate::codec::{day, instant, parse_day, parse_instant, product_id};
-use crate::error::{corrupt, db};
+use tickete_store_sql::rows::{self, LEARNT_COLUMNS, READ_COLUMNS};
+
+use crate::codec::{day, instant};
+use crate::error::db;
 use crate::SqliteStore;
 
 /// A row of `learnt_pairs`.
-#[derive(sqlx::FromRow)]
-struct LearntPairRow {
-    product_id: i64,
-    day: String,
-    observations: String,
-    last_fetched: i64,
-    empty_streak: i64,
-}
-
-impl LearntPairRow {
-    fn stats(&self) -> Result<PairStats, StoreError> {
-        PairStats::from_stored(
-            &self.observations,
-            parse_instant(self.last_fetched)?,
-            self.empty_streak,
-        )
-        .map_err(corrupt)
-    }
-
-    fn into_pair(self) -> Result<LearntPair, StoreError> {
-        Ok(LearntPair {
-            product: product_id(self.product_id)?,
-            date: parse_day(&self.day)?,
-            stats: self.stats()?,
-        })
-    }
-}
-
+type LearntPairRow = rows::LearntPairRow<String, i64>;
 /// A row of `read_counts`.
-#[derive(sqlx::FromRow)]
-struct ReadCountRow {
-    product_id: i64,
-    day: String,
-    period: i64,
-    scaled: f64,
-}
-
-const LEARNT_COLUMNS: &str = "product_id, day, observations, last_fetched, empty_streak";
+type ReadCountRow = rows::ReadCountRow<String>;
 
 /// Adds a batch of reads: the CASE is [`tickete_core::engine::policy::reads::combine`]
 /// (the store contract suite proves they agree); `?3` is its carry from one period to the next.
@@ -171,24 +138,15 @@ impl Learning for SqliteStore {
     }
 
     async fn stored_reads(&self, from: NaiveDate) -> Result<Vec<StoredReads>, StoreError> {
-        let rows: Vec<ReadCountRow> = sqlx::query_as(
-            "SELECT product_id, day, period, scaled FROM read_counts WHERE day >= ?1
-             ORDER BY product_id, day",
-        )
+        let rows: Vec<ReadCountRow> = sqlx::query_as(&format!(
+            "SELECT {READ_COLUMNS} FROM read_counts WHERE day >= ?1
+             ORDER BY product_id, day"
+        ))
         .bind(day(from))
         .fetch_all(self.pool())
         .await
         .map_err(db("read reads"))?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(StoredReads {
-                    product: product_id(row.product_id)?,
-                    date: parse_day(&row.day)?,
-                    period: row.period,
-                    scaled: row.scaled,
-                })
-            })
-            .collect()
+        rows.into_iter().map(ReadCountRow::into_reads).collect()
     }
 
     async fn prune_learning(
