@@ -31,6 +31,7 @@ mod codec;
 mod error;
 mod feed;
 mod inventory;
+mod learning;
 mod readers;
 mod runs;
 mod webhooks;

@@ -143,11 +143,10 @@ impl Engine {
                 let now = inner.clock.now();
                 match inner.store.apply_day(task.product, &snapshot, now).await {
                     Ok(applied) => {
-                        let seen = Seen::Day {
-                            changed: applied == ApplyOutcome::Changed,
-                            empty: snapshot.slots.is_empty(),
-                        };
-                        inner.refresh.observe(task.product, task.date, seen, now);
+                        let changed = applied == ApplyOutcome::Changed;
+                        let empty = snapshot.slots.is_empty();
+                        self.learn_fetch(task.product, task.date, changed, empty, now)
+                            .await;
                         TaskOutcome::Fetched(applied)
                     }
                     Err(error) => TaskOutcome::Failed(format!("could not store the day: {error}")),

@@ -34,6 +34,7 @@ pub(super) struct State {
     runs: BTreeMap<RunId, SyncRun>,
     pause: PauseState,
     pub(super) feed: super::memory_feed::FeedState,
+    pub(super) learning: super::memory_learning::LearningState,
 }
 
 impl MemoryStore {
@@ -102,7 +103,7 @@ impl State {
         Ok(outcome)
     }
 
-    fn product(&self, id: ProductId) -> Result<&Product, StoreError> {
+    pub(super) fn product(&self, id: ProductId) -> Result<&Product, StoreError> {
         self.products
             .get(&id)
             .ok_or_else(|| StoreError::NotFound(format!("product {id}")))
@@ -156,6 +157,7 @@ impl Catalogue for MemoryStore {
                 .ok_or_else(|| StoreError::NotFound(format!("product {id}")))?;
             s.days.retain(|(product, _), _| *product != id);
             s.day_states.retain(|(product, _), _| *product != id);
+            s.learning.forget_product(id);
             Ok(())
         })
     }

@@ -5,6 +5,7 @@ pub mod budget_contract;
 pub mod contract;
 mod fake_source;
 mod memory_feed;
+mod memory_learning;
 mod memory_store;
 pub mod queue_contract;
 mod samples;
