@@ -5,7 +5,7 @@ mod ids;
 mod inventory;
 mod sync;
 
-pub use catalogue::{Product, ProductPatch, ProductView, TimeSlotType};
+pub use catalogue::{PartnerStatus, Product, ProductPatch, ProductView, TimeSlotType};
 pub use ids::{ParseIdError, ProductId, RunId};
 pub use inventory::{DaySnapshot, PaxAvailability, Price, Slot};
 pub use sync::{

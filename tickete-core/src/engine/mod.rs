@@ -10,6 +10,7 @@ mod config;
 pub mod cron;
 mod freshness;
 mod local_queue;
+mod partner_status;
 mod planner;
 pub mod policy;
 mod refresh;
@@ -83,6 +84,13 @@ pub enum EngineEvent {
         /// Whether the fetch succeeded.
         ok: bool,
     },
+    /// The partner started or stopped knowing a product (`partnerStatus` changed).
+    PartnerStatusChanged {
+        /// Product.
+        product: ProductId,
+        /// Its status now.
+        status: crate::domain::PartnerStatus,
+    },
     /// A run's counts moved.
     RunProgress(SyncRun),
     /// A run ended (any final status).
@@ -118,6 +126,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     queue: Arc<dyn WorkQueue>,
     refresh: Arc<RefreshPolicy>,
+    partner_status: partner_status::RecordedStatus,
     start_lock: tokio::sync::Mutex<()>,
     started: tokio::sync::OnceCell<()>,
     /// Serialises pause, resume and re-reads of the flag, so a re-read that began before a
@@ -186,6 +195,7 @@ impl EngineBuilder {
                 clock: self.clock,
                 queue,
                 refresh,
+                partner_status: partner_status::RecordedStatus::default(),
                 start_lock: tokio::sync::Mutex::new(()),
                 started: tokio::sync::OnceCell::new(),
                 pause_lock: tokio::sync::Mutex::new(()),

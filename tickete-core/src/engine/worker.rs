@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::policy::learnt::Seen;
 use super::work_queue::{ClaimedTask, Readiness, TaskOutcome};
 use super::{Engine, EngineEvent};
-use crate::domain::{DaySnapshot, RunStatus, SyncRun, SyncTask};
+use crate::domain::{DaySnapshot, PartnerStatus, RunStatus, SyncRun, SyncTask};
 use crate::source::SourceError;
 use crate::store::ApplyOutcome;
 
@@ -148,6 +148,8 @@ impl Engine {
                             empty: snapshot.slots.is_empty(),
                         };
                         inner.refresh.observe(task.product, task.date, seen, now);
+                        self.record_partner_status(task.product, PartnerStatus::Ok)
+                            .await;
                         TaskOutcome::Fetched(applied)
                     }
                     Err(error) => TaskOutcome::Failed(format!("could not store the day: {error}")),
@@ -184,6 +186,8 @@ impl Engine {
                     let seen = Seen::UnknownProduct;
                     let now = inner.clock.now();
                     inner.refresh.observe(task.product, task.date, seen, now);
+                    self.record_partner_status(task.product, PartnerStatus::Unknown)
+                        .await;
                 }
                 let message = error.to_string();
                 if let Err(store_error) = inner
