@@ -283,8 +283,8 @@ fn the_spare_share_comes_from_flag_env_or_file_and_is_a_share() {
         #[command(flatten)]
         common: CommonArgs,
     }
-    let parsed = <Cli as clap::Parser>::try_parse_from(["tickete", "--sync-spare-share", "0.5"])
-        .unwrap();
+    let parsed =
+        <Cli as clap::Parser>::try_parse_from(["tickete", "--sync-spare-share", "0.5"]).unwrap();
     assert_eq!(parsed.common.sync.sync_spare_share, Some(0.5));
     let command = <Cli as clap::CommandFactory>::command();
     let arg = command

@@ -17,6 +17,7 @@ mod refresh;
 mod request;
 mod run_tracker;
 pub mod schedule;
+mod spare;
 mod targets;
 mod task_queue;
 pub mod upkeep;
@@ -127,6 +128,7 @@ struct Inner {
     queue: Arc<dyn WorkQueue>,
     refresh: Arc<RefreshPolicy>,
     partner_status: partner_status::RecordedStatus,
+    spare: spare::SpareCalls,
     start_lock: tokio::sync::Mutex<()>,
     started: tokio::sync::OnceCell<()>,
     /// Serialises pause, resume and re-reads of the flag, so a re-read that began before a
@@ -196,6 +198,7 @@ impl EngineBuilder {
                 queue,
                 refresh,
                 partner_status: partner_status::RecordedStatus::default(),
+                spare: spare::SpareCalls::default(),
                 start_lock: tokio::sync::Mutex::new(()),
                 started: tokio::sync::OnceCell::new(),
                 pause_lock: tokio::sync::Mutex::new(()),

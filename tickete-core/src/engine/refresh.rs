@@ -207,15 +207,11 @@ fn days_ahead(today: NaiveDate, date: NaiveDate) -> u32 {
     u32::try_from((date - today).num_days()).unwrap_or(0)
 }
 
-impl TaskChooser for RefreshPolicy {
-    fn choose(&self, candidates: &[SyncTask], now: DateTime<Utc>) -> Option<usize> {
-        if self.kind == PolicyKind::NearestDateFirst || candidates.is_empty() {
-            // Candidates come in the queue's order: nearest date, then oldest data.
-            return (!candidates.is_empty()).then_some(0);
-        }
-        let state = self.state();
+impl RefreshPolicy {
+    /// What the policy knows of each candidate at `now`.
+    fn views(&self, state: &State, candidates: &[SyncTask], now: DateTime<Utc>) -> Vec<PairView> {
         let today = state.today.unwrap_or_else(|| now.date_naive());
-        let views: Vec<PairView> = candidates
+        candidates
             .iter()
             .map(|task| {
                 let ahead = days_ahead(today, task.date);
@@ -232,7 +228,35 @@ impl TaskChooser for RefreshPolicy {
                     empty_day: pair.is_some_and(|p| p.is_empty_day()),
                 }
             })
+            .collect()
+    }
+
+    /// Which of `candidates` an early refresh should fetch (see [`policy::choose_spare`]);
+    /// products the partner does not know are left to their daily probe.
+    pub fn choose_spare(&self, candidates: &[SyncTask], now: DateTime<Utc>) -> Option<usize> {
+        let state = self.state();
+        let known: Vec<usize> = (0..candidates.len())
+            .filter(|&i| !state.learnt.is_unknown(candidates[i].product))
             .collect();
+        let tasks: Vec<SyncTask> = known.iter().map(|&i| candidates[i].clone()).collect();
+        let views = self.views(&state, &tasks, now);
+        policy::choose_spare(&views).map(|chosen| known[chosen])
+    }
+
+    /// Days ahead the enabled jobs' windows cover, as of the last update.
+    pub fn horizon_days(&self) -> u32 {
+        self.state().targets.horizon_days()
+    }
+}
+
+impl TaskChooser for RefreshPolicy {
+    fn choose(&self, candidates: &[SyncTask], now: DateTime<Utc>) -> Option<usize> {
+        if self.kind == PolicyKind::NearestDateFirst || candidates.is_empty() {
+            // Candidates come in the queue's order: nearest date, then oldest data.
+            return (!candidates.is_empty()).then_some(0);
+        }
+        let state = self.state();
+        let views = self.views(&state, candidates, now);
         policy::choose(&views, state.regime)
     }
 }
