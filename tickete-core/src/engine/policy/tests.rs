@@ -104,7 +104,7 @@ fn a_spare_call_goes_to_the_pair_most_likely_stale_and_read() {
     let busy = view(5, Some(10.0), 240, 6.0);
     assert_eq!(choose_spare(&[slow, busy]), Some(1));
     // Same age and rate: the nearer date, then the read one.
-    let far = view(20, Some(120.0), 1440, 1.0);
+    let far = view(5, Some(120.0), 240, 1.0);
     let near = view(1, Some(120.0), 240, 1.0);
     assert_eq!(choose_spare(&[far, near]), Some(1));
     let mut read_far = far;
