@@ -58,5 +58,8 @@ async fn a_spare_share_spends_that_share_of_the_left_over_budget() {
     );
     let (all, _, calls) = two_hours(1.0).await;
     assert!(all > half + 1500, "share 1: {all} calls, share ½: {half}");
-    assert!(max_calls_in_any_minute(&calls) <= 30, "never past the budget");
+    assert!(
+        max_calls_in_any_minute(&calls) <= 30,
+        "never past the budget"
+    );
 }
