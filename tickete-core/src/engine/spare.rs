@@ -1,13 +1,19 @@
-//! Early refreshes (SPEC §4, `TICKETE_SYNC_SPARE_SHARE`): by default the engine spends only
-//! the calls its targets need. With a share `s`, it may spend `s` of what the targets leave
-//! over (`rate − demand` calls a minute) on the pairs most likely stale, one at a time, only
-//! while no queued work waits or is in flight, so targets never wait for them.
+//! Work on idle budget, one call at a time and only while no queued work waits or is in
+//! flight, so targets never wait for it:
+//!
+//! - **Look-ahead.** A date entering a window at midnight (the 30-day job's new last date)
+//!   would be counted stale from 00:00 until its run reaches it, hours later. Within budget,
+//!   in the [`LOOK_AHEAD`] before midnight, such never-fetched pairs are fetched ahead. It is
+//!   target work: the midnight target cannot be held otherwise.
+//! - **Spare share** (SPEC §4, `TICKETE_SYNC_SPARE_SHARE`): by default the engine spends only
+//!   the calls its targets need. With a share `s`, it may spend `s` of what the targets leave
+//!   over (`rate − demand` calls a minute) on the pairs most likely stale.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::planner::{plan, window_dates};
@@ -17,11 +23,16 @@ use super::Engine;
 use crate::domain::ProductId;
 use crate::source::SourceError;
 
+/// How long before midnight dates about to enter a window are fetched ahead.
+pub const LOOK_AHEAD: chrono::Duration = chrono::Duration::hours(2);
+
 /// Pacing of early refreshes: when the next may go, and whether one is in flight.
 #[derive(Debug, Default)]
 pub(super) struct SpareCalls {
     next_at: Mutex<Option<DateTime<Utc>>>,
     busy: AtomicBool,
+    /// The midnight whose new dates are all fetched ahead.
+    looked_ahead: Mutex<Option<NaiveDate>>,
 }
 
 impl Engine {
@@ -43,14 +54,79 @@ impl Engine {
             .then(|| chrono::Duration::milliseconds((60_000.0 / per_minute).ceil() as i64))
     }
 
-    /// When the next early refresh may go; `None` when none may.
-    pub(super) fn next_spare_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let mut next = self.inner.spare.next_at.lock().expect("spare lock");
-        let Some(interval) = self.spare_interval() else {
-            *next = None;
+    /// The next midnight (service time zone) when it is less than [`LOOK_AHEAD`] away, the
+    /// budget covers the targets, and its new dates are not all fetched yet.
+    fn look_ahead_to(&self, now: DateTime<Utc>) -> Option<NaiveDate> {
+        self.look_ahead()
+            .and_then(|(tomorrow, from)| (from <= now).then_some(tomorrow))
+    }
+
+    /// Within budget, the next midnight whose new dates are not all fetched yet, and when
+    /// fetching them ahead begins.
+    fn look_ahead(&self) -> Option<(NaiveDate, DateTime<Utc>)> {
+        if self.inner.refresh.kind() != PolicyKind::Freshness
+            || self.inner.refresh.demand().budget_share > 1.0
+        {
+            return None;
+        }
+        let tomorrow = self.today().succ_opt()?;
+        let midnight = self
+            .inner
+            .config
+            .time_zone
+            .from_local_datetime(&tomorrow.and_time(NaiveTime::MIN))
+            .earliest()?
+            .to_utc();
+        let done = *self.inner.spare.looked_ahead.lock().expect("spare lock") == Some(tomorrow);
+        (!done).then_some((tomorrow, midnight - LOOK_AHEAD))
+    }
+
+    /// A never-fetched pair of a date that enters a window at `tomorrow`'s midnight.
+    async fn ahead_of(&self, tomorrow: NaiveDate) -> Option<(ProductId, NaiveDate)> {
+        let jobs = self.inner.store.list_jobs().await.ok()?;
+        let today = self.today();
+        let mut dates: Vec<NaiveDate> = jobs
+            .iter()
+            .filter(|job| job.enabled)
+            .filter_map(|job| today.checked_add_days(Days::new(u64::from(job.window_days))))
+            .collect();
+        dates.sort_unstable();
+        dates.dedup();
+        let (Some(&first), Some(&last)) = (dates.first(), dates.last()) else {
+            *self.inner.spare.looked_ahead.lock().expect("spare lock") = Some(tomorrow);
             return None;
         };
-        Some(*next.get_or_insert(now + interval))
+        let products = self.inner.store.enabled_products().await.ok()?;
+        let states = self
+            .inner
+            .store
+            .day_states(first, last.succ_opt()?)
+            .await
+            .ok()?;
+        let (candidates, _) = plan(&products, &dates, &states, DateTime::<Utc>::MAX_UTC);
+        let found = candidates.into_iter().find(|task| {
+            task.priority.synced_at.is_none() && !self.inner.refresh.is_unknown(task.product)
+        });
+        if found.is_none() {
+            *self.inner.spare.looked_ahead.lock().expect("spare lock") = Some(tomorrow);
+        }
+        found.map(|task| (task.product, task.date))
+    }
+
+    /// When the next early refresh may go; `None` when none may.
+    pub(super) fn next_spare_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let ahead = self.look_ahead().map(|(_, from)| from.max(now));
+        let spare = {
+            let mut next = self.inner.spare.next_at.lock().expect("spare lock");
+            match self.spare_interval() {
+                Some(interval) => Some(*next.get_or_insert(now + interval)),
+                None => next.take().and(None),
+            }
+        };
+        match (ahead, spare) {
+            (Some(ahead), Some(spare)) => Some(ahead.min(spare)),
+            (ahead, spare) => ahead.or(spare),
+        }
     }
 
     /// Whether an early refresh may go now: none in flight, and no queued work at all.
@@ -65,8 +141,20 @@ impl Engine {
     /// [`super::policy::choose_spare`]); the next one is paced from now.
     pub(super) async fn choose_spare(&self) -> Option<(ProductId, NaiveDate)> {
         let now = self.inner.clock.now();
+        if let Some(tomorrow) = self.look_ahead_to(now) {
+            if let Some(pair) = self.ahead_of(tomorrow).await {
+                self.inner.spare.busy.store(true, Ordering::Release);
+                return Some(pair);
+            }
+        }
         let interval = self.spare_interval()?;
-        *self.inner.spare.next_at.lock().expect("spare lock") = Some(now + interval);
+        {
+            let mut next = self.inner.spare.next_at.lock().expect("spare lock");
+            if next.is_some_and(|at| at > now) {
+                return None;
+            }
+            *next = Some(now + interval);
+        }
         let today = self.today();
         let horizon = self.inner.refresh.horizon_days();
         let until = today.checked_add_days(Days::new(u64::from(horizon)))?;

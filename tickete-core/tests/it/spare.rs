@@ -8,7 +8,7 @@ use std::time::Duration;
 use tickete_core::store::prelude::*;
 use tickete_core::{EngineConfig, SyncJob};
 
-use crate::harness::{max_calls_in_any_minute, runs_of, Harness};
+use crate::harness::{day, max_calls_in_any_minute, pid, runs_of, Harness};
 
 /// Partner calls in two hours with the given spare share, and the calls the runs made.
 async fn two_hours(spare_share: f64) -> (usize, u32, Vec<tokio::time::Instant>) {
@@ -62,4 +62,40 @@ async fn a_spare_share_spends_that_share_of_the_left_over_budget() {
         max_calls_in_any_minute(&calls) <= 30,
         "never past the budget"
     );
+}
+
+/// Within budget, the date a window gains at midnight is fetched in the two hours before it,
+/// on idle budget, so the window holds its target from 00:00 (not from when the midnight run
+/// reaches its last date).
+#[tokio::test(start_paused = true)]
+async fn the_date_entering_a_window_at_midnight_is_fetched_ahead() {
+    let mut h = Harness::at(&[1, 2], 30, "2026-03-01T20:00:00Z", chrono_tz::Tz::UTC).await;
+    let job = SyncJob {
+        name: "daily-3-days".into(),
+        schedule: "0 0 * * *".into(),
+        window_days: 3,
+        enabled: true,
+    };
+    h.store.insert_job_if_missing(&job).await.unwrap();
+    h.start_scheduler();
+    h.start_worker();
+    let entering = day(3);
+    let calls_for = |h: &Harness| {
+        [pid(1), pid(2)]
+            .iter()
+            .map(|product| h.source.calls_for(*product, entering))
+            .collect::<Vec<_>>()
+    };
+    // 21:30: the first-start run fetched the window; nothing ahead yet.
+    tokio::time::sleep(Duration::from_secs(90 * 60)).await;
+    assert_eq!(h.source.calls().len(), 6);
+    assert_eq!(calls_for(&h), [0, 0]);
+    // 23:59: fetched ahead, once each; nothing further out.
+    tokio::time::sleep(Duration::from_secs(149 * 60)).await;
+    assert_eq!(calls_for(&h), [1, 1]);
+    assert_eq!(h.source.calls_for(pid(1), day(4)), 0);
+    let states = h.store.day_states(entering, day(4)).await.unwrap();
+    assert_eq!(states.len(), 2);
+    assert!(states.iter().all(|state| state.synced_at.is_some()));
+    h.stop().await;
 }
