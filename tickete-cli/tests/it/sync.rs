@@ -8,11 +8,9 @@ use serde_json::Value;
 use tickete_core::ProductId;
 use tickete_partner::sim::SimConfig;
 
-use crate::support::{today, Sim, Store};
+use tickete_core::testing::{assert_served_slots, decimal, lowest_open_price};
 
-fn decimal(value: &Value) -> Decimal {
-    value.to_string().parse().unwrap()
-}
+use crate::support::{today, Sim, Store};
 
 #[test]
 fn sync_then_slots_and_dates_print_what_the_partner_said() {
@@ -29,30 +27,9 @@ fn sync_then_slots_and_dates_print_what_the_partner_said() {
     let product = ProductId::new(14).unwrap();
     for offset in 0..3u64 {
         let date = today() + chrono::Days::new(offset);
-        let mut truth = sim.sim.day(product, date).unwrap();
-        truth.sort_by(|a, b| a.start_time.cmp(&b.start_time));
+        let truth = sim.sim.day(product, date).unwrap();
         let body = store.json(&["slots", "14", "--date", &date.to_string()]);
-        let slots = body["slots"].as_array().unwrap();
-        assert_eq!(slots.len(), truth.len(), "{date}");
-        for (printed, partner) in slots.iter().zip(&truth) {
-            assert_eq!(printed["startTime"], partner.start_time);
-            assert_eq!(printed["startDate"], partner.start_date);
-            assert_eq!(printed["remaining"], partner.remaining);
-            let pax = printed["paxAvailability"].as_array().unwrap();
-            assert_eq!(pax.len(), partner.pax_availability.len());
-            for (printed_pax, partner_pax) in pax.iter().zip(&partner.pax_availability) {
-                assert_eq!(printed_pax["type"], partner_pax.pax_type);
-                assert_eq!(printed_pax["remaining"], partner_pax.remaining);
-                assert_eq!(
-                    decimal(&printed_pax["price"]["finalPrice"]),
-                    partner_pax.price.final_price
-                );
-                assert_eq!(
-                    decimal(&printed_pax["price"]["originalPrice"]),
-                    partner_pax.price.original_price
-                );
-            }
-        }
+        assert_served_slots(body["slots"].as_array().unwrap(), &truth, &date.to_string());
     }
 
     // Every synced date with an open slot, at its lowest primary price.
@@ -60,21 +37,7 @@ fn sync_then_slots_and_dates_print_what_the_partner_said() {
     let mut expected = Vec::new();
     for offset in 0..3u64 {
         let date = today() + chrono::Days::new(offset);
-        let lowest = sim
-            .sim
-            .day(product, date)
-            .unwrap()
-            .iter()
-            .filter(|slot| slot.remaining > 0)
-            .map(|slot| {
-                slot.pax_availability
-                    .iter()
-                    .find(|pax| pax.is_primary == Some(true))
-                    .unwrap_or(&slot.pax_availability[0])
-                    .price
-                    .final_price
-            })
-            .min();
+        let lowest = lowest_open_price(&sim.sim.day(product, date).unwrap());
         if let Some(lowest) = lowest {
             expected.push((date.to_string(), lowest));
         }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::memory_store::page_of;
 use super::MemoryStore;
 use crate::domain::{DaySnapshot, ProductId};
 use crate::feed::{
@@ -68,16 +69,6 @@ impl FeedState {
             .find(|event| event.seq == seq)
             .and_then(|event| event.subject)
     }
-}
-
-fn page_of<T: Clone>(items: Vec<T>, page: PageRequest) -> Page<T> {
-    let total = items.len() as u64;
-    let items = items
-        .into_iter()
-        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-        .take(page.limit as usize)
-        .collect();
-    Page { items, total }
 }
 
 #[async_trait]

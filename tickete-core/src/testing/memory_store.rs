@@ -115,6 +115,7 @@ impl State {
     }
 }
 
+/// One page of `items`, with their total.
 pub(super) fn page_of<T: Clone>(items: Vec<T>, page: PageRequest) -> Page<T> {
     let total = items.len() as u64;
     let items = items

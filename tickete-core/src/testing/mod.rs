@@ -9,7 +9,9 @@ mod memory_feed;
 mod memory_store;
 pub mod queue_contract;
 mod samples;
+mod served_check;
 
 pub use fake_source::{FakeCall, FakeSource};
 pub use memory_store::MemoryStore;
 pub use samples::{sample_day, sample_slot};
+pub use served_check::{assert_served_slots, decimal, lowest_open_price};

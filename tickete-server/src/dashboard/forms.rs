@@ -125,6 +125,25 @@ pub fn redirect(to: &str, flash: Flash, https: bool) -> Response {
     response
 }
 
+/// The form of every enable/disable button: the state the button showed it would set, so a
+/// double submit does not flip it back.
+#[derive(Deserialize)]
+pub struct Toggle {
+    #[serde(default)]
+    enabled: String,
+}
+
+impl Toggle {
+    /// `enabled` as a boolean, or a message naming the field.
+    pub fn enabled(&self) -> Result<bool, Flash> {
+        match self.enabled.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(Flash::Failed("enabled must be `true` or `false`".into())),
+        }
+    }
+}
+
 /// A form field as an integer in `range`, or a message naming the field.
 pub fn int_field(
     name: &str,

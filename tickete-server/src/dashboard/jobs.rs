@@ -8,7 +8,7 @@ use tickete_app::actions::JobUpdate;
 use tickete_core::engine::MAX_WINDOW_DAYS;
 use tickete_core::PageRequest;
 
-use super::forms::{int_field, redirect, ActionForm, Flash};
+use super::forms::{int_field, redirect, ActionForm, Flash, Toggle};
 use super::layout::{self, button, csrf_field, time};
 use super::login::NoFields;
 use super::overview::unavailable;
@@ -76,21 +76,6 @@ pub async fn page(State(state): State<AppState>, operator: Operator) -> Response
     layout::page(&operator, "Jobs", "/admin/jobs", body)
 }
 
-#[derive(Deserialize)]
-pub struct Toggle {
-    #[serde(default)]
-    enabled: String,
-}
-
-/// `true` or `false` from a form, or a message naming the field.
-pub fn bool_field(name: &str, value: &str) -> Result<bool, Flash> {
-    match value {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(Flash::Failed(format!("{name} must be `true` or `false`"))),
-    }
-}
-
 /// `POST /admin/jobs/{name}/toggle` with `enabled=true|false`: the state the button showed
 /// it would set (so a double submit does not flip it back).
 pub async fn toggle(
@@ -98,7 +83,7 @@ pub async fn toggle(
     Path(name): Path<String>,
     form: ActionForm<Toggle>,
 ) -> Response {
-    let flash = match bool_field("enabled", &form.fields.enabled) {
+    let flash = match form.fields.enabled() {
         Err(flash) => flash,
         Ok(enabled) => match state.actions().set_job_enabled(&name, enabled).await {
             Ok(job) if job.enabled => Flash::Done(format!("Job {name} enabled")),

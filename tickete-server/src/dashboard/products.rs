@@ -7,8 +7,7 @@ use serde::Deserialize;
 use tickete_app::actions::ProductUpdate;
 use tickete_core::{PageRequest, ProductId};
 
-use super::forms::{bad_page, int_field, page_number, redirect, ActionForm, Flash};
-use super::jobs::bool_field;
+use super::forms::{bad_page, int_field, page_number, redirect, ActionForm, Flash, Toggle};
 use super::layout::{self, csrf_field};
 use super::login::NoFields;
 use super::overview::unavailable;
@@ -188,19 +187,13 @@ pub async fn rename(
     update(&state, &id, change, https).await
 }
 
-#[derive(Deserialize)]
-pub struct Toggle {
-    #[serde(default)]
-    enabled: String,
-}
-
 /// `POST /admin/products/{id}/toggle` with `enabled=true|false`.
 pub async fn toggle(
     State(state): State<AppState>,
     Path(id): Path<String>,
     form: ActionForm<Toggle>,
 ) -> Response {
-    match bool_field("enabled", &form.fields.enabled) {
+    match form.fields.enabled() {
         Err(flash) => redirect("/admin/products", flash, form.https),
         Ok(enabled) => {
             let change = ProductUpdate {

@@ -8,8 +8,7 @@ use serde::Deserialize;
 use tickete_app::webhook_views::{WebhookCreateRequest, WebhookCreated, WebhookUpdateRequest};
 use tickete_core::PageRequest;
 
-use super::forms::{bad_page, page_number, redirect, ActionForm, Flash};
-use super::jobs::bool_field;
+use super::forms::{bad_page, page_number, redirect, ActionForm, Flash, Toggle};
 use super::layout::{self, csrf_field, problem, time};
 use super::login::NoFields;
 use super::overview::unavailable;
@@ -146,19 +145,13 @@ pub async fn rotate(
     }
 }
 
-#[derive(Deserialize)]
-pub struct Toggle {
-    #[serde(default)]
-    enabled: String,
-}
-
 /// `POST /admin/webhooks/{id}/toggle` with `enabled=true|false`.
 pub async fn toggle(
     State(state): State<AppState>,
     Path(id): Path<String>,
     form: ActionForm<Toggle>,
 ) -> Response {
-    let flash = match bool_field("enabled", &form.fields.enabled) {
+    let flash = match form.fields.enabled() {
         Err(flash) => flash,
         Ok(enabled) => {
             let request = WebhookUpdateRequest {

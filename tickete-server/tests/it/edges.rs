@@ -28,15 +28,7 @@ async fn ticks_show_in_metrics_and_runs_carry_missed() {
     let jobs = ["sync-today", "sync-next-7-days", "sync-next-30-days"];
     let mut metrics = String::new();
     for _ in 0..100 {
-        metrics = server
-            .http
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        metrics = server.text("/metrics", &[]).await;
         if jobs.iter().all(|job| counted(&metrics, job)) {
             break;
         }

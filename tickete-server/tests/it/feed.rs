@@ -133,10 +133,13 @@ async fn webhooks_are_administered_and_deliver_signed_events() {
     let log = delivery_log_when_settled(&server, &path).await;
     assert_eq!(log["totalLength"], 5, "{log}");
     assert!(
-        log["data"].as_array().unwrap().iter().all(|d| d["status"]
-            == "succeeded"
-            && d["attempts"] == 1
-            && d["deliveredAt"].is_string()),
+        log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "succeeded"
+                && d["attempts"] == 1
+                && d["deliveredAt"].is_string()),
         "{log}"
     );
     let delivery = &log["data"][0];
@@ -229,27 +232,16 @@ async fn webhook_requests_are_checked_and_private_targets_refused() {
             "{request}: {body}"
         );
     }
+    for path in ["/api/v1/admin/webhooks", "/api/v1/events"] {
+        assert_eq!(server.get_with(path, &[]).await.status(), 401, "{path}");
+    }
+    let authorization = format!("Bearer {TOKEN}");
     let response = server
-        .http
-        .get(server.url("/api/v1/admin/webhooks"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
-    let response = server
-        .http
-        .get(server.url("/api/v1/events"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
-    let response = server
-        .http
-        .get(server.url("/api/v1/events?types=nope"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/events?types=nope",
+            &[("authorization", &authorization)],
+        )
+        .await;
     assert_eq!(response.status(), 400);
     server.stop().await;
 }

@@ -1,7 +1,6 @@
 //! kill -9 of the real server binary while a delivery is in flight loses no event: the next
 //! start attempts it again with the same `webhook-id`.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
@@ -10,34 +9,17 @@ use tickete_store_sqlite::SqliteStore;
 use tokio::process::Command;
 
 use crate::feed_support::Receiver;
-use crate::support::TOKEN;
+use crate::support::{server_binary, wait_ready, TOKEN};
 
 async fn start(database_url: &str, port: u16) -> tokio::process::Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_tickete-server"))
+    let child = server_binary(database_url, port)
         .arg("--partner-sim")
-        .env("DATABASE_URL", database_url)
-        .env("TICKETE_BIND", format!("127.0.0.1:{port}"))
-        .env("TICKETE_ADMIN_TOKEN", TOKEN)
         .env("TICKETE_PARTNER_RATE_PER_MINUTE", "120")
         .env("TICKETE_WEBHOOK_ALLOW_PRIVATE", "true")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let http = reqwest::Client::new();
-    for _ in 0..400 {
-        let ready = http
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await;
-        if ready.is_ok_and(|response| response.status().is_success()) {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("server did not become ready");
+    wait_ready(&format!("http://127.0.0.1:{port}")).await;
+    child
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

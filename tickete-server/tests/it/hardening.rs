@@ -81,15 +81,7 @@ async fn made_up_methods_and_paths_add_no_metric_series() {
             assert!(response.unwrap().status().is_client_error());
         }
     }
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.text("/metrics", &[]).await;
     assert!(!metrics.contains("FOO"), "a made-up method became a label");
     assert!(
         !metrics.contains("/no/such"),
@@ -225,22 +217,16 @@ async fn json_bodies_need_a_json_content_type() {
 async fn the_auth_scheme_is_case_insensitive() {
     let server = TestServer::start(Options::default()).await;
     for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let authorization = format!("{scheme} {TOKEN}");
         let response = server
-            .http
-            .get(server.url("/api/v1/sync/status"))
-            .header("authorization", format!("{scheme} {TOKEN}"))
-            .send()
-            .await
-            .unwrap();
+            .get_with("/api/v1/sync/status", &[("authorization", &authorization)])
+            .await;
         assert_eq!(response.status().as_u16(), 200, "{scheme}");
     }
+    let authorization = format!("Basic {TOKEN}");
     let response = server
-        .http
-        .get(server.url("/api/v1/sync/status"))
-        .header("authorization", format!("Basic {TOKEN}"))
-        .send()
-        .await
-        .unwrap();
+        .get_with("/api/v1/sync/status", &[("authorization", &authorization)])
+        .await;
     assert_eq!(response.status().as_u16(), 401);
     server.stop().await;
 }
@@ -357,15 +343,7 @@ async fn a_429_hold_is_visible_and_an_admin_can_lift_it() {
         "clamped to an hour: {until}"
     );
     assert!(until >= hour - chrono::Duration::seconds(60), "{until}");
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.text("/metrics", &[]).await;
     let hold_line = metrics
         .lines()
         .find(|l| l.starts_with("tickete_partner_hold_seconds "))

@@ -17,12 +17,7 @@ async fn public_routes_are_rate_limited_per_client() {
         let (status, _) = server.get("/api/v1/products").await;
         assert_eq!(status, 200);
     }
-    let response = server
-        .http
-        .get(server.url("/api/v1/products"))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get_with("/api/v1/products", &[]).await;
     assert_eq!(response.status().as_u16(), 429);
     let retry_after: u64 = response.headers()["retry-after"]
         .to_str()
@@ -45,15 +40,7 @@ async fn operations_routes_answer() {
     assert_eq!(status, 200);
     let (status, _) = server.get("/readyz").await;
     assert_eq!(status, 200);
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.text("/metrics", &[]).await;
     for name in [
         "tickete_partner_requests_total",
         "tickete_queue_depth",

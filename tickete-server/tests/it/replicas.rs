@@ -13,9 +13,9 @@ use tickete_core::{JobPatch, ProductId};
 use tickete_partner::sim::{SimConfig, Simulator};
 use tickete_store_postgres::PostgresStore;
 use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-use crate::support::{today, Database, TOKEN};
+use crate::support::{server_binary, today, wait_ready, Database, TOKEN};
 
 /// Cluster pace: 450/min = one call per 133 ms; the simulator allows 10 per 1 s window, which
 /// leaves room for scheduling noise between three processes (at 540/min a window met 11).
@@ -35,8 +35,7 @@ async fn free_port() -> u16 {
 
 async fn start_replica(database_url: &str, partner_url: &str) -> Replica {
     let port = free_port().await;
-    let child = Command::new(env!("CARGO_BIN_EXE_tickete-server"))
-        .env("DATABASE_URL", database_url)
+    let child = server_binary(database_url, port)
         .env("TICKETE_PARTNER_URL", partner_url)
         .env("TICKETE_PARTNER_API_KEY", "partner-key")
         .env(
@@ -44,30 +43,17 @@ async fn start_replica(database_url: &str, partner_url: &str) -> Replica {
             RATE_PER_MINUTE.to_string(),
         )
         .env("TICKETE_PRODUCTS", PRODUCTS)
-        .env("TICKETE_BIND", format!("127.0.0.1:{port}"))
-        .env("TICKETE_ADMIN_TOKEN", TOKEN)
         .env("TICKETE_PUBLIC_RATE_PER_MINUTE", "0")
         .env("TICKETE_TASK_LEASE_SECONDS", "3")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
         .stderr(Stdio::inherit())
-        .kill_on_drop(true)
         .spawn()
         .expect("server binary starts");
     let replica = Replica {
         base: format!("http://127.0.0.1:{port}"),
         child,
     };
-    let http = reqwest::Client::new();
-    for _ in 0..400 {
-        if let Ok(response) = http.get(format!("{}/readyz", replica.base)).send().await {
-            if response.status().is_success() {
-                return replica;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("replica on port {port} did not become ready");
+    wait_ready(&replica.base).await;
+    replica
 }
 
 async fn admin(replica: &Replica, method: Method, path: &str) -> (u16, Value) {

@@ -9,7 +9,7 @@ use tickete_store_sqlite::SqliteStore;
 use tokio::io::AsyncBufReadExt;
 use tokio::process::Command;
 
-use crate::support::TOKEN;
+use crate::support::{server_binary, wait_ready, TOKEN};
 
 #[tokio::test]
 async fn sigterm_interrupts_the_run_and_exits_cleanly() {
@@ -97,28 +97,15 @@ async fn sigterm_interrupts_the_run_and_exits_cleanly() {
 }
 
 async fn start(database_url: &str, port: u16) -> tokio::process::Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_tickete-server"))
+    let child = server_binary(database_url, port)
         .arg("--partner-sim")
-        .env("DATABASE_URL", database_url)
-        .env("TICKETE_BIND", format!("127.0.0.1:{port}"))
-        .env("TICKETE_ADMIN_TOKEN", TOKEN)
         .env("TICKETE_PARTNER_RATE_PER_MINUTE", "60")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    for _ in 0..400 {
-        let ready = http.get(format!("{base}/readyz")).send().await;
-        if ready.is_ok_and(|response| response.status().is_success()) {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("server did not become ready");
+    wait_ready(&format!("http://127.0.0.1:{port}")).await;
+    child
 }
 
 /// Polls the run log until at least one run is running and every running run has fetched a

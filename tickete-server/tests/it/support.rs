@@ -139,15 +139,7 @@ impl TestServer {
     }
 
     async fn wait_ready(&self) {
-        for _ in 0..200 {
-            if let Ok(response) = self.http.get(format!("{}/readyz", self.base)).send().await {
-                if response.status().is_success() {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("server did not become ready");
+        wait_ready(&self.base).await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -161,6 +153,20 @@ impl TestServer {
             response.status().as_u16(),
             response.json().await.unwrap_or(Value::Null),
         )
+    }
+
+    /// A GET with extra headers, answered as it is: the caller reads status, headers and body.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.http.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// The body of a GET as text (metrics, dashboard pages).
+    pub async fn text(&self, path: &str, headers: &[(&str, &str)]) -> String {
+        self.get_with(path, headers).await.text().await.unwrap()
     }
 
     /// An admin request with the right token.
@@ -266,4 +272,33 @@ impl Database {
         .execute(&mut admin)
         .await;
     }
+}
+
+/// The real server binary on `port` against `database_url`, with the test token and quiet
+/// output; a test adds (or overrides) what it needs before spawning.
+pub fn server_binary(database_url: &str, port: u16) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickete-server"));
+    command
+        .env("DATABASE_URL", database_url)
+        .env("TICKETE_BIND", format!("127.0.0.1:{port}"))
+        .env("TICKETE_ADMIN_TOKEN", TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Waits until the server at `base` answers `/readyz` with 200 (10 s at most).
+pub async fn wait_ready(base: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..400 {
+        if let Ok(response) = http.get(format!("{base}/readyz")).send().await {
+            if response.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("server at {base} did not become ready");
 }

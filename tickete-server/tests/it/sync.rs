@@ -3,18 +3,15 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use tickete_core::ProductId;
 use tickete_partner::sim::SimConfig;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{today, Options, Partner, TestServer};
+use tickete_core::testing::{assert_served_slots, decimal, lowest_open_price};
 
-fn decimal(value: &Value) -> Decimal {
-    value.to_string().parse().unwrap()
-}
+use crate::support::{today, Options, Partner, TestServer};
 
 #[tokio::test]
 async fn a_manual_sync_serves_exactly_what_the_partner_said() {
@@ -34,43 +31,8 @@ async fn a_manual_sync_serves_exactly_what_the_partner_said() {
                 .get(&format!("/api/v1/experience/{product}/slots?date={date}"))
                 .await;
             assert_eq!(status, 200);
-            let slots = body["slots"].as_array().unwrap();
-            assert_eq!(slots.len(), truth.len(), "product {product} {date}");
-            let mut expected = truth.clone();
-            expected.sort_by(|a, b| a.start_time.cmp(&b.start_time));
-            for (served, partner) in slots.iter().zip(&expected) {
-                assert_eq!(served["startTime"], partner.start_time);
-                assert_eq!(served["startDate"], partner.start_date);
-                assert_eq!(served["remaining"], partner.remaining);
-                let pax = served["paxAvailability"].as_array().unwrap();
-                assert_eq!(pax.len(), partner.pax_availability.len());
-                for (served_pax, partner_pax) in pax.iter().zip(&partner.pax_availability) {
-                    assert_eq!(served_pax["type"], partner_pax.pax_type);
-                    assert_eq!(served_pax["remaining"], partner_pax.remaining);
-                    assert_eq!(
-                        decimal(&served_pax["price"]["finalPrice"]),
-                        partner_pax.price.final_price
-                    );
-                    assert_eq!(
-                        decimal(&served_pax["price"]["originalPrice"]),
-                        partner_pax.price.original_price
-                    );
-                    assert!(served_pax["price"].get("discount").is_none());
-                    assert_eq!(
-                        served_pax.get("name").and_then(Value::as_str),
-                        partner_pax.name.as_deref()
-                    );
-                }
-                let primary = partner
-                    .pax_availability
-                    .iter()
-                    .find(|pax| pax.is_primary == Some(true))
-                    .unwrap_or(&partner.pax_availability[0]);
-                assert_eq!(
-                    decimal(&served["price"]["finalPrice"]),
-                    primary.price.final_price
-                );
-            }
+            let what = format!("product {product} {date}");
+            assert_served_slots(body["slots"].as_array().unwrap(), &truth, &what);
             let (_, wrapped) = server
                 .get(&format!("/api/v1/products/{product}/slots?date={date}"))
                 .await;
@@ -85,19 +47,7 @@ async fn a_manual_sync_serves_exactly_what_the_partner_said() {
     for entry in dates["dates"].as_array().unwrap() {
         let date: chrono::NaiveDate = entry["date"].as_str().unwrap().parse().unwrap();
         let truth = sim.day(ProductId::new(14).unwrap(), date).unwrap();
-        let lowest = truth
-            .iter()
-            .filter(|slot| slot.remaining > 0)
-            .map(|slot| {
-                slot.pax_availability
-                    .iter()
-                    .find(|pax| pax.is_primary == Some(true))
-                    .unwrap_or(&slot.pax_availability[0])
-                    .price
-                    .final_price
-            })
-            .min()
-            .unwrap();
+        let lowest = lowest_open_price(&truth).unwrap();
         assert_eq!(decimal(&entry["price"]["finalPrice"]), lowest, "{date}");
     }
 

@@ -28,15 +28,7 @@ async fn sign_in(server: &TestServer) -> (String, String) {
         assert!(set.contains(attribute), "{attribute} missing in {set}");
     }
     let cookie = set.split(';').next().unwrap().to_owned();
-    let page = http
-        .get(server.url("/admin"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = server.text("/admin", &[("cookie", &cookie)]).await;
     let csrf = page
         .split("name=\"csrf\" value=\"")
         .nth(1)
@@ -96,12 +88,7 @@ async fn every_dashboard_page_forbids_other_hosts() {
         "/admin/products",
         "/admin/runs/1",
     ] {
-        let response = client()
-            .get(server.url(path))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let response = server.get_with(path, &[("cookie", &cookie)]).await;
         assert!(
             response.status().is_success() || path == "/admin/runs/1",
             "{path}"
@@ -220,31 +207,25 @@ async fn bad_form_input_is_named_not_a_500() {
             .next()
             .unwrap()
             .to_owned();
-        let page = http
-            .get(server.url("/admin/jobs"))
-            .header("cookie", format!("{cookie}; tickete_flash={flash}"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = server
+            .text(
+                "/admin/jobs",
+                &[("cookie", &format!("{cookie}; tickete_flash={flash}"))],
+            )
+            .await;
         assert!(page.contains("flash failed"), "{path}: {page}");
         assert!(page.contains(expected), "{path}: expected `{expected}`");
     }
-    let bad_query = http
-        .get(server.url("/admin/freshness?days=0"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let bad_query = server
+        .get_with("/admin/freshness?days=0", &[("cookie", &cookie)])
+        .await;
     assert_eq!(bad_query.status(), 400);
-    let bad_cell = http
-        .get(server.url("/admin/freshness/cell?product=14&date=tomorrow"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let bad_cell = server
+        .get_with(
+            "/admin/freshness/cell?product=14&date=tomorrow",
+            &[("cookie", &cookie)],
+        )
+        .await;
     assert_eq!(bad_cell.status(), 400);
     assert!(bad_cell.text().await.unwrap().contains("YYYY-MM-DD"));
     server.stop().await;
@@ -261,15 +242,7 @@ async fn the_overview_shows_demand_against_budget_and_each_jobs_freshness() {
     let (_, status) = server
         .admin(reqwest::Method::GET, "/api/v1/sync/status", None)
         .await;
-    let page = client()
-        .get(server.url("/admin"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = server.text("/admin", &[("cookie", &cookie)]).await;
     assert!(page.contains("Demand against budget"), "{page}");
     // The figure moves as the engine learns; the card and its unit are what must be there.
     assert!(page.contains(" calls/min needed"), "{page}");
@@ -288,12 +261,9 @@ async fn a_bad_page_number_is_named_on_every_paginated_page() {
     let (cookie, _) = sign_in(&server).await;
     for path in ["/admin/runs", "/admin/products", "/admin/webhooks/wh_x"] {
         for page in ["0", "abc", "1000001"] {
-            let response = client()
-                .get(server.url(&format!("{path}?page={page}")))
-                .header("cookie", &cookie)
-                .send()
-                .await
-                .unwrap();
+            let response = server
+                .get_with(&format!("{path}?page={page}"), &[("cookie", &cookie)])
+                .await;
             assert_eq!(response.status(), 400, "{path}?page={page}");
             let body = response.text().await.unwrap();
             assert!(body.contains("`page` must be an integer"), "{path}: {body}");
