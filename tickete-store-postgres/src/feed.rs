@@ -9,8 +9,9 @@ use tickete_core::feed::{Event, EventType, Events, NewEvent};
 use tickete_core::served::EncodedDay;
 use tickete_core::{DaySnapshot, ProductId, StoreError};
 
-use crate::error::{corrupt, db, product_id};
+use crate::error::db;
 use crate::PostgresStore;
+use tickete_store_sql::rows::{self, EVENT_COLUMNS};
 
 /// The `LISTEN` channel notified when events commit.
 pub const CHANNEL: &str = "tickete_events";
@@ -18,35 +19,7 @@ pub const CHANNEL: &str = "tickete_events";
 /// The advisory lock that orders event writers (see the migration).
 const EVENT_LOCK: i64 = 0x7469_636b_6576_7473;
 
-/// A row of `events`.
-#[derive(sqlx::FromRow)]
-struct EventRow {
-    seq: i64,
-    id: String,
-    #[sqlx(rename = "type")]
-    kind: String,
-    product_id: Option<i64>,
-    day: Option<NaiveDate>,
-    created_at: DateTime<Utc>,
-    body: String,
-}
-
-impl EventRow {
-    fn into_event(self) -> Result<Event, StoreError> {
-        let subject = match (self.product_id, self.day) {
-            (Some(product), Some(day)) => Some((product_id(product)?, day)),
-            _ => None,
-        };
-        Ok(Event {
-            seq: u64::try_from(self.seq).map_err(|_| corrupt(format!("event seq {}", self.seq)))?,
-            id: self.id,
-            kind: self.kind.parse().map_err(corrupt)?,
-            timestamp: self.created_at,
-            subject,
-            body: self.body,
-        })
-    }
-}
+type EventRow = rows::EventRow<NaiveDate, DateTime<Utc>>;
 
 async fn insert(tx: &mut PgConnection, event: &NewEvent) -> Result<Event, StoreError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, '')")
@@ -102,11 +75,11 @@ impl Events for PostgresStore {
         limit: u32,
     ) -> Result<Vec<Event>, StoreError> {
         let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-        let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT seq, id, type, product_id, day, created_at, body FROM events
+        let rows: Vec<EventRow> = sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events
              WHERE seq > $1 AND (cardinality($2::text[]) = 0 OR type = ANY($2))
-             ORDER BY seq LIMIT $3",
-        )
+             ORDER BY seq LIMIT $3"
+        ))
         .bind(i64::try_from(after).unwrap_or(i64::MAX))
         .bind(&types)
         .bind(i64::from(limit))

@@ -2,8 +2,12 @@
 //!
 //! What both SQL stores share, written once: sqlx errors turned into [`StoreError`] at the
 //! edge (messages name the operation and the database's error code, never SQL text), and the
-//! checks that turn stored integers back into domain values. The SQL itself stays in each
-//! store: the dialects differ.
+//! checks that turn stored integers back into domain values, and the row structs both decode
+//! into ([`rows`], generic over the column types the dialects spell differently, [`stored`]).
+//! The SQL itself stays in each store: the dialects differ.
+
+pub mod rows;
+pub mod stored;
 
 use sqlx::error::ErrorKind;
 use tickete_core::{PageRequest, PaxAvailability, ProductId, Slot, StoreError};

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use tickete_core::StoreError;
+use tickete_store_sql::stored::Stored;
 
 use crate::error::corrupt;
 
@@ -13,7 +14,7 @@ pub(crate) fn day(date: NaiveDate) -> String {
 }
 
 pub(crate) fn parse_day(text: &str) -> Result<NaiveDate, StoreError> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| corrupt(format!("date `{text}`")))
+    Stored::<NaiveDate>::load(text.to_owned())
 }
 
 pub(crate) fn time(time: NaiveTime) -> String {
@@ -29,7 +30,7 @@ pub(crate) fn instant(at: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn parse_instant(micros: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(micros).ok_or_else(|| corrupt(format!("instant {micros}")))
+    Stored::<DateTime<Utc>>::load(micros)
 }
 
 pub(crate) fn parse_money(text: &str) -> Result<Decimal, StoreError> {

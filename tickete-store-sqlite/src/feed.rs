@@ -8,39 +8,12 @@ use tickete_core::feed::{join_types, Event, EventType, Events, NewEvent};
 use tickete_core::served::EncodedDay;
 use tickete_core::{DaySnapshot, ProductId, StoreError};
 
-use crate::codec::{day, instant, parse_day, parse_instant, product_id};
-use crate::error::{corrupt, db};
+use crate::codec::{day, instant};
+use crate::error::db;
 use crate::SqliteStore;
+use tickete_store_sql::rows::{self, EVENT_COLUMNS};
 
-/// A row of `events`.
-#[derive(sqlx::FromRow)]
-struct EventRow {
-    seq: i64,
-    id: String,
-    #[sqlx(rename = "type")]
-    kind: String,
-    product_id: Option<i64>,
-    day: Option<String>,
-    created_at: i64,
-    body: String,
-}
-
-impl EventRow {
-    fn into_event(self) -> Result<Event, StoreError> {
-        let subject = match (self.product_id, self.day) {
-            (Some(product), Some(day)) => Some((product_id(product)?, parse_day(&day)?)),
-            _ => None,
-        };
-        Ok(Event {
-            seq: u64::try_from(self.seq).map_err(|_| corrupt(format!("event seq {}", self.seq)))?,
-            id: self.id,
-            kind: self.kind.parse().map_err(corrupt)?,
-            timestamp: parse_instant(self.created_at)?,
-            subject,
-            body: self.body,
-        })
-    }
-}
+type EventRow = rows::EventRow<String, i64>;
 
 const INSERT_EVENT: &str = "
     INSERT INTO events (id, type, product_id, day, created_at, body)
@@ -88,11 +61,11 @@ impl Events for SqliteStore {
         types: &[EventType],
         limit: u32,
     ) -> Result<Vec<Event>, StoreError> {
-        let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT seq, id, type, product_id, day, created_at, body FROM events
+        let rows: Vec<EventRow> = sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events
              WHERE seq > ?1 AND (?2 = '' OR instr(',' || ?2 || ',', ',' || type || ',') > 0)
-             ORDER BY seq LIMIT ?3",
-        )
+             ORDER BY seq LIMIT ?3"
+        ))
         .bind(i64::try_from(after).unwrap_or(i64::MAX))
         .bind(join_types(types))
         .bind(i64::from(limit))

@@ -3,100 +3,17 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tickete_core::{
-    Control, JobPatch, NewRun, Page, PageRequest, PauseState, RunCounts, RunId, RunLog, RunStatus,
-    StoreError, SyncJob, SyncRun, Trigger,
+    Control, JobPatch, NewRun, Page, PageRequest, PauseState, RunId, RunLog, RunStatus, StoreError,
+    SyncJob, SyncRun,
 };
 
-use crate::codec::{count, instant, limit_offset, parse_instant};
+use crate::codec::{instant, limit_offset};
 use crate::error::{corrupt, db};
 use crate::SqliteStore;
+use tickete_store_sql::rows::{self, JobRow, JOB_COLUMNS, RUN_COLUMNS};
 
-const JOB_COLUMNS: &str = "name, schedule, window_days, enabled";
-
-const RUN_COLUMNS: &str = "id, job, trigger, started_at, due_at, finished_at, status, planned, \
-                           fetched, changed, unchanged, skipped_fresh, failed, errors, missed, window_days";
-
-/// A row of `jobs`.
-#[derive(sqlx::FromRow)]
-struct JobRow {
-    name: String,
-    schedule: String,
-    window_days: i64,
-    enabled: bool,
-}
-
-impl JobRow {
-    fn into_job(self) -> Result<SyncJob, StoreError> {
-        Ok(SyncJob {
-            name: self.name,
-            schedule: self.schedule,
-            window_days: count(self.window_days, "job window")?,
-            enabled: self.enabled,
-        })
-    }
-}
-
-/// A row of `runs`.
-#[derive(sqlx::FromRow)]
-struct RunRow {
-    id: i64,
-    job: String,
-    trigger: String,
-    started_at: i64,
-    due_at: i64,
-    finished_at: Option<i64>,
-    status: String,
-    planned: i64,
-    fetched: i64,
-    changed: i64,
-    unchanged: i64,
-    skipped_fresh: i64,
-    failed: i64,
-    missed: i64,
-    window_days: i64,
-    errors: String,
-}
-
-impl RunRow {
-    fn into_run(self) -> Result<SyncRun, StoreError> {
-        Ok(SyncRun {
-            id: RunId(self.id),
-            job: self.job,
-            trigger: self.trigger.parse::<Trigger>().map_err(corrupt)?,
-            started_at: parse_instant(self.started_at)?,
-            due_at: parse_instant(self.due_at)?,
-            finished_at: self.finished_at.map(parse_instant).transpose()?,
-            status: self.status.parse::<RunStatus>().map_err(corrupt)?,
-            counts: RunCounts {
-                planned: count(self.planned, "planned")?,
-                fetched: count(self.fetched, "fetched")?,
-                changed: count(self.changed, "changed")?,
-                unchanged: count(self.unchanged, "unchanged")?,
-                skipped_fresh: count(self.skipped_fresh, "skipped_fresh")?,
-                failed: count(self.failed, "failed")?,
-                missed: count(self.missed, "missed")?,
-            },
-            window_days: count(self.window_days, "window_days")?,
-            errors: serde_json::from_str(&self.errors).map_err(|_| corrupt("run errors"))?,
-        })
-    }
-}
-
-/// The row of `pause`.
-#[derive(sqlx::FromRow)]
-struct PauseRow {
-    paused: bool,
-    paused_at: Option<i64>,
-}
-
-impl PauseRow {
-    fn into_state(self) -> Result<PauseState, StoreError> {
-        Ok(PauseState {
-            paused: self.paused,
-            paused_at: self.paused_at.map(parse_instant).transpose()?,
-        })
-    }
-}
+type RunRow = rows::RunRow<i64, String>;
+type PauseRow = rows::PauseRow<i64>;
 
 #[async_trait]
 impl RunLog for SqliteStore {

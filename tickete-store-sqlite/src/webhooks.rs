@@ -3,96 +3,19 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tickete_core::feed::{
-    join_types, parse_types, AttemptResult, ClaimedDelivery, Delivery, DeliveryStatus, Webhook,
-    WebhookPatch, WebhookSecret, Webhooks,
+    join_types, AttemptResult, ClaimedDelivery, Delivery, DeliveryStatus, Webhook, WebhookPatch,
+    WebhookSecret, Webhooks,
 };
 use tickete_core::{Page, PageRequest, StoreError};
 
-use crate::codec::{count, instant, limit_offset, parse_instant};
-use crate::error::{corrupt, db};
+use crate::codec::{instant, limit_offset};
+use crate::error::db;
 use crate::SqliteStore;
+use tickete_store_sql::rows::{self, DELIVERY_COLUMNS, WEBHOOK_COLUMNS};
 
-/// A row of `webhooks`.
-#[derive(sqlx::FromRow)]
-struct WebhookRow {
-    id: String,
-    url: String,
-    events: String,
-    description: Option<String>,
-    enabled: bool,
-    secret: String,
-    created_at: i64,
-    failing_since: Option<i64>,
-}
-
-impl WebhookRow {
-    fn into_webhook(self) -> Result<Webhook, StoreError> {
-        Ok(Webhook {
-            id: self.id,
-            url: self.url,
-            events: parse_types(&self.events).map_err(corrupt)?,
-            description: self.description,
-            enabled: self.enabled,
-            secret: WebhookSecret::new(self.secret),
-            created_at: parse_instant(self.created_at)?,
-            failing_since: self.failing_since.map(parse_instant).transpose()?,
-        })
-    }
-}
-
-/// A row of `deliveries`, with the claim's webhook and event columns when claimed.
-#[derive(sqlx::FromRow)]
-struct DeliveryRow {
-    id: String,
-    webhook_id: String,
-    event_seq: i64,
-    event_id: String,
-    #[sqlx(rename = "type")]
-    kind: String,
-    attempts: i64,
-    status: String,
-    last_response_status: Option<i64>,
-    last_error: Option<String>,
-    next_attempt_at: Option<i64>,
-    delivered_at: Option<i64>,
-}
-
-impl DeliveryRow {
-    fn into_delivery(self) -> Result<Delivery, StoreError> {
-        Ok(Delivery {
-            id: self.id,
-            webhook_id: self.webhook_id,
-            event_seq: u64::try_from(self.event_seq)
-                .map_err(|_| corrupt(format!("event seq {}", self.event_seq)))?,
-            event_id: self.event_id,
-            kind: self.kind.parse().map_err(corrupt)?,
-            attempts: count(self.attempts, "attempts")?,
-            status: DeliveryStatus::parse(&self.status)?,
-            last_response_status: self
-                .last_response_status
-                .map(|s| u16::try_from(s).map_err(|_| corrupt(format!("HTTP status {s}"))))
-                .transpose()?,
-            last_error: self.last_error,
-            next_attempt_at: self.next_attempt_at.map(parse_instant).transpose()?,
-            delivered_at: self.delivered_at.map(parse_instant).transpose()?,
-        })
-    }
-}
-
-/// A due delivery with what its attempt needs.
-#[derive(sqlx::FromRow)]
-struct ClaimRow {
-    #[sqlx(flatten)]
-    delivery: DeliveryRow,
-    url: String,
-    secret: String,
-    body: Option<String>,
-}
-
-const WEBHOOK_COLUMNS: &str =
-    "id, url, events, description, enabled, secret, created_at, failing_since";
-const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.event_seq, d.event_id, d.type, d.attempts, \
-     d.status, d.last_response_status, d.last_error, d.next_attempt_at, d.delivered_at";
+type WebhookRow = rows::WebhookRow<i64>;
+type DeliveryRow = rows::DeliveryRow<i64, i64>;
+type ClaimRow = rows::ClaimRow<i64, i64>;
 
 /// Deliveries due at ?1, not leased, of enabled webhooks, each the earliest pending one of its
 /// (product, date) line.
@@ -350,16 +273,7 @@ impl Webhooks for SqliteStore {
         .await
         .map_err(db("claim deliveries"))?;
         tx.commit().await.map_err(db("claim deliveries"))?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(ClaimedDelivery {
-                    delivery: row.delivery.into_delivery()?,
-                    url: row.url,
-                    secret: WebhookSecret::new(row.secret),
-                    body: row.body,
-                })
-            })
-            .collect()
+        rows.into_iter().map(ClaimRow::into_claimed).collect()
     }
 
     async fn release_claims(&self) -> Result<u64, StoreError> {

@@ -4,7 +4,7 @@ use tickete_core::PageRequest;
 
 use super::Actions;
 use crate::error::ActionError;
-use crate::views::{BudgetBody, DemandBody, JobFreshnessBody, RunBody, SyncStatusBody};
+use crate::views::{BudgetBody, DemandBody, RunBody, SyncStatusBody};
 
 impl Actions {
     /// `GET /sync/status`: pause flag, queue, partner budget and the latest run.
@@ -38,7 +38,7 @@ impl Actions {
             },
             last_run: last.items.first().map(RunBody::from),
             demand: DemandBody::from(self.engine.demand()),
-            freshness: freshness.into_iter().map(JobFreshnessBody::from).collect(),
+            freshness,
         })
     }
 

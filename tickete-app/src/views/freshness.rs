@@ -3,7 +3,10 @@
 //! `tickete status` and the API show the same.
 
 use serde::Serialize;
-use tickete_core::engine::{Demand, JobFreshness};
+use tickete_core::engine::Demand;
+
+/// One entry of `freshness`: a job's window now.
+pub use tickete_core::engine::JobFreshness as JobFreshnessBody;
 
 /// `demand`: what the freshness targets need at the learnt rates.
 #[derive(Debug, Clone, Serialize)]
@@ -23,38 +26,6 @@ impl From<Demand> for DemandBody {
         Self {
             calls_per_minute: round(demand.calls_per_minute),
             budget_share: round(demand.budget_share),
-        }
-    }
-}
-
-/// One entry of `freshness`: a job's window now.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct JobFreshnessBody {
-    /// Job name.
-    pub job: String,
-    /// (product, date) pairs in its window.
-    pub pairs: u64,
-    /// Pairs fetched within one period of the job.
-    pub within_target: u64,
-    /// Pairs never fetched.
-    pub never_fetched: u64,
-    /// 95th percentile age of the fetched pairs, in seconds (null when none was fetched).
-    pub p95_age_seconds: Option<i64>,
-    /// Oldest fetched pair's age, in seconds.
-    pub oldest_age_seconds: Option<i64>,
-}
-
-impl From<JobFreshness> for JobFreshnessBody {
-    fn from(job: JobFreshness) -> Self {
-        Self {
-            job: job.job,
-            pairs: job.pairs,
-            within_target: job.within_target,
-            never_fetched: job.never_fetched,
-            p95_age_seconds: job.p95_age_seconds,
-            oldest_age_seconds: job.oldest_age_seconds,
         }
     }
 }

@@ -3,11 +3,13 @@
 mod catalogue;
 mod ids;
 mod inventory;
+mod run_body;
 mod sync;
 
 pub use catalogue::{PartnerStatus, Product, ProductPatch, ProductView, TimeSlotType};
 pub use ids::{ParseIdError, ProductId, RunId};
 pub use inventory::{DaySnapshot, PaxAvailability, Price, Slot};
+pub use run_body::RunBody;
 pub use sync::{
     DayState, JobPatch, NewRun, RunCounts, RunStatus, SyncJob, SyncRun, SyncTask, TaskPriority,
     Trigger,

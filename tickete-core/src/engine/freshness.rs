@@ -9,8 +9,9 @@ use serde::Serialize;
 use super::Targets;
 use crate::domain::{DayState, ProductId};
 
-/// One job's window.
+/// One job's window (an entry of `freshness` in `GET /sync/status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobFreshness {
     /// Job name.

@@ -4,10 +4,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::{ProductId, Slot, SyncRun};
+use crate::domain::{ProductId, RunBody, Slot, SyncRun};
 use crate::served::EncodedDay;
 
 /// What happened.
@@ -121,7 +120,7 @@ impl NewEvent {
 
     /// The event of a run that ended: `data` is the run as the runs route shows it.
     pub fn run_finished(run: &SyncRun, at: DateTime<Utc>) -> Self {
-        let data = serde_json::to_value(RunData::from(run)).unwrap_or(Value::Null);
+        let data = serde_json::to_value(RunBody::from(run)).unwrap_or(Value::Null);
         Self::with_data(EventType::SyncRunFinished, None, at, data)
     }
 
@@ -161,48 +160,6 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 /// A decimal as a JSON number with its exact digits (as the read routes serve prices).
 fn decimal(value: rust_decimal::Decimal) -> Value {
     Value::from_str(&value.to_string()).unwrap_or(Value::Null)
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RunData {
-    id: i64,
-    job: String,
-    trigger: &'static str,
-    started_at: DateTime<Utc>,
-    due_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
-    status: &'static str,
-    planned: u32,
-    fetched: u32,
-    changed: u32,
-    unchanged: u32,
-    skipped_fresh: u32,
-    failed: u32,
-    missed: u32,
-    errors: Vec<String>,
-}
-
-impl From<&SyncRun> for RunData {
-    fn from(run: &SyncRun) -> Self {
-        Self {
-            id: run.id.0,
-            job: run.job.clone(),
-            trigger: run.trigger.as_str(),
-            started_at: run.started_at,
-            due_at: run.due_at,
-            finished_at: run.finished_at,
-            status: run.status.as_str(),
-            planned: run.counts.planned,
-            fetched: run.counts.fetched,
-            changed: run.counts.changed,
-            unchanged: run.counts.unchanged,
-            skipped_fresh: run.counts.skipped_fresh,
-            failed: run.counts.failed,
-            missed: run.counts.missed,
-            errors: run.errors.clone(),
-        }
-    }
 }
 
 /// A list of types as stores keep it: comma-separated wire names, `""` for every type.

@@ -1,0 +1,10 @@
+//! Row structs both stores decode into, generic over the column types where the dialects
+//! spell a value differently (see [`crate::stored`]), with their conversion to domain values.
+
+mod feed;
+mod runs;
+
+pub use feed::{
+    ClaimRow, DeliveryRow, EventRow, WebhookRow, DELIVERY_COLUMNS, EVENT_COLUMNS, WEBHOOK_COLUMNS,
+};
+pub use runs::{JobRow, PauseRow, RunRow, JOB_COLUMNS, RUN_COLUMNS};
