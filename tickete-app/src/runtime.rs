@@ -111,14 +111,23 @@ impl Running {
     }
 }
 
-/// Re-reads the pause flag every 3 s (another process may change it) and prunes past days at
-/// start and then hourly.
+/// How often the refresh policy's learnt state and reads are shared with the store and the
+/// freshness metrics recomputed.
+pub const POLICY_SHARING: Duration = Duration::from_secs(60);
+
+/// Re-reads the pause flag every 3 s (another process may change it), shares what the refresh
+/// policy learnt and counted every minute (and refreshes the freshness and demand metrics),
+/// and prunes past days at start and then hourly.
 async fn upkeep(engine: Engine, after_prune: Option<AfterPrune>, stop: CancellationToken) {
     let mut pause_refresh = tokio::time::interval(Duration::from_secs(3));
     let mut day_pruning = tokio::time::interval(Duration::from_secs(3600));
+    let mut policy_sharing = tokio::time::interval(POLICY_SHARING);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
+            _ = policy_sharing.tick() => {
+                tickete_core::engine::upkeep::share_learning(&engine).await;
+            }
             _ = day_pruning.tick() => {
                 if let Some(days) = prune_past_days(&engine).await {
                     if let Some(after_prune) = &after_prune {
@@ -150,6 +159,7 @@ async fn prune_past_days(engine: &Engine) -> Option<u64> {
         Ok(events) => tracing::info!(events, "pruned feed events older than 7 days"),
         Err(error) => tracing::warn!(%error, "could not prune feed events"),
     }
+    tickete_core::engine::upkeep::prune_learning(engine).await;
     let today = engine.today();
     match engine.store().prune_before(today).await {
         Ok(0) => None,

@@ -59,6 +59,7 @@ pub mod clock;
 pub mod domain;
 pub mod engine;
 pub mod feed;
+pub mod learning;
 pub mod pricing;
 pub mod served;
 pub mod source;

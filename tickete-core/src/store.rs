@@ -9,6 +9,7 @@ use crate::domain::{
     ProductView, RunId, Slot, SyncJob, SyncRun,
 };
 use crate::feed::{Events, Webhooks};
+use crate::learning::Learning;
 use crate::served::{ServedDates, ServedSlots};
 
 /// A classified store failure; callers branch on the variant.
@@ -122,6 +123,7 @@ pub struct PauseState {
 pub mod prelude {
     pub use super::{Catalogue as _, Control as _, Inventory as _, RunLog as _};
     pub use crate::feed::{Events as _, Webhooks as _};
+    pub use crate::learning::Learning as _;
 }
 
 /// Storage of tickete's state: every capability below, which a store implements one trait
@@ -130,12 +132,21 @@ pub mod prelude {
 /// Every method is a complete operation: `apply_day` is atomic, readers never see half a day,
 /// and failures come back as [`StoreError`] (a store that is down is `Unavailable`, never a panic).
 pub trait InventoryStore:
-    Catalogue + Inventory + RunLog + Control + Events + Webhooks + Send + Sync + 'static
+    Catalogue + Inventory + RunLog + Control + Events + Webhooks + Learning + Send + Sync + 'static
 {
 }
 
 impl<T> InventoryStore for T where
-    T: Catalogue + Inventory + RunLog + Control + Events + Webhooks + Send + Sync + 'static
+    T: Catalogue
+        + Inventory
+        + RunLog
+        + Control
+        + Events
+        + Webhooks
+        + Learning
+        + Send
+        + Sync
+        + 'static
 {
 }
 

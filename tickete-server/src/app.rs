@@ -212,31 +212,48 @@ async fn public_rate_limit(
     let Some(limiter) = state.public_limiter() else {
         return next.run(request).await;
     };
-    let forwarded = state
-        .trust_forwarded_for()
-        .then(|| forwarded_client(&request))
-        .flatten();
-    let peer = || {
-        request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip())
-    };
-    let Some(client) = forwarded.or_else(peer) else {
+    let Some(client) = client_address(&state, &request) else {
         return next.run(request).await;
     };
     match limiter.check_key(&client) {
         Ok(()) => next.run(request).await,
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let mut error = ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "too many requests from this client; retry after the time in Retry-After",
-            );
-            error.retry_after = Some(wait.as_secs() + 1);
-            error.into_response()
-        }
+        Err(not_until) => too_many_requests(not_until).into_response(),
     }
+}
+
+/// The client a request is counted against: the address our proxy appended to
+/// `X-Forwarded-For` when that is trusted, else the peer's.
+pub(crate) fn client_address(state: &AppState, request: &Request) -> Option<std::net::IpAddr> {
+    let forwarded = state
+        .trust_forwarded_for()
+        .then(|| forwarded_client(request))
+        .flatten();
+    forwarded.or_else(|| {
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+    })
+}
+
+/// A 429 whose `Retry-After` says when the client's limiter lets it in again.
+pub(crate) fn too_many_requests(
+    not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>,
+) -> ApiError {
+    let wait = retry_wait(&not_until);
+    let mut error = ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "too many requests from this client; retry after the time in Retry-After",
+    );
+    error.retry_after = Some(wait.as_secs() + 1);
+    error
+}
+
+/// How long until a limited client may try again.
+pub(crate) fn retry_wait(
+    not_until: &governor::NotUntil<<DefaultClock as Clock>::Instant>,
+) -> Duration {
+    not_until.wait_time_from(DefaultClock::default().now())
 }
 
 /// The right-most address of `X-Forwarded-For`: the one our proxy appended, so a client cannot

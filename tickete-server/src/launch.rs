@@ -126,6 +126,7 @@ async fn http_upkeep(state: AppState, stop: CancellationToken) {
             },
             _ = limiter_pruning.tick() => {
                 // One entry per client address: forget clients whose limit has refilled.
+                state.sign_in_limiter().retain_recent();
                 if let Some(limiter) = state.public_limiter() {
                     limiter.retain_recent();
                     limiter.shrink_to_fit();

@@ -13,6 +13,10 @@ use tickete_core::{Engine, InventoryStore};
 
 use crate::cache::ReadCache;
 
+/// Dashboard sign-in attempts a client may make a minute: enough for a mistyped token, too few
+/// to guess one.
+pub const SIGN_INS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(10).expect("non-zero");
+
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -25,6 +29,7 @@ struct AppInner {
     admin_token_digest: [u8; 32],
     metrics: PrometheusHandle,
     public_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    sign_in_limiter: DefaultKeyedRateLimiter<IpAddr>,
     trust_forwarded_for: bool,
     dashboard_keys: crate::dashboard::session::SessionKeys,
     /// Cancelled at shutdown: ends the event streams, which would otherwise never finish.
@@ -49,6 +54,7 @@ impl AppState {
                 admin_token_digest: Sha256::digest(admin_token.as_bytes()).into(),
                 metrics,
                 public_limiter,
+                sign_in_limiter: RateLimiter::keyed(Quota::per_minute(SIGN_INS_PER_MINUTE)),
                 trust_forwarded_for,
                 dashboard_keys: crate::dashboard::session::SessionKeys::new(admin_token),
                 streams_stop: tokio_util::sync::CancellationToken::new(),
@@ -89,6 +95,11 @@ impl AppState {
     /// Per-client limiter of public routes, when enabled.
     pub fn public_limiter(&self) -> Option<&DefaultKeyedRateLimiter<IpAddr>> {
         self.inner.public_limiter.as_ref()
+    }
+
+    /// Per-client limiter of dashboard sign-in attempts.
+    pub fn sign_in_limiter(&self) -> &DefaultKeyedRateLimiter<IpAddr> {
+        &self.inner.sign_in_limiter
     }
 
     /// Whether public clients are identified by `X-Forwarded-For`.

@@ -31,6 +31,7 @@ pub mod coordination;
 mod error;
 pub mod feed;
 mod inventory;
+mod learning;
 mod runs;
 mod webhooks;
 

@@ -30,6 +30,7 @@ mod codec;
 mod error;
 mod feed;
 mod inventory;
+mod learning;
 mod runs;
 mod webhooks;
 

@@ -9,6 +9,7 @@ mod budget;
 mod config;
 pub mod cron;
 mod freshness;
+mod learning;
 mod local_queue;
 mod partner_status;
 mod planner;
@@ -450,6 +451,10 @@ impl Engine {
         }
         let today = self.today();
         let dates = window_dates(today, request.window_days);
+        // What other replicas learnt (and the reads counted) count in this plan's regime.
+        if let Err(error) = self.share_learning().await {
+            tracing::warn!(%error, "could not share the learnt state with the store");
+        }
         let enabled = self.update_policy().await?;
         let products = match &request.products {
             Some(only) => only.clone(),

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::policy::learnt::{Learnt, Seen};
-use super::policy::reads::{Reads, MAX_BOOST};
+use super::policy::learnt::{Learnt, PairStats, Seen};
+use super::policy::reads::{ReadDelta, ReadTally, Reads, MAX_BOOST};
 use super::policy::{self, PairView, PolicyKind, Rank, Regime, CHEAP_FLOOR};
 use super::work_queue::TaskChooser;
 use super::{job_freshness, record_freshness, Engine, JobFreshness, Targets};
@@ -31,6 +31,8 @@ pub struct RefreshPolicy {
     kind: PolicyKind,
     rate_per_minute: u32,
     state: Mutex<State>,
+    /// Reads counted since the last flush to the store (the read path's only lock here).
+    tally: Mutex<ReadTally>,
 }
 
 #[derive(Debug)]
@@ -41,6 +43,8 @@ struct State {
     today: Option<NaiveDate>,
     regime: Regime,
     demand: Demand,
+    /// The latest fetch seen among the learnt pairs loaded from the store.
+    loaded_until: Option<DateTime<Utc>>,
 }
 
 impl RefreshPolicy {
@@ -59,7 +63,9 @@ impl RefreshPolicy {
                     calls_per_minute: 0.0,
                     budget_share: 0.0,
                 },
+                loaded_until: None,
             }),
+            tally: Mutex::new(ReadTally::default()),
         }
     }
 
@@ -133,9 +139,68 @@ impl RefreshPolicy {
         state.learnt.observe(product, date, days_ahead, seen, now);
     }
 
-    /// Counts a public read of (product, date).
-    pub fn note_read(&self, product: ProductId, date: NaiveDate, now: DateTime<Utc>) {
-        self.state().reads.add(product, date, 1.0, now);
+    /// Takes learnt pairs as the store keeps them (see [`Learnt::absorb`]); remembers the
+    /// latest fetch among them when `loaded` (a load from the store, not one write's answer).
+    pub fn absorb(
+        &self,
+        pairs: Vec<(ProductId, NaiveDate, PairStats)>,
+        days_ahead_at: impl Fn(NaiveDate, DateTime<Utc>) -> u32,
+        loaded: bool,
+    ) {
+        let latest = pairs.iter().filter_map(|(_, _, s)| s.last_fetched).max();
+        let mut state = self.state();
+        if loaded {
+            state.loaded_until = state.loaded_until.max(latest);
+        }
+        state.learnt.absorb(pairs, days_ahead_at);
+    }
+
+    /// What has been learnt of (product, date), if it was ever fetched.
+    pub fn learnt_pair(&self, product: ProductId, date: NaiveDate) -> Option<PairStats> {
+        self.state().learnt.pair(product, date).cloned()
+    }
+
+    /// How much reads raise the importance of (product, date) now (1: no reads).
+    pub fn read_boost(&self, product: ProductId, date: NaiveDate) -> f64 {
+        self.state().reads.boost(product, date)
+    }
+
+    /// The latest fetch seen among the pairs loaded from the store (`None`: nothing loaded).
+    pub fn loaded_until(&self) -> Option<DateTime<Utc>> {
+        self.state().loaded_until
+    }
+
+    fn tally(&self) -> std::sync::MutexGuard<'_, ReadTally> {
+        self.tally.lock().expect("read tally lock")
+    }
+
+    /// Counts a public read of (product, date) (until the next flush).
+    pub fn note_read(&self, product: ProductId, date: NaiveDate) {
+        self.tally().pair(product, date);
+    }
+
+    /// Counts a public read of a product's dates (spread over `window` at the next flush).
+    pub fn note_dates_read(&self, product: ProductId) {
+        self.tally().window(product);
+    }
+
+    /// The reads counted since the last flush, dates reads spread over `window`.
+    pub fn take_reads(&self, window: &[NaiveDate]) -> Vec<ReadDelta> {
+        self.tally().take(window)
+    }
+
+    /// Puts back reads a flush could not write.
+    pub fn restore_reads(&self, deltas: &[ReadDelta]) {
+        self.tally().restore(deltas);
+    }
+
+    /// Replaces the read counts with the merged ones of every replica (decayed to `now`).
+    pub fn replace_reads(
+        &self,
+        weights: impl IntoIterator<Item = ((ProductId, NaiveDate), f64)>,
+        now: DateTime<Utc>,
+    ) {
+        self.state().reads.replace(weights, now);
     }
 
     /// Forgets a product that left the catalogue.
@@ -343,15 +408,21 @@ impl Engine {
         self.inner.refresh.demand()
     }
 
-    /// Counts a public read of (product, date) into the policy's importance.
-    /// Dates outside `[today, today + 62 days]` are not counted (bounded memory).
+    /// Counts a public read of (product, date) into the policy's importance (the slots
+    /// route). Dates outside `[today, today + 62 days]` are not counted (bounded memory).
+    /// Cheap: counted in memory, shared through the store by [`Engine::share_learning`].
     pub fn note_read(&self, product: ProductId, date: NaiveDate) {
         let ahead = (date - self.today()).num_days();
         if (0..=i64::from(super::MAX_WINDOW_DAYS)).contains(&ahead) {
-            self.inner
-                .refresh
-                .note_read(product, date, self.inner.clock.now());
+            self.inner.refresh.note_read(product, date);
         }
+    }
+
+    /// Counts a public read of a product's dates (the dates route): one read spread evenly
+    /// over the dates route's window (`[today, today + 2 months)`), so a calendar view weighs
+    /// as much as one slots read and every date it shows gains a little importance.
+    pub fn note_dates_read(&self, product: ProductId) {
+        self.inner.refresh.note_dates_read(product);
     }
 
     /// Re-reads the jobs and the catalogue into the policy (targets, demand, regime).
@@ -409,6 +480,7 @@ mod tests {
             seed ^= seed << 17;
             seed % bound
         };
+        let mut reads = Vec::new();
         for _ in 0..600 {
             let product = products[next(40) as usize];
             let date = today + Days::new(next(30));
@@ -420,8 +492,9 @@ mod tests {
                 let at = now - Duration::hours(30) + Duration::hours(fetch * 10);
                 policy.observe(product, date, seen, at);
             }
-            policy.note_read(product, date, now);
+            reads.push(((product, date), 1.0 + next(20) as f64));
         }
+        policy.replace_reads(reads, now);
         let mut tiers_won = [0; 4];
         for round in 0..200 {
             let oldest_minutes = [20, 180, 1200, 2400][round % 4];

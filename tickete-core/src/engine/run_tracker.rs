@@ -46,13 +46,7 @@ impl RunTracker {
             }
         }
         tracked.outstanding = tracked.outstanding.saturating_sub(1);
-        if tracked.outstanding > 0 {
-            return Some(tracked.run.clone());
-        }
-        let mut run = self.runs.remove(&run_id)?.run;
-        run.status = run.counts.final_status();
-        run.finished_at = Some(now);
-        Some(run)
+        self.finish_if_done(run_id, now)
     }
 
     /// Ids of the tracked runs of `job`.
@@ -71,6 +65,12 @@ impl RunTracker {
         let pairs = pairs.min(tracked.outstanding);
         tracked.run.counts.missed += pairs;
         tracked.outstanding -= pairs;
+        self.finish_if_done(run_id, now)
+    }
+
+    /// The run, finished and no longer tracked when nothing is left outstanding.
+    fn finish_if_done(&mut self, run_id: RunId, now: DateTime<Utc>) -> Option<SyncRun> {
+        let tracked = self.runs.get(&run_id)?;
         if tracked.outstanding > 0 {
             return Some(tracked.run.clone());
         }

@@ -40,6 +40,39 @@ pub async fn recover(engine: &Engine) {
     }
 }
 
+/// Periodic upkeep of the refresh policy: shares the learnt state and reads with the store
+/// (see [`Engine::share_learning`]), then recomputes the demand and the freshness of each
+/// job's window, so `/metrics` (`tickete_budget_demand_ratio`, `tickete_freshness_*`) stays
+/// current between runs and status reads.
+pub async fn share_learning(engine: &Engine) {
+    if let Err(error) = engine.share_learning().await {
+        tracing::warn!(%error, "could not share the learnt state with the store");
+    }
+    if let Err(error) = engine.update_policy().await {
+        tracing::warn!(%error, "could not recompute the freshness demand");
+    }
+    if let Err(error) = engine.freshness().await {
+        tracing::warn!(%error, "could not measure freshness");
+    }
+}
+
+/// Upkeep with the pruning of past days: the store forgets what was learnt and read of
+/// dates that have passed. Returns how many rows went.
+pub async fn prune_learning(engine: &Engine) -> u64 {
+    match engine.prune_learning().await {
+        Ok(rows) => {
+            if rows > 0 {
+                tracing::info!(rows, "pruned learnt state and reads of past dates");
+            }
+            rows
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not prune the learnt state");
+            0
+        }
+    }
+}
+
 /// Drops the queued work of `product` (deleted or disabled in the catalogue), so it spends no
 /// partner call. Returns how many runs were touched.
 pub async fn drop_product_work(engine: &Engine, product: ProductId) -> usize {
@@ -83,6 +116,11 @@ impl Engine {
             .get_or_init(|| async {
                 recover(self).await;
                 drop_past_dates(self).await;
+                // What was learnt before a restart (or by other replicas) counts from the
+                // first claim.
+                if let Err(error) = self.share_learning().await {
+                    tracing::warn!(%error, "could not load the learnt state");
+                }
             })
             .await;
     }

@@ -221,11 +221,9 @@ impl Engine {
         match fetched {
             Ok(snapshot) => match inner.store.apply_day(product, &snapshot, now).await {
                 Ok(applied) => {
-                    let seen = Seen::Day {
-                        changed: applied == ApplyOutcome::Changed,
-                        empty: snapshot.slots.is_empty(),
-                    };
-                    inner.refresh.observe(product, date, seen, now);
+                    let changed = applied == ApplyOutcome::Changed;
+                    let empty = snapshot.slots.is_empty();
+                    self.learn_fetch(product, date, changed, empty, now).await;
                     self.record_partner_status(product, PartnerStatus::Ok).await;
                     Fetched::Applied(applied)
                 }

@@ -33,6 +33,7 @@ mod concurrency;
 mod feed;
 mod hostile;
 mod inventory;
+mod learning;
 mod reads;
 mod retention;
 mod runs;
@@ -45,6 +46,7 @@ pub use concurrency::*;
 pub use feed::*;
 pub use hostile::*;
 pub use inventory::*;
+pub use learning::*;
 pub use reads::*;
 pub use retention::*;
 pub use runs::*;
@@ -170,6 +172,10 @@ macro_rules! store_contract_tests {
             prune_events_removes_only_older_ones,
             webhooks_are_created_patched_and_deleted,
             deliveries_are_claimed_in_order_and_settled,
+            learnt_fetches_follow_the_pair_rule_and_are_listed,
+            reads_are_merged_decayed_and_refused_when_hostile,
+            concurrent_read_flushes_all_count,
+            prune_learning_drops_past_dates_old_periods_and_caps_reads,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -45,6 +45,7 @@ impl Catalogue for MemoryStore {
             s.partner_unknown.remove(&id);
             s.days.retain(|(product, _), _| *product != id);
             s.day_states.retain(|(product, _), _| *product != id);
+            s.learning.forget_product(id);
             Ok(())
         })
     }

@@ -35,6 +35,7 @@ pub(super) struct State {
     runs: BTreeMap<RunId, SyncRun>,
     pause: PauseState,
     pub(super) feed: super::memory_feed::FeedState,
+    pub(super) learning: super::memory_learning::LearningState,
 }
 
 impl MemoryStore {

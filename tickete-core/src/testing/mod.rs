@@ -6,6 +6,7 @@ pub mod contract;
 mod fake_source;
 mod memory_catalogue;
 mod memory_feed;
+mod memory_learning;
 mod memory_store;
 pub mod queue_contract;
 mod samples;

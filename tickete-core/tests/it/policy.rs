@@ -25,12 +25,9 @@ fn calls_between(h: &Harness, start: tokio::time::Instant, from: u64, until: u64
     per_product
 }
 
-/// Over budget (8 products × 30 days every 2 hours need 2 calls a minute, the budget is 1):
-/// a product whose days change on every fetch is fetched more than products that never
-/// change; when one of those starts changing, it is fetched more again within a few fetches.
-#[tokio::test(start_paused = true)]
-async fn pairs_that_change_are_fetched_more_and_a_waking_pair_regains_its_share() {
-    let mut h = Harness::new(&[1, 2, 3, 4, 5, 6, 7, 8], 1).await;
+/// 8 products, one job of 30 days every 2 hours (2 calls a minute), a budget of 1 a minute.
+async fn over_budget() -> Harness {
+    let h = Harness::new(&[1, 2, 3, 4, 5, 6, 7, 8], 1).await;
     let job = SyncJob {
         name: "every-2h".into(),
         schedule: "0 */2 * * *".into(),
@@ -38,21 +35,32 @@ async fn pairs_that_change_are_fetched_more_and_a_waking_pair_regains_its_share(
         enabled: true,
     };
     h.store.insert_job_if_missing(&job).await.unwrap();
+    h
+}
+
+/// Gives `product`'s days a new price at `minute` (a change on every fetch).
+fn change(h: &Harness, product: u32, minute: u64) {
+    for offset in 0..31 {
+        let date = day(offset);
+        let price = Decimal::new(10_000 + minute as i64, 2);
+        h.source
+            .set_day(pid(product), date, vec![sample_slot(date, "10:00", price)]);
+    }
+}
+
+/// Over budget (8 products × 30 days every 2 hours need 2 calls a minute, the budget is 1):
+/// a product whose days change on every fetch is fetched more than products that never
+/// change; when one of those starts changing, it is fetched more again within a few fetches.
+#[tokio::test(start_paused = true)]
+async fn pairs_that_change_are_fetched_more_and_a_waking_pair_regains_its_share() {
+    let mut h = over_budget().await;
     let start = tokio::time::Instant::now();
     h.start_worker();
     h.start_scheduler();
-    let changing = |h: &Harness, product: u32, minute: u64| {
-        for offset in 0..31 {
-            let date = day(offset);
-            let price = Decimal::new(10_000 + minute as i64, 2);
-            h.source
-                .set_day(pid(product), date, vec![sample_slot(date, "10:00", price)]);
-        }
-    };
     for minute in 0..14 * 60 {
-        changing(&h, 1, minute);
+        change(&h, 1, minute);
         if minute >= 8 * 60 {
-            changing(&h, 2, minute);
+            change(&h, 2, minute);
         }
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
@@ -127,4 +135,111 @@ async fn an_unknown_product_is_probed_once_a_day() {
     );
     assert!(known >= 2 * 24, "{known} fetches of the known product");
     h.stop().await;
+}
+
+/// What was learnt survives a restart (issue 12): over budget, a product whose days change on
+/// every fetch and seven that never change; after 8 hours the process stops and a new one
+/// starts on the same store. It knows at once that the quiet pairs are quiet, and keeps
+/// fetching the changing product more than any quiet one (a process that had forgotten would
+/// start again from the prior rate and fetch the oldest, quiet pairs first).
+#[tokio::test(start_paused = true)]
+async fn a_restart_keeps_what_was_learnt_and_quiet_pairs_stay_fetched_less() {
+    let mut h = over_budget().await;
+    let start = tokio::time::Instant::now();
+    h.start_worker();
+    h.start_scheduler();
+    for minute in 0..8 * 60 {
+        change(&h, 1, minute);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    h.stop().await;
+    let before = h
+        .engine
+        .refresh_policy()
+        .learnt_pair(pid(2), day(1))
+        .expect("a quiet pair was fetched");
+    assert!(before.observations.len() >= 2, "{before:?}");
+
+    h.restart().await;
+    assert_eq!(h.engine.refresh_policy().learnt_pair(pid(2), day(1)), None);
+    h.engine.share_learning().await.unwrap();
+    let after = h
+        .engine
+        .refresh_policy()
+        .learnt_pair(pid(2), day(1))
+        .expect("the restarted process loaded what was learnt");
+    assert_eq!(after, before);
+    assert!(after.observations.iter().all(|o| !o.changed));
+
+    h.start_worker();
+    h.start_scheduler();
+    for minute in 8 * 60..12 * 60 {
+        change(&h, 1, minute);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    h.stop().await;
+    let restarted = calls_between(&h, start, 8, 12);
+    for quiet in 2..=8 {
+        assert!(
+            restarted[1] > 2 * restarted[quiet],
+            "after the restart, changing product 1 fetched {} times, quiet product {quiet} {}: \
+             {restarted:?}",
+            restarted[1],
+            restarted[quiet]
+        );
+    }
+}
+
+/// Upkeep recomputes the demand and freshness (what `/metrics` shows) without a run being
+/// planned or the status read: the gauges stay current between runs.
+#[tokio::test(start_paused = true)]
+async fn upkeep_recomputes_the_demand_between_runs() {
+    let h = Harness::new(&[1, 2], 30).await;
+    crate::harness::seed_jobs(&h.store).await;
+    assert_eq!(
+        h.engine.demand().calls_per_minute,
+        0.0,
+        "nothing computed yet"
+    );
+    tickete_core::engine::upkeep::share_learning(&h.engine).await;
+    let demand = h.engine.demand();
+    // 2 products: today every 15 min, the next 6 days every 4 h, the rest daily.
+    let expected = 2.0 * (1.0 / 15.0 + 6.0 / 240.0 + 23.0 / 1440.0);
+    assert!(
+        (demand.calls_per_minute - expected).abs() < 1e-9,
+        "{demand:?}"
+    );
+}
+
+/// Over budget, a client hammering one product's pairs (through `Engine::note_read`, as the
+/// public routes count them) does not take the budget from the others: that product's share
+/// of reads is capped at 20 %, so once everything was fetched once, each product nobody reads
+/// is still fetched at least half as often as the hammered one (uncapped, the hammered pairs
+/// would weigh 9 times as much).
+#[tokio::test(start_paused = true)]
+async fn a_hammered_product_does_not_take_the_budget_from_the_others() {
+    let mut h = over_budget().await;
+    let start = tokio::time::Instant::now();
+    h.start_worker();
+    h.start_scheduler();
+    for _ in 0..12 * 60 {
+        for offset in 0..30 {
+            for _ in 0..30 {
+                h.engine.note_read(pid(1), day(offset));
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    h.stop().await;
+    let boost = h.engine.refresh_policy().read_boost(pid(1), day(0));
+    assert!(boost > 1.0 && boost < 2.0, "capped boost {boost}");
+    let shared = calls_between(&h, start, 4, 12);
+    for quiet in 2..=8 {
+        assert!(
+            2 * shared[quiet] >= shared[1],
+            "hammered product 1 fetched {} times, quiet product {quiet} {}: {shared:?}",
+            shared[1],
+            shared[quiet]
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! Sign-in with the admin token and sign-out.
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::html;
@@ -12,6 +13,7 @@ use super::layout::{bare, problem};
 use super::session::{
     cookie, cross_site_refusal, is_https, set_cookie, SESSION_COOKIE, SESSION_SECONDS,
 };
+use crate::app::{client_address, retry_wait};
 use crate::state::AppState;
 
 fn login_page(status: StatusCode, refusal: Option<&str>) -> Response {
@@ -82,6 +84,31 @@ pub async fn sign_in(
         set_cookie(SESSION_COOKIE, &value, SESSION_SECONDS, is_https(&headers)),
     );
     response
+}
+
+/// Refuses a client's sign-in attempts past [`crate::state::SIGN_INS_PER_MINUTE`] with 429 and
+/// `Retry-After`, before the token is looked at, so a token cannot be guessed by trying.
+pub async fn throttle(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(client) = client_address(&state, &request) else {
+        return next.run(request).await;
+    };
+    match state.sign_in_limiter().check_key(&client) {
+        Ok(()) => next.run(request).await,
+        Err(not_until) => {
+            let wait = retry_wait(&not_until).as_secs() + 1;
+            tracing::warn!(%client, "dashboard sign-in throttled");
+            let mut response = login_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&format!(
+                    "too many sign-in attempts from this address; try again in {wait} s"
+                )),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+            response
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -38,7 +38,12 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/admin", get(overview::page))
         .route("/admin/", get(overview::page))
-        .route("/admin/login", get(login::form).post(login::sign_in))
+        .route(
+            "/admin/login",
+            get(login::form).merge(post(login::sign_in).route_layer(
+                middleware::from_fn_with_state(state.clone(), login::throttle),
+            )),
+        )
         .route("/admin/logout", post(login::sign_out))
         .route("/admin/live", get(live::figures))
         .route("/admin/freshness", get(freshness::page))

@@ -164,7 +164,7 @@ async fn dates_of(
         kind: CacheKind::Dates(state.engine().today()),
         wrapped,
     };
-    cached(state, key, request, async {
+    let response = cached(state, key, request, async {
         let served = state.actions().dates(id).await?;
         // About 110 bytes a date.
         let capacity = 64 + 128 * served.dates.len();
@@ -177,7 +177,10 @@ async fn dates_of(
             last_modified: served.synced_at.and_then(http_date),
         })
     })
-    .await
+    .await?;
+    // Answered dates reads count too, spread over the product's window.
+    state.engine().note_dates_read(id);
+    Ok(response)
 }
 
 /// Slots of a product on a date.

@@ -11,6 +11,7 @@ mod feed_replicas;
 mod feed_support;
 mod hardening;
 mod operations;
+mod policy_reads;
 mod reads;
 mod replicas;
 mod shutdown;

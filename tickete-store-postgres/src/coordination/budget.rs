@@ -92,7 +92,7 @@ impl PartnerBudget for PostgresBudget {
                 *self.known_hold.lock().expect("hold lock") = None;
                 return Ok(());
             }
-            let row = sqlx::query(
+            let (wait_micros, held_until): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
                 "SELECT (EXTRACT(EPOCH FROM (GREATEST(next_at, COALESCE(held_until, next_at))
                          - clock_timestamp())) * 1000000)::BIGINT,
                         held_until
@@ -101,8 +101,6 @@ impl PartnerBudget for PostgresBudget {
             .fetch_one(&self.pool)
             .await
             .map_err(db("read partner budget"))?;
-            let wait_micros: i64 = column(&row, 0)?;
-            let held_until: Option<DateTime<Utc>> = column(&row, 1)?;
             *self.known_hold.lock().expect("hold lock") = held_until.filter(|h| *h > Utc::now());
             // Jitter spreads replicas that wake for the same slot.
             let jitter = Duration::from_micros(rand::random::<u64>() % 5_000);

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 use tickete_core::{RunCounts, RunId, StoreError};
 
-use crate::error::{column, count, db};
+use crate::error::{count, db};
 
 /// Counts `pairs` as missed on each (run, pairs) that is still running, and finishes those
 /// with nothing left outstanding; returns the runs touched.
@@ -16,7 +16,7 @@ pub(super) async fn miss(
 ) -> Result<Vec<RunId>, StoreError> {
     let mut touched = Vec::with_capacity(missing.len());
     for &(id, pairs) in missing {
-        let row = sqlx::query(
+        let row: Option<RunProgressRow> = sqlx::query_as(
             "UPDATE runs SET missed = missed + LEAST($2, GREATEST(outstanding, 0)),
                     outstanding = GREATEST(outstanding - $2, 0)
               WHERE id = $1 AND status = 'running'
@@ -29,15 +29,14 @@ pub(super) async fn miss(
         .map_err(db("count missed pairs"))?;
         let Some(row) = row else { continue };
         touched.push(RunId(id));
-        let outstanding: i64 = column(&row, 0)?;
-        if outstanding > 0 {
+        if row.outstanding > 0 {
             continue;
         }
         let counts = RunCounts {
-            fetched: count(column(&row, 1)?, "fetched")?,
-            skipped_fresh: count(column(&row, 2)?, "skipped")?,
-            failed: count(column(&row, 3)?, "failed")?,
-            missed: count(column(&row, 4)?, "missed")?,
+            fetched: count(row.fetched, "fetched")?,
+            skipped_fresh: count(row.skipped_fresh, "skipped")?,
+            failed: count(row.failed, "failed")?,
+            missed: count(row.missed, "missed")?,
             ..RunCounts::default()
         };
         sqlx::query("UPDATE runs SET status = $2, finished_at = $3 WHERE id = $1")
@@ -66,4 +65,14 @@ pub(super) async fn drop_orphan_tasks(
     .await
     .map_err(db("drop orphan tasks"))?;
     Ok(())
+}
+
+/// The progress columns of a row of `runs`.
+#[derive(sqlx::FromRow)]
+struct RunProgressRow {
+    outstanding: i64,
+    fetched: i64,
+    skipped_fresh: i64,
+    failed: i64,
+    missed: i64,
 }

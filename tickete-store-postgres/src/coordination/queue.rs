@@ -136,7 +136,7 @@ impl WorkQueue for PostgresQueue {
     }
 
     async fn readiness(&self, now: DateTime<Utc>) -> Result<Readiness, StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as(
             "SELECT COALESCE(bool_or((lease_until IS NULL OR lease_until <= clock_timestamp())
                                  AND (not_before IS NULL OR not_before <= $1)), FALSE),
                     min(GREATEST(lease_until, not_before))
@@ -146,8 +146,7 @@ impl WorkQueue for PostgresQueue {
         .fetch_one(&self.pool)
         .await
         .map_err(db("read queue readiness"))?;
-        let ready: bool = column(&row, 0)?;
-        let next: Option<DateTime<Utc>> = column(&row, 1)?;
+        let (ready, next): (bool, Option<DateTime<Utc>>) = row;
         Ok(match (ready, next) {
             (true, _) => Readiness::Ready,
             (false, Some(at)) => Readiness::At(at),
@@ -156,7 +155,7 @@ impl WorkQueue for PostgresQueue {
     }
 
     async fn claim(&self, now: DateTime<Utc>) -> Result<Option<ClaimedTask>, StoreError> {
-        let row = sqlx::query(
+        let row: Option<TaskRow> = sqlx::query_as(
             "UPDATE sync_tasks
                 SET lease_owner = $2,
                     lease_until = clock_timestamp() + $3 * INTERVAL '1 microsecond'
@@ -175,22 +174,7 @@ impl WorkQueue for PostgresQueue {
         .fetch_optional(&self.pool)
         .await
         .map_err(db("claim task"))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let date: NaiveDate = column(&row, 1)?;
-        let attempts: i32 = column(&row, 3)?;
-        Ok(Some(ClaimedTask {
-            task: SyncTask {
-                product: product_id(column(&row, 0)?)?,
-                date,
-                priority: TaskPriority {
-                    date,
-                    synced_at: column(&row, 2)?,
-                },
-            },
-            attempts: count(i64::from(attempts), "task attempts")?,
-        }))
+        row.map(TaskRow::into_claimed).transpose()
     }
 
     async fn claim_chosen(
@@ -411,7 +395,7 @@ impl WorkQueue for PostgresQueue {
     }
 
     async fn depth(&self) -> Result<QueueDepth, StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as(
             "SELECT count(*) FILTER (WHERE lease_until IS NULL OR lease_until <= now()),
                     count(*) FILTER (WHERE lease_until > now())
                FROM sync_tasks",
@@ -419,8 +403,7 @@ impl WorkQueue for PostgresQueue {
         .fetch_one(&self.pool)
         .await
         .map_err(db("read queue depth"))?;
-        let pending: i64 = column(&row, 0)?;
-        let in_flight: i64 = column(&row, 1)?;
+        let (pending, in_flight): (i64, i64) = row;
         Ok(QueueDepth {
             pending: usize::try_from(pending).unwrap_or(0),
             in_flight: usize::try_from(in_flight).unwrap_or(0),
@@ -477,5 +460,30 @@ impl WorkQueue for PostgresQueue {
 
     fn poll_interval(&self) -> Option<Duration> {
         Some(Duration::from_millis(500))
+    }
+}
+
+/// A claimed row of `sync_tasks`.
+#[derive(sqlx::FromRow)]
+struct TaskRow {
+    product_id: i64,
+    day: NaiveDate,
+    synced_at: Option<DateTime<Utc>>,
+    attempts: i32,
+}
+
+impl TaskRow {
+    fn into_claimed(self) -> Result<ClaimedTask, StoreError> {
+        Ok(ClaimedTask {
+            task: SyncTask {
+                product: product_id(self.product_id)?,
+                date: self.day,
+                priority: TaskPriority {
+                    date: self.day,
+                    synced_at: self.synced_at,
+                },
+            },
+            attempts: count(i64::from(self.attempts), "task attempts")?,
+        })
     }
 }

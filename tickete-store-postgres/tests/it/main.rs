@@ -5,6 +5,7 @@
 mod budget;
 mod budget_contract;
 mod harness;
+mod learning;
 mod outage;
 mod queue_contract;
 mod restarts;

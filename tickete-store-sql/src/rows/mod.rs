@@ -2,9 +2,11 @@
 //! spell a value differently (see [`crate::stored`]), with their conversion to domain values.
 
 mod feed;
+mod learning;
 mod runs;
 
 pub use feed::{
     ClaimRow, DeliveryRow, EventRow, WebhookRow, DELIVERY_COLUMNS, EVENT_COLUMNS, WEBHOOK_COLUMNS,
 };
+pub use learning::{LearntPairRow, ReadCountRow, LEARNT_COLUMNS, READ_COLUMNS};
 pub use runs::{JobRow, PauseRow, RunRow, JOB_COLUMNS, RUN_COLUMNS};

@@ -47,10 +47,129 @@ pub struct PairStats {
 }
 
 impl PairStats {
+    /// The state as a store keeps it: observations (most recent last), the last fetch and
+    /// the empty streak; the rate is recomputed.
+    pub fn from_parts(
+        mut observations: Vec<Observation>,
+        last_fetched: Option<DateTime<Utc>>,
+        empty_streak: u32,
+    ) -> Self {
+        if observations.len() > KEPT {
+            observations.drain(..observations.len() - KEPT);
+        }
+        let rate = estimator::estimate(&observations);
+        Self {
+            observations,
+            rate,
+            last_fetched,
+            empty_streak,
+        }
+    }
+
+    /// The state from a store's columns: observations in [`encode_observations`]' form, the
+    /// last fetch, the empty streak; says what was wrong with a corrupt one.
+    pub fn from_stored(
+        observations: &str,
+        last_fetched: DateTime<Utc>,
+        empty_streak: i64,
+    ) -> Result<Self, String> {
+        let observations = decode_observations(observations)?;
+        let streak =
+            u32::try_from(empty_streak).map_err(|_| format!("empty streak {empty_streak}"))?;
+        Ok(Self::from_parts(observations, Some(last_fetched), streak))
+    }
+
+    /// Records a fetch at `at` that found the day `changed` (content hash differed) and
+    /// `empty` (`[]`). Returns the observation it added (none for the first fetch, or for a
+    /// fetch older than the last one known, e.g. another replica's that committed late).
+    /// The one rule of what is learnt from a fetch: the engine and every store call it.
+    pub fn record(&mut self, changed: bool, empty: bool, at: DateTime<Utc>) -> Option<Observation> {
+        if self.last_fetched.is_some_and(|previous| at < previous) {
+            return None;
+        }
+        let mut added = None;
+        if let Some(previous) = self.last_fetched {
+            let interval = (at - previous).num_milliseconds().max(0) as f64 / 1000.0;
+            let observation = Observation { interval, changed };
+            self.observations.push(observation);
+            if self.observations.len() > KEPT {
+                self.observations.remove(0);
+            }
+            self.rate = estimator::estimate(&self.observations);
+            added = Some(observation);
+        }
+        self.last_fetched = Some(at);
+        // A day that changes is treated in full again at once.
+        self.empty_streak = if empty && !(changed && self.empty_streak > 0) {
+            self.empty_streak + 1
+        } else if empty {
+            1
+        } else {
+            0
+        };
+        added
+    }
+
+    /// The observations with the instant of the fetch that made each, most recent last.
+    pub fn timed_observations(&self) -> Vec<(DateTime<Utc>, Observation)> {
+        let Some(mut at) = self.last_fetched else {
+            return Vec::new();
+        };
+        let mut timed = Vec::with_capacity(self.observations.len());
+        for observation in self.observations.iter().rev() {
+            timed.push((at, *observation));
+            let back = chrono::Duration::milliseconds((observation.interval * 1000.0) as i64);
+            at = at.checked_sub_signed(back).unwrap_or(at);
+        }
+        timed.reverse();
+        timed
+    }
+
     /// Whether the day is learnt to stay empty (cheaper: fetched down to once a day).
     pub fn is_empty_day(&self) -> bool {
         self.empty_streak >= EMPTY_AFTER
     }
+}
+
+/// Observations as a store keeps them: `interval:changed` pairs, most recent last, comma
+/// separated (`3600:1,1800.5:0`); interval in seconds, changed `1` or `0`.
+pub fn encode_observations(observations: &[Observation]) -> String {
+    observations
+        .iter()
+        .map(|o| format!("{}:{}", o.interval, u8::from(o.changed)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Reads [`encode_observations`]' form back; says what was wrong with a malformed one. Keeps
+/// the most recent [`KEPT`].
+pub fn decode_observations(text: &str) -> Result<Vec<Observation>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut observations = text
+        .split(',')
+        .map(|item| {
+            let (interval, changed) = item
+                .split_once(':')
+                .ok_or_else(|| format!("observation {item:?} is not interval:changed"))?;
+            let interval: f64 = interval
+                .parse()
+                .ok()
+                .filter(|i: &f64| i.is_finite() && *i >= 0.0)
+                .ok_or_else(|| format!("observation interval {interval:?} is not seconds ≥ 0"))?;
+            let changed = match changed {
+                "1" => true,
+                "0" => false,
+                other => return Err(format!("observation flag {other:?} is not 0 or 1")),
+            };
+            Ok(Observation { interval, changed })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    if observations.len() > KEPT {
+        observations.drain(..observations.len() - KEPT);
+    }
+    Ok(observations)
 }
 
 /// Learnt state of one product.
@@ -103,30 +222,53 @@ impl Learnt {
             stats.unknown_since = None;
         }
         let pair = self.pairs.entry((product, date)).or_default();
-        if let Some(previous) = pair.last_fetched {
-            let interval = (now - previous).num_milliseconds().max(0) as f64 / 1000.0;
-            let observation = Observation { interval, changed };
-            pair.observations.push(observation);
-            if pair.observations.len() > KEPT {
-                pair.observations.remove(0);
-            }
-            pair.rate = estimator::estimate(&pair.observations);
-            let (pool, rate) = self.pools.entry((product, bucket(days_ahead))).or_default();
-            pool.push_back(observation);
-            if pool.len() > POOL_KEPT {
-                pool.pop_front();
-            }
-            *rate = estimator::estimate(pool.make_contiguous());
+        if let Some(observation) = pair.record(changed, empty, now) {
+            self.pool(product, days_ahead, observation);
         }
-        pair.last_fetched = Some(now);
-        // A day that changes is treated in full again at once.
-        pair.empty_streak = if empty && !(changed && pair.empty_streak > 0) {
-            pair.empty_streak + 1
-        } else if empty {
-            1
-        } else {
-            0
-        };
+    }
+
+    fn pool(&mut self, product: ProductId, days_ahead: u32, observation: Observation) {
+        let (pool, rate) = self.pools.entry((product, bucket(days_ahead))).or_default();
+        pool.push_back(observation);
+        if pool.len() > POOL_KEPT {
+            pool.pop_front();
+        }
+        *rate = estimator::estimate(pool.make_contiguous());
+    }
+
+    /// Takes pairs as the store keeps them (loaded at start, written by another replica, or
+    /// returned by this engine's own write): each replaces what is known of its pair unless
+    /// that is as recent, and its observations not seen before join their product's pool in
+    /// time order. `days_ahead_at` says how far ahead a date was at an instant (the pool's
+    /// nearness bucket is the one of the observation's time).
+    pub fn absorb(
+        &mut self,
+        pairs: Vec<(ProductId, NaiveDate, PairStats)>,
+        days_ahead_at: impl Fn(NaiveDate, DateTime<Utc>) -> u32,
+    ) {
+        let mut fresh: Vec<(DateTime<Utc>, ProductId, u32, Observation)> = Vec::new();
+        for (product, date, stats) in pairs {
+            let known = self
+                .pairs
+                .get(&(product, date))
+                .and_then(|pair| pair.last_fetched);
+            if stats.last_fetched.is_none() || stats.last_fetched <= known {
+                continue;
+            }
+            for (at, observation) in stats.timed_observations() {
+                if known.is_none_or(|known| at > known) {
+                    fresh.push((at, product, days_ahead_at(date, at), observation));
+                }
+            }
+            if let Some(unknown) = self.products.get_mut(&product) {
+                unknown.unknown_since = None;
+            }
+            self.pairs.insert((product, date), stats);
+        }
+        fresh.sort_by_key(|(at, ..)| *at);
+        for (_, product, days_ahead, observation) in fresh {
+            self.pool(product, days_ahead, observation);
+        }
     }
 
     /// The rate (per second) the policy believes for (product, date): the pair's own
@@ -227,6 +369,55 @@ mod tests {
         }
         let waking = learnt.rate(pid(1), date, 3);
         assert!(waking > PRIOR_RATE, "{waking}");
+    }
+
+    #[test]
+    fn stored_observations_round_trip_and_hostile_ones_are_refused() {
+        let observations = vec![
+            Observation {
+                interval: 3600.0,
+                changed: true,
+            },
+            Observation {
+                interval: 1800.5,
+                changed: false,
+            },
+        ];
+        let text = encode_observations(&observations);
+        assert_eq!(text, "3600:1,1800.5:0");
+        assert_eq!(decode_observations(&text).unwrap(), observations);
+        assert_eq!(decode_observations("").unwrap(), []);
+        for bad in ["3600", "x:1", "-5:1", "NaN:0", "inf:1", "60:2"] {
+            assert!(decode_observations(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn absorbed_pairs_replace_older_state_and_feed_the_pool_once() {
+        let date = NaiveDate::from_ymd_opt(2026, 3, 5).unwrap();
+        let mut writer = PairStats::default();
+        for hour in 0..6 {
+            writer.record(hour % 2 == 1, false, t0() + Duration::hours(hour));
+        }
+        let times: Vec<_> = writer
+            .timed_observations()
+            .iter()
+            .map(|(at, _)| *at)
+            .collect();
+        assert_eq!(times.first(), Some(&(t0() + Duration::hours(1))));
+        assert_eq!(times.last(), Some(&(t0() + Duration::hours(5))));
+        let mut learnt = Learnt::default();
+        learnt.absorb(vec![(pid(1), date, writer.clone())], |_, _| 3);
+        assert_eq!(learnt.pair(pid(1), date), Some(&writer));
+        let pooled = learnt.rate(pid(1), NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(), 3);
+        // The same state again adds nothing; an older one is ignored.
+        learnt.absorb(vec![(pid(1), date, writer.clone())], |_, _| 3);
+        learnt.absorb(vec![(pid(1), date, PairStats::default())], |_, _| 3);
+        assert_eq!(learnt.pair(pid(1), date), Some(&writer));
+        let again = learnt.rate(pid(1), NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(), 3);
+        assert_eq!(pooled, again);
+        // A fetch older than the last one known teaches nothing.
+        assert_eq!(writer.record(true, false, t0()), None);
     }
 
     #[test]

@@ -160,10 +160,7 @@ pub async fn events_are_read_in_order_after_a_sequence(store: Arc<dyn InventoryS
 pub async fn prune_events_removes_only_older_ones(store: Arc<dyn InventoryStore>) {
     let p = product(&*store, 14).await;
     let t = at("2025-03-20T01:00:00Z");
-    store
-        .create_webhook(&webhook("wh_p", vec![]))
-        .await
-        .unwrap();
+    create(&*store, "wh_p", vec![]).await;
     for days in 0..3 {
         let synced = t + Duration::days(days * 4);
         let day = sample_day(
@@ -222,16 +219,15 @@ fn webhook(id: &str, events: Vec<EventType>) -> Webhook {
     }
 }
 
+/// Creates the webhook `id` (see [`webhook`]).
+async fn create(store: &dyn InventoryStore, id: &str, events: Vec<EventType>) -> Webhook {
+    store.create_webhook(&webhook(id, events)).await.unwrap()
+}
+
 /// Webhooks are created, listed, patched (including a rotated secret) and deleted.
 pub async fn webhooks_are_created_patched_and_deleted(store: Arc<dyn InventoryStore>) {
-    let first = store
-        .create_webhook(&webhook("wh_a", vec![]))
-        .await
-        .unwrap();
-    store
-        .create_webhook(&webhook("wh_b", vec![EventType::SyncRunFinished]))
-        .await
-        .unwrap();
+    let first = create(&*store, "wh_a", vec![]).await;
+    create(&*store, "wh_b", vec![EventType::SyncRunFinished]).await;
     assert!(matches!(
         store.create_webhook(&webhook("wh_a", vec![])).await,
         Err(StoreError::Conflict(_))
@@ -286,14 +282,8 @@ pub async fn deliveries_are_claimed_in_order_and_settled(store: Arc<dyn Inventor
         .apply_day(p, &sample_day(d1, &["08:00"]), t)
         .await
         .unwrap();
-    store
-        .create_webhook(&webhook("wh_a", vec![]))
-        .await
-        .unwrap();
-    store
-        .create_webhook(&webhook("wh_runs", vec![EventType::SyncRunFinished]))
-        .await
-        .unwrap();
+    create(&*store, "wh_a", vec![]).await;
+    create(&*store, "wh_runs", vec![EventType::SyncRunFinished]).await;
     store
         .apply_day(p, &sample_day(d1, &["09:00"]), t)
         .await

@@ -116,10 +116,13 @@ impl Browser {
             .unwrap()
     }
 
-    /// Clicks the first element matching `css`.
+    /// Clicks the first element matching `css`, once it is there (a page still loading under
+    /// a busy machine has not drawn it yet; up to 20 s).
     pub async fn click(&self, css: &str) {
         self.client
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(std::time::Duration::from_secs(20))
+            .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css}: {e}"))
             .click()

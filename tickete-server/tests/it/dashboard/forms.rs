@@ -77,6 +77,38 @@ async fn pages_need_a_session_and_a_wrong_token_is_refused() {
 }
 
 #[tokio::test]
+async fn sign_in_attempts_are_limited_per_client() {
+    let server = TestServer::start(Options::default()).await;
+    let http = client();
+    let attempt = |token: &'static str| {
+        http.post(server.url("/admin/login"))
+            .form(&[("token", token)])
+            .send()
+    };
+    for _ in 0..10 {
+        assert_eq!(attempt("wrong").await.unwrap().status(), 401);
+    }
+    // Past the limit even the right token is not looked at, so guessing gains nothing.
+    let throttled = attempt(TOKEN).await.unwrap();
+    assert_eq!(throttled.status(), 429);
+    assert!(throttled.headers().get(SET_COOKIE).is_none());
+    let retry_after: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=61).contains(&retry_after), "{retry_after}");
+    assert!(throttled
+        .text()
+        .await
+        .unwrap()
+        .contains("too many sign-in attempts"));
+    // The API with the token is not affected.
+    assert!(!paused(&server).await);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn every_dashboard_page_forbids_other_hosts() {
     let server = TestServer::start(Options::default()).await;
     let (cookie, _) = sign_in(&server).await;

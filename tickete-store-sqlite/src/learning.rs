@@ -1,0 +1,184 @@
+//! What the refresh policy learns ([`Learning`]): learnt pairs, updated by the core's pair
+//! rule inside a `BEGIN IMMEDIATE` transaction, and merged read counts, added by one upsert.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use tickete_core::engine::policy::learnt::encode_observations;
+use tickete_core::engine::policy::reads::{period_carry, scaled};
+use tickete_core::learning::{
+    check_reads, Learning, LearntPair, PairStats, ReadDelta, StoredReads, MAX_PAIRS,
+};
+use tickete_core::{ProductId, StoreError};
+
+use tickete_store_sql::rows::{self, LEARNT_COLUMNS, READ_COLUMNS};
+
+use crate::codec::{day, instant};
+use crate::error::db;
+use crate::SqliteStore;
+
+/// A row of `learnt_pairs`.
+type LearntPairRow = rows::LearntPairRow<String, i64>;
+/// A row of `read_counts`.
+type ReadCountRow = rows::ReadCountRow<String>;
+
+/// Adds a batch of reads: the CASE is [`tickete_core::engine::policy::reads::combine`]
+/// (the store contract suite proves they agree); `?3` is its carry from one period to the next.
+const ADD_READS: &str = "
+    INSERT INTO read_counts (product_id, day, period, scaled)
+    SELECT r.value ->> '$[0]', r.value ->> '$[1]', r.value ->> '$[2]', r.value ->> '$[3]'
+    FROM json_each(?1) AS r
+    WHERE EXISTS (SELECT 1 FROM products AS p WHERE p.id = r.value ->> '$[0]')
+    ON CONFLICT (product_id, day) DO UPDATE SET
+        scaled = CASE
+            WHEN excluded.period = read_counts.period THEN read_counts.scaled + excluded.scaled
+            WHEN excluded.period = read_counts.period + 1
+                THEN read_counts.scaled * ?2 + excluded.scaled
+            WHEN excluded.period > read_counts.period + 1 THEN excluded.scaled
+            WHEN excluded.period = read_counts.period - 1
+                THEN read_counts.scaled + excluded.scaled * ?2
+            ELSE read_counts.scaled
+        END,
+        period = MAX(excluded.period, read_counts.period)";
+
+#[async_trait]
+impl Learning for SqliteStore {
+    async fn record_fetch(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+        changed: bool,
+        empty: bool,
+        at: DateTime<Utc>,
+    ) -> Result<PairStats, StoreError> {
+        // Instants are kept to the microsecond: the state returned is the one stored.
+        let at = at.trunc_subsecs(6);
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("record fetch"))?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE id = ?1")
+            .bind(i64::from(product.get()))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("record fetch"))?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("product {product}")));
+        }
+        let row: Option<LearntPairRow> = sqlx::query_as(&format!(
+            "SELECT {LEARNT_COLUMNS} FROM learnt_pairs WHERE product_id = ?1 AND day = ?2"
+        ))
+        .bind(i64::from(product.get()))
+        .bind(day(date))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("record fetch"))?;
+        let mut stats = row.map(|row| row.stats()).transpose()?.unwrap_or_default();
+        stats.record(changed, empty, at);
+        sqlx::query(
+            "INSERT INTO learnt_pairs (product_id, day, observations, last_fetched, empty_streak)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (product_id, day) DO UPDATE SET observations = excluded.observations,
+                 last_fetched = excluded.last_fetched, empty_streak = excluded.empty_streak",
+        )
+        .bind(i64::from(product.get()))
+        .bind(day(date))
+        .bind(encode_observations(&stats.observations))
+        .bind(stats.last_fetched.map_or(0, instant))
+        .bind(i64::from(stats.empty_streak))
+        .execute(&mut *tx)
+        .await
+        .map_err(db("record fetch"))?;
+        tx.commit().await.map_err(db("record fetch"))?;
+        Ok(stats)
+    }
+
+    async fn learnt_pairs(
+        &self,
+        from: NaiveDate,
+        fetched_since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<LearntPair>, StoreError> {
+        let rows: Vec<LearntPairRow> = sqlx::query_as(&format!(
+            "SELECT {LEARNT_COLUMNS} FROM learnt_pairs
+             WHERE day >= ?1 AND (?2 IS NULL OR last_fetched >= ?2)
+             ORDER BY product_id, day"
+        ))
+        .bind(day(from))
+        .bind(fetched_since.map(instant))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db("read learnt pairs"))?;
+        rows.into_iter().map(LearntPairRow::into_pair).collect()
+    }
+
+    async fn add_reads(&self, reads: &[ReadDelta], at: DateTime<Utc>) -> Result<(), StoreError> {
+        check_reads(reads)?;
+        if reads.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<serde_json::Value> = reads
+            .iter()
+            .map(|read| {
+                let (period, weight) = scaled(read.count, at);
+                serde_json::json!([
+                    i64::from(read.product.get()),
+                    day(read.date),
+                    period,
+                    weight
+                ])
+            })
+            .collect();
+        sqlx::query(ADD_READS)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .bind(period_carry())
+            .execute(self.pool())
+            .await
+            .map_err(db("add reads"))?;
+        Ok(())
+    }
+
+    async fn stored_reads(&self, from: NaiveDate) -> Result<Vec<StoredReads>, StoreError> {
+        let rows: Vec<ReadCountRow> = sqlx::query_as(&format!(
+            "SELECT {READ_COLUMNS} FROM read_counts WHERE day >= ?1
+             ORDER BY product_id, day"
+        ))
+        .bind(day(from))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db("read reads"))?;
+        rows.into_iter().map(ReadCountRow::into_reads).collect()
+    }
+
+    async fn prune_learning(
+        &self,
+        before: NaiveDate,
+        oldest_period: i64,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("prune learning"))?;
+        let pairs = sqlx::query("DELETE FROM learnt_pairs WHERE day < ?1")
+            .bind(day(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(db("prune learning"))?;
+        let reads = sqlx::query("DELETE FROM read_counts WHERE day < ?1 OR period < ?2")
+            .bind(day(before))
+            .bind(oldest_period)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("prune learning"))?;
+        let capped = sqlx::query(
+            "DELETE FROM read_counts WHERE rowid IN (SELECT rowid FROM read_counts
+             ORDER BY period DESC, scaled DESC LIMIT -1 OFFSET ?1)",
+        )
+        .bind(i64::try_from(MAX_PAIRS).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await
+        .map_err(db("prune learning"))?;
+        tx.commit().await.map_err(db("prune learning"))?;
+        Ok(pairs.rows_affected() + reads.rows_affected() + capped.rows_affected())
+    }
+}
