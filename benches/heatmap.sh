@@ -10,6 +10,9 @@
 # Prints the server's own timing of each request (`Server-Timing`: `read` = the heatmap action,
 # `total` = action and rendering) and curl's time to the last byte, as p50 / p95 / max, and the
 # page size. KEEP_DB=<path> keeps a copy of the filled SQLite file (to look at the queries).
+# FILLED_DB=<path>: when the file exists, start from a copy of it instead of filling through
+# the simulator; when it does not, keep the fill there (run the older build first: a newer
+# build migrates its copy, an older one refuses a file a newer one migrated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,10 +45,16 @@ export DATABASE_URL="sqlite://${workdir}/heatmap.db" TICKETE_PRODUCTS="$(seq -s,
   TICKETE_PARTNER_URL="http://127.0.0.1:${SIM_PORT}" TICKETE_PARTNER_RATE_PER_MINUTE=6000000 \
   TICKETE_ADMIN_TOKEN="$TOKEN" RUST_LOG=warn
 start=$SECONDS
-"$BIN_DIR"/tickete sync --days "$DAYS" >"${workdir}/sync.log" 2>&1 \
-  || { echo "fill failed:"; tail -5 "${workdir}/sync.log"; exit 1; }
-echo "filled ${PRODUCTS} products × ${DAYS} days in $((SECONDS - start)) s"
-"$BIN_DIR"/tickete pause >/dev/null
+if [[ -n "${FILLED_DB:-}" && -f "${FILLED_DB}" ]]; then
+  cp "$FILLED_DB" "${workdir}/heatmap.db"
+  echo "copied a fill of ${PRODUCTS} products × ${DAYS} days from ${FILLED_DB}"
+else
+  "$BIN_DIR"/tickete sync --days "$DAYS" >"${workdir}/sync.log" 2>&1 \
+    || { echo "fill failed:"; tail -5 "${workdir}/sync.log"; exit 1; }
+  echo "filled ${PRODUCTS} products × ${DAYS} days in $((SECONDS - start)) s"
+  "$BIN_DIR"/tickete pause >/dev/null
+  [[ -n "${FILLED_DB:-}" ]] && sqlite3 "${workdir}/heatmap.db" ".backup '${FILLED_DB}'"
+fi
 
 TICKETE_BIND="127.0.0.1:${PORT}" TICKETE_PUBLIC_RATE_PER_MINUTE=0 \
   "$BIN_DIR"/tickete-server >"${workdir}/server.log" 2>&1 &
@@ -74,7 +83,7 @@ stat() { # column -> "p50 p95 max"
     p50=v[int((NR+1)/2)]; i=int(NR*0.95+0.999); if (i<1) i=1; if (i>NR) i=NR;
     printf "%8.1f %8.1f %8.1f", p50, v[i], v[NR]}'
 }
-echo "heatmap ${PRODUCTS} products × ${DAYS} dates (${cells} cells), ${REQUESTS} sequential requests, page $(( $(wc -c <"${workdir}/page.html") / 1024 )) KiB, SQLite"
+echo "heatmap ${PRODUCTS} products × ${DAYS} dates (${cells} cells), ${REQUESTS} sequential requests, page $(( $(wc -c <"${workdir}/page.html") / 1024 )) KiB, SQLite, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-34s %8s %8s %8s\n' "ms" p50 p95 max
 printf '%-34s %s\n' "server: heatmap action (read)" "$(stat 1)"
 printf '%-34s %s\n' "server: action + render (total)" "$(stat 2)"

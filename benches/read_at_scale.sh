@@ -21,7 +21,12 @@
 # and prints req/s, p99, the ratio to /healthz and the server's RSS (after the fill, and the
 # peak during the phases). Ratios are the figure to compare between runs: the machine is
 # shared, wrk and the server run on it together.
-set -euo pipefail
+#
+# FILLED_DB=<path> (SQLite): when the file exists, the run starts from a copy of it instead of
+# filling through the simulator (minutes on a loaded machine); when it does not, the fill is
+# kept there. To compare two builds on one fill, run the older build first (BIN_DIR): a newer
+# build migrates its copy at start, an older one refuses a file migrated by a newer one.
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 
 STORES="${1:-sqlite,postgres}"
@@ -53,6 +58,7 @@ cleanup() {
   rm -rf "$workdir"
 }
 trap cleanup EXIT
+trap 'echo "read_at_scale.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 "$BIN_DIR"/tickete partner-sim --products "$PRODUCTS" --rate-limit 0 --change-rate 0 \
   --bind "127.0.0.1:${SIM_PORT}" >"${workdir}/sim.log" 2>&1 &
@@ -93,23 +99,35 @@ run_store() { # store-name database-url
     TICKETE_PARTNER_URL="http://127.0.0.1:${SIM_PORT}" TICKETE_PARTNER_RATE_PER_MINUTE=6000000 \
     TICKETE_ADMIN_TOKEN="$TOKEN" RUST_LOG=warn
 
-  local start=$SECONDS
-  "$BIN_DIR"/tickete sync --days "$DAYS" >"${workdir}/sync-${name}.log" 2>&1 \
-    || { echo "fill failed:"; tail -5 "${workdir}/sync-${name}.log"; exit 1; }
+  local start=$SECONDS filled="filled"
+  if [[ $name == sqlite && -n "${FILLED_DB:-}" && -f "${FILLED_DB}" ]]; then
+    cp "$FILLED_DB" "${workdir}/load.db"
+    filled="copied a fill of"
+  else
+    "$BIN_DIR"/tickete sync --days "$DAYS" >"${workdir}/sync-${name}.log" 2>&1 \
+      || { echo "fill failed:"; tail -5 "${workdir}/sync-${name}.log"; exit 1; }
+    "$BIN_DIR"/tickete pause >/dev/null
+    if [[ $name == sqlite && -n "${FILLED_DB:-}" ]]; then
+      sqlite3 "${workdir}/load.db" ".backup '${FILLED_DB}'"
+    fi
+  fi
   local fill=$((SECONDS - start))
-  "$BIN_DIR"/tickete pause >/dev/null
 
   TICKETE_BIND="127.0.0.1:${PORT}" TICKETE_PUBLIC_RATE_PER_MINUTE=0 \
     "$BIN_DIR"/tickete-server >"${workdir}/server-${name}.log" 2>&1 &
   local server=$!
   pids+=("$server")
-  for _ in $(seq 1 200); do curl -fs "$BASE/readyz" >/dev/null && break; sleep 0.1; done
+  local ready=""
+  for _ in $(seq 1 600); do curl -fs "$BASE/readyz" >/dev/null && { ready=1; break; }; sleep 0.1; done
+  [[ -n $ready ]] && kill -0 "$server" 2>/dev/null \
+    || { echo "$name: the server is not ready (port ${PORT} taken?):"; tail -20 "${workdir}/server-${name}.log"; exit 1; }
   local slots
-  slots=$(curl -fs "$BASE/api/v1/experience/14/slots?date=$today" | grep -o '"startTime"' | wc -l)
+  # (No slots today is an answer too: grep finds nothing.)
+  slots=$(curl -fsS "$BASE/api/v1/experience/14/slots?date=$today" | { grep -o '"startTime"' || true; } | wc -l)
   local rss_start
   rss_start=$(rss_mb "$server")
   echo
-  echo "== $name: filled ${PRODUCTS} products × ${DAYS} days in ${fill} s; product 14 has $slots slots today; server RSS ${rss_start} MB"
+  echo "== $name: ${filled} ${PRODUCTS} products × ${DAYS} days in ${fill} s; product 14 has $slots slots today; server RSS ${rss_start} MB"
 
   local health_rps=""
   printf '%-14s %10s %8s %11s %8s\n' phase "req/s" "p99 ms" "vs healthz" "RSS MB"
@@ -130,7 +148,7 @@ run_store() { # store-name database-url
     printf '%-14s %10s %8s %10.2f %8s\n' "$phase" "$rps" "$(to_ms "$p99")" \
       "$(awk -v a="$rps" -v b="$health_rps" 'BEGIN {print a/b}')" "$(rss_mb "$server")"
   done
-  echo "peak RSS during the run: $(hwm_mb "$server") MB (${CONNECTIONS} connections, ${SECONDS_PER_PHASE} s per phase, wrk and the server on the same $(nproc)-core machine)"
+  echo "peak RSS during the run: $(hwm_mb "$server") MB (${CONNECTIONS} connections, ${SECONDS_PER_PHASE} s per phase, wrk and the server on the same $(nproc)-core machine; load average $(cut -d' ' -f1-3 /proc/loadavg))"
   kill "$server"; wait "$server" 2>/dev/null || true
 }
 

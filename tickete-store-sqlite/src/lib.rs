@@ -18,6 +18,7 @@
 //! apply, never half of it.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -31,6 +32,7 @@ mod error;
 mod feed;
 mod inventory;
 mod learning;
+mod readers;
 mod runs;
 mod webhooks;
 
@@ -43,13 +45,20 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a call waits for a free connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
-/// Connections of a file database: readers run in parallel in WAL mode, writers queue.
+/// Pooled connections of a file database: readers run in parallel in WAL mode, writers queue.
 const FILE_CONNECTIONS: u32 = 4;
+/// Rows a connection's thread reads ahead of the caller: sqlx's default of 50 made a read of
+/// a window of day states (tens of thousands of rows) hand over between the two threads
+/// every 50 rows.
+const ROW_BUFFER: usize = 1024;
 
 /// The embedded SQLite store. Cheap to clone; clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Connections for the public reads; `None` for an in-memory database, whose one pooled
+    /// connection is the database.
+    readers: Option<Arc<readers::Readers>>,
 }
 
 impl SqliteStore {
@@ -76,7 +85,8 @@ impl SqliteStore {
             // interior pages of the indexes a read walks; leaf pages of a database much larger
             // than any cache come from the OS page cache either way, and the server's RSS
             // stays bounded (issue 16).
-            .pragma("cache_size", "-1024");
+            .pragma("cache_size", "-1024")
+            .row_buffer_size(ROW_BUFFER);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         // No ping before handing out a connection: it is a file, not a network peer, and the
         // ping was a second round trip to the connection's thread on every read.
@@ -94,10 +104,16 @@ impl SqliteStore {
             pool_options.max_connections(FILE_CONNECTIONS)
         };
         let pool = pool_options
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(error::db("open database"))?;
-        Self::from_pool(pool).await
+        let mut store = Self::from_pool(pool).await?;
+        if !in_memory {
+            // Opened on first use, so after the migrations ran.
+            let path = options.get_filename().to_path_buf();
+            store.readers = Some(Arc::new(readers::Readers::new(path)));
+        }
+        Ok(store)
     }
 
     /// Wraps an existing pool (which must enable foreign keys) and migrates its schema.
@@ -106,7 +122,10 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|error| error::classify("migrate schema", error.into()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            readers: None,
+        })
     }
 
     /// The underlying connection pool.
@@ -116,6 +135,9 @@ impl SqliteStore {
 
     /// Closes every connection; later calls fail with `Unavailable`.
     pub async fn close(&self) {
+        if let Some(readers) = &self.readers {
+            readers.close();
+        }
         self.pool.close().await;
     }
 }

@@ -5,6 +5,7 @@ mod rows;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::OptionalExtension;
 use tickete_core::pricing::lowest_prices;
 use tickete_core::served::{slots_body, ServedDates, ServedSlots};
 use tickete_core::store::check_storable;
@@ -38,6 +39,12 @@ const SERVED_DATES: &str = "
     LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day >= ?2 AND d.day < ?3
     WHERE p.id = ?1
     GROUP BY p.id";
+
+/// The sync state of a window, in day order, from `day_states_sync_by_day` alone (callers
+/// take any order; sorting by product would cost a sort of the whole window).
+const DAY_STATES: &str = "
+    SELECT product_id, day, synced_at, hash, last_error FROM day_states
+    WHERE day >= ?1 AND day < ?2";
 
 #[async_trait]
 impl Inventory for SqliteStore {
@@ -180,15 +187,12 @@ impl Inventory for SqliteStore {
         from: NaiveDate,
         until: NaiveDate,
     ) -> Result<Vec<DayState>, StoreError> {
-        let rows: Vec<DayStateRow> = sqlx::query_as(
-            "SELECT product_id, day, synced_at, hash, last_error FROM day_states
-             WHERE day >= ?1 AND day < ?2 ORDER BY product_id, day",
-        )
-        .bind(day(from))
-        .bind(day(until))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("read day states"))?;
+        let rows: Vec<DayStateRow> = sqlx::query_as(DAY_STATES)
+            .bind(day(from))
+            .bind(day(until))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("read day states"))?;
         rows.into_iter().map(DayStateRow::into_state).collect()
     }
 
@@ -198,12 +202,21 @@ impl Inventory for SqliteStore {
         product: ProductId,
         date: NaiveDate,
     ) -> Result<ServedSlots, StoreError> {
-        let row: Option<ServedDayRow> = sqlx::query_as(SERVED_SLOTS)
-            .bind(i64::from(product.get()))
-            .bind(day(date))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("read slots"))?;
+        let (id, date_text) = (i64::from(product.get()), day(date));
+        let row: Option<ServedDayRow> = match &self.readers {
+            Some(readers) => readers.read("read slots", |connection| {
+                connection
+                    .prepare_cached(SERVED_SLOTS)?
+                    .query_row((id, &date_text), ServedDayRow::of)
+                    .optional()
+            })?,
+            None => sqlx::query_as(SERVED_SLOTS)
+                .bind(id)
+                .bind(&date_text)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("read slots"))?,
+        };
         let row = row.ok_or_else(|| StoreError::NotFound(format!("product {product}")))?;
         let body = match (&row.hash, row.is_current(), row.body) {
             (None, _, _) => return Ok(ServedSlots::never_synced()),
@@ -224,13 +237,22 @@ impl Inventory for SqliteStore {
         from: NaiveDate,
         until: NaiveDate,
     ) -> Result<ServedDates, StoreError> {
-        let row: Option<DatesRow> = sqlx::query_as(SERVED_DATES)
-            .bind(i64::from(product.get()))
-            .bind(day(from))
-            .bind(day(until))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("read dates"))?;
+        let (id, from_text, until_text) = (i64::from(product.get()), day(from), day(until));
+        let row: Option<DatesRow> = match &self.readers {
+            Some(readers) => readers.read("read dates", |connection| {
+                connection
+                    .prepare_cached(SERVED_DATES)?
+                    .query_row((id, &from_text, &until_text), DatesRow::of)
+                    .optional()
+            })?,
+            None => sqlx::query_as(SERVED_DATES)
+                .bind(id)
+                .bind(&from_text)
+                .bind(&until_text)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("read dates"))?,
+        };
         let row = row.ok_or_else(|| StoreError::NotFound(format!("product {product}")))?;
         let synced_at = row.synced_at.map(parse_instant).transpose()?;
         let dates = if row.stale > 0 {
@@ -239,5 +261,39 @@ impl Inventory for SqliteStore {
             row.open_dates()?
         };
         Ok(ServedDates { dates, synced_at })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn plan_of(sql: &str) -> String {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+        let store = SqliteStore::open(&url).await.expect("open");
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind("2025-03-01")
+                .bind("2025-03-02")
+                .fetch_all(store.pool())
+                .await
+                .expect("plan");
+        rows.into_iter()
+            .map(|row| row.3)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The heatmap, planning and `/metrics` read windows of day states: from the narrow
+    /// index, never the wide rows that hold the served bodies, and without a sort.
+    #[tokio::test]
+    async fn a_window_of_day_states_is_read_from_the_narrow_index_alone() {
+        let plan = plan_of(DAY_STATES).await;
+        assert!(
+            plan.contains("USING COVERING INDEX day_states_sync_by_day"),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     }
 }

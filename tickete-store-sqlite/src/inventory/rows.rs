@@ -117,6 +117,16 @@ pub(super) struct ServedDayRow {
 }
 
 impl ServedDayRow {
+    /// The row of a `rusqlite` read of the same columns ([`crate::readers`]).
+    pub(super) fn of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            synced_at: row.get("synced_at")?,
+            hash: row.get("hash")?,
+            served_hash: row.get("served_hash")?,
+            body: row.get("body")?,
+        })
+    }
+
     /// Whether the served columns were written for the stored content (else the day was
     /// synced before they existed, or by an older release, and is read from its slots).
     pub(super) fn is_current(&self) -> bool {
@@ -136,6 +146,15 @@ pub(super) struct DatesRow {
 }
 
 impl DatesRow {
+    /// The row of a `rusqlite` read of the same columns ([`crate::readers`]).
+    pub(super) fn of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            synced_at: row.get("synced_at")?,
+            stale: row.get("stale")?,
+            open: row.get("open")?,
+        })
+    }
+
     /// The bookable days of the summary text, by date.
     pub(super) fn open_dates(&self) -> Result<Vec<DatePrice>, StoreError> {
         let mut dates = Vec::new();

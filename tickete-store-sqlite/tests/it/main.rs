@@ -3,5 +3,6 @@
 mod budget_contract;
 mod outage;
 mod queue_contract;
+mod reads;
 mod served;
 mod store_contract;
