@@ -96,6 +96,7 @@ impl App {
             rate_per_minute: self.settings.partner.rate_per_minute,
             time_zone: self.settings.sync.timezone,
             max_hold: self.settings.partner.max_hold,
+            spare_share: self.settings.sync.spare_share,
             ..EngineConfig::default()
         }
     }

@@ -167,6 +167,9 @@ pub struct ProductBody {
     /// `SINGLE` or `MULTI`.
     #[cfg_attr(feature = "openapi", schema(example = "MULTI"))]
     pub time_slot_type: String,
+    /// `ok`, or `unknown` while the partner answers 404 for every date of the product.
+    #[cfg_attr(feature = "openapi", schema(example = "ok"))]
+    pub partner_status: String,
     /// Whether the product is synced.
     pub enabled: bool,
 }
@@ -186,6 +189,7 @@ impl From<&ProductView> for ProductBody {
                 TimeSlotType::Multi => "MULTI",
             }
             .to_owned(),
+            partner_status: view.partner_status.as_str().to_owned(),
             enabled: view.product.enabled,
         }
     }

@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    DaySnapshot, DayState, JobPatch, NewRun, Product, ProductId, ProductPatch, ProductView, RunId,
-    Slot, SyncJob, SyncRun,
+    DaySnapshot, DayState, JobPatch, NewRun, PartnerStatus, Product, ProductId, ProductPatch,
+    ProductView, RunId, Slot, SyncJob, SyncRun,
 };
 use crate::feed::{Events, Webhooks};
 use crate::learning::Learning;
@@ -174,6 +174,15 @@ pub trait Catalogue: Send + Sync + 'static {
 
     /// Ids of products to sync, ascending.
     async fn enabled_products(&self) -> Result<Vec<ProductId>, StoreError>;
+
+    /// Records whether the partner knows the product (set by the engine on a 404, cleared on
+    /// the next day it answers); returns whether the stored status changed. `NotFound` when
+    /// the product is not in the catalogue.
+    async fn set_partner_status(
+        &self,
+        id: ProductId,
+        status: PartnerStatus,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Synced availability: days applied atomically, read back as slots, and their sync state.

@@ -109,8 +109,8 @@ fn admin_token(app: &App) -> String {
     }
 }
 
-/// HTTP-side upkeep: invalidates a product's cached reads when one of its days is applied,
-/// and prunes the public rate limiter's per-client state.
+/// HTTP-side upkeep: invalidates a product's cached reads when one of its days is applied or
+/// its partner status changes, and prunes the public rate limiter's per-client state.
 async fn http_upkeep(state: AppState, stop: CancellationToken) {
     let mut events = state.engine().subscribe();
     let mut limiter_pruning = tokio::time::interval(Duration::from_secs(60));
@@ -118,7 +118,8 @@ async fn http_upkeep(state: AppState, stop: CancellationToken) {
         tokio::select! {
             () = stop.cancelled() => return,
             event = events.recv() => match event {
-                Ok(EngineEvent::TaskSettled { product, ok: true, .. }) => state.cache().invalidate(product),
+                Ok(EngineEvent::TaskSettled { product, ok: true, .. })
+                | Ok(EngineEvent::PartnerStatusChanged { product, .. }) => state.cache().invalidate(product),
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => state.cache().clear(),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,

@@ -4,10 +4,11 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use sqlx::{Postgres, Transaction};
 use tickete_core::{
-    Catalogue, Page, PageRequest, Product, ProductId, ProductPatch, ProductView, StoreError,
+    Catalogue, Page, PageRequest, PartnerStatus, Product, ProductId, ProductPatch, ProductView,
+    StoreError,
 };
 
-use crate::error::{db, limit_offset, product_id};
+use crate::error::{corrupt, db, limit_offset, product_id};
 use crate::PostgresStore;
 
 /// A row of `products`.
@@ -16,16 +17,28 @@ struct ProductRow {
     id: i64,
     name: String,
     enabled: bool,
+    partner_status: String,
 }
 
 impl ProductRow {
-    fn into_product(self) -> Result<Product, StoreError> {
-        Ok(Product {
+    fn into_product(self) -> Result<(Product, PartnerStatus), StoreError> {
+        let status = PartnerStatus::parse(&self.partner_status)
+            .ok_or_else(|| corrupt(format!("partner status {:?}", self.partner_status)))?;
+        let product = Product {
             id: product_id(self.id)?,
             name: self.name,
             enabled: self.enabled,
-        })
+        };
+        Ok((product, status))
     }
+}
+
+/// A catalogue entry as an update returns it.
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: i64,
+    name: String,
+    enabled: bool,
 }
 
 /// Slots of one product on one synced date.
@@ -36,14 +49,17 @@ struct SlotCountRow {
     slots: i64,
 }
 
+/// `RETURNING` of an update: the catalogue entry.
 const PRODUCT_COLUMNS: &str = "id, name, enabled";
+/// A read: the entry and what the engine recorded of it.
+const VIEW_COLUMNS: &str = "id, name, enabled, partner_status";
 
 /// The products with their facts derived from the slot counts of their synced dates.
 async fn views(
     tx: &mut Transaction<'static, Postgres>,
-    products: Vec<Product>,
+    products: Vec<(Product, PartnerStatus)>,
 ) -> Result<Vec<ProductView>, StoreError> {
-    let (Some(first), Some(last)) = (products.first(), products.last()) else {
+    let (Some((first, _)), Some((last, _))) = (products.first(), products.last()) else {
         return Ok(Vec::new());
     };
     let rows: Vec<SlotCountRow> = sqlx::query_as(
@@ -65,10 +81,11 @@ async fn views(
     }
     Ok(products
         .into_iter()
-        .map(|product| {
+        .map(|(product, status)| {
             let id = product.id;
             ProductView::derive(
                 product,
+                status,
                 counts
                     .iter()
                     .filter(|(owner, _, _)| *owner == id)
@@ -99,7 +116,7 @@ impl Catalogue for PostgresStore {
         id: ProductId,
         patch: &ProductPatch,
     ) -> Result<Product, StoreError> {
-        let row: ProductRow = sqlx::query_as(&format!(
+        let row: EntryRow = sqlx::query_as(&format!(
             "UPDATE products SET name = COALESCE($2, name), enabled = COALESCE($3, enabled)
              WHERE id = $1 RETURNING {PRODUCT_COLUMNS}"
         ))
@@ -110,7 +127,11 @@ impl Catalogue for PostgresStore {
         .await
         .map_err(db("update product"))?
         .ok_or_else(|| StoreError::NotFound(format!("product {id}")))?;
-        row.into_product()
+        Ok(Product {
+            id: product_id(row.id)?,
+            name: row.name,
+            enabled: row.enabled,
+        })
     }
 
     /// Deletes the product; slots, pax and day states go with it (`ON DELETE CASCADE`).
@@ -133,7 +154,7 @@ impl Catalogue for PostgresStore {
             .await
             .map_err(db("read product"))?;
         let row: ProductRow = sqlx::query_as(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1"
+            "SELECT {VIEW_COLUMNS} FROM products WHERE id = $1"
         ))
         .bind(i64::from(id.get()))
         .fetch_optional(&mut *tx)
@@ -159,7 +180,7 @@ impl Catalogue for PostgresStore {
             .await
             .map_err(db("list products"))?;
         let rows: Vec<ProductRow> = sqlx::query_as(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products ORDER BY id LIMIT $1 OFFSET $2"
+            "SELECT {VIEW_COLUMNS} FROM products ORDER BY id LIMIT $1 OFFSET $2"
         ))
         .bind(limit)
         .bind(offset)
@@ -184,5 +205,36 @@ impl Catalogue for PostgresStore {
             .await
             .map_err(db("list enabled products"))?;
         ids.into_iter().map(product_id).collect()
+    }
+
+    async fn set_partner_status(
+        &self,
+        id: ProductId,
+        status: PartnerStatus,
+    ) -> Result<bool, StoreError> {
+        // Written only when it changes; a missing row is told apart from an unchanged one.
+        let row: Option<(bool,)> =
+            sqlx::query_as("SELECT partner_status <> $2 FROM products WHERE id = $1")
+                .bind(i64::from(id.get()))
+                .bind(status.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("read partner status"))?;
+        match row {
+            None => Err(StoreError::NotFound(format!("product {id}"))),
+            Some((false,)) => Ok(false),
+            Some((true,)) => {
+                let updated = sqlx::query(
+                    "UPDATE products SET partner_status = $2
+                     WHERE id = $1 AND partner_status <> $2",
+                )
+                .bind(i64::from(id.get()))
+                .bind(status.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(db("record partner status"))?;
+                Ok(updated.rows_affected() > 0)
+            }
+        }
     }
 }

@@ -82,7 +82,7 @@ pub struct PartnerArgs {
     pub partner_sim: bool,
 }
 
-/// `TICKETE_PRODUCTS`, `TICKETE_TIMEZONE`.
+/// `TICKETE_PRODUCTS`, `TICKETE_TIMEZONE`, `TICKETE_SYNC_SPARE_SHARE`.
 #[derive(Debug, Clone, Default, Args, Serialize)]
 pub struct SyncArgs {
     /// Product ids seeded into an empty catalogue, comma separated.
@@ -93,6 +93,11 @@ pub struct SyncArgs {
     #[arg(long, env = "TICKETE_TIMEZONE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Share (0..1) of the budget left over by the freshness targets that may go to early
+    /// refreshes of the pairs most likely stale; 0 spends no more calls than the targets need.
+    #[arg(long, env = "TICKETE_SYNC_SPARE_SHARE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_spare_share: Option<f64>,
 }
 
 /// `TICKETE_LOG_FORMAT`.

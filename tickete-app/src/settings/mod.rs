@@ -89,7 +89,7 @@ pub struct PartnerSettings {
     pub max_hold: Duration,
 }
 
-/// `TICKETE_PRODUCTS`, `TICKETE_TIMEZONE`.
+/// `TICKETE_PRODUCTS`, `TICKETE_TIMEZONE`, `TICKETE_SYNC_SPARE_SHARE`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SyncSettings {
     /// Product ids seeded into an empty catalogue.
@@ -98,6 +98,13 @@ pub struct SyncSettings {
     /// Zone that defines "today" and cron times.
     #[serde(default = "defaults::time_zone", deserialize_with = "read::time_zone")]
     pub timezone: Tz,
+    /// Share of the left-over budget spent on early refreshes (0..=1).
+    #[serde(
+        default,
+        rename = "sync_spare_share",
+        deserialize_with = "read::spare_share"
+    )]
+    pub spare_share: f64,
 }
 
 /// The server's own settings.

@@ -252,3 +252,47 @@ fn the_simulator_flag_wins_over_a_partner_url() {
     .unwrap();
     assert_eq!(settings.partner.target, PartnerTarget::Simulator);
 }
+
+#[test]
+fn the_spare_share_comes_from_flag_env_or_file_and_is_a_share() {
+    assert_eq!(Settings::defaults().sync.spare_share, 0.0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tickete.toml");
+    std::fs::write(&path, "sync_spare_share = 0.25\n").unwrap();
+    let share = |config: Option<std::path::PathBuf>, flag: Option<f64>| {
+        Settings::resolve(&CommonArgs {
+            config,
+            sync: SyncArgs {
+                sync_spare_share: flag,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .map(|settings| settings.sync.spare_share)
+    };
+    assert_eq!(share(Some(path.clone()), None).unwrap(), 0.25);
+    assert_eq!(share(Some(path), Some(1.0)).unwrap(), 1.0);
+    for bad in [1.5, -0.1, f64::NAN] {
+        let error = share(None, Some(bad)).unwrap_err().to_string();
+        assert!(error.contains("TICKETE_SYNC_SPARE_SHARE"), "{error}");
+        assert!(error.contains("between 0 and 1"), "{error}");
+    }
+    // The environment variable is the flag's (clap reads it).
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        common: CommonArgs,
+    }
+    let parsed =
+        <Cli as clap::Parser>::try_parse_from(["tickete", "--sync-spare-share", "0.5"]).unwrap();
+    assert_eq!(parsed.common.sync.sync_spare_share, Some(0.5));
+    let command = <Cli as clap::CommandFactory>::command();
+    let arg = command
+        .get_arguments()
+        .find(|arg| arg.get_id() == "sync_spare_share")
+        .unwrap();
+    assert_eq!(
+        arg.get_env().and_then(|env| env.to_str()),
+        Some("TICKETE_SYNC_SPARE_SHARE")
+    );
+}

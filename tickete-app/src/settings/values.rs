@@ -165,6 +165,17 @@ pub(crate) mod read {
         })
     }
 
+    pub fn spare_share<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let share = f64::deserialize(d)?;
+        if !(0.0..=1.0).contains(&share) {
+            return Err(D::Error::custom(format!(
+                "TICKETE_SYNC_SPARE_SHARE {share} must be a share between 0 and 1 (0.25: a \
+                 quarter of the budget the targets leave over)"
+            )));
+        }
+        Ok(share)
+    }
+
     pub fn products<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ProductId>, D::Error> {
         parse_products(&String::deserialize(d)?).map_err(D::Error::custom)
     }

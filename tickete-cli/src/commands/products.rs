@@ -40,13 +40,21 @@ async fn list(ctx: &Ctx, actions: &Actions, page: PageArgs) -> Result<(), CliErr
     if ctx.json {
         return output::json(&body);
     }
-    let mut table = Table::new(&["id", "name", "enabled", "slot type", "available days"]);
+    let mut table = Table::new(&[
+        "id",
+        "name",
+        "enabled",
+        "partner",
+        "slot type",
+        "available days",
+    ]);
     for product in &body.data {
         let days: Vec<&str> = product.available_days.iter().map(|d| &d[..3]).collect();
         table.row(vec![
             product.id.to_string(),
             product.name.clone(),
             if product.enabled { "yes" } else { "no" }.to_owned(),
+            product.partner_status.clone(),
             product.time_slot_type.clone(),
             if days.is_empty() {
                 "— (not synced)".to_owned()

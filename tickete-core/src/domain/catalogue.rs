@@ -33,6 +33,42 @@ pub enum TimeSlotType {
     Multi,
 }
 
+/// Whether the partner knows a product (SPEC §2 `partnerStatus`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartnerStatus {
+    /// Never fetched, or the last answer for it was a day.
+    #[default]
+    Ok,
+    /// The partner answered 404 since its last 200.
+    Unknown,
+}
+
+impl PartnerStatus {
+    /// The stored and served spelling: `ok`, `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Reads the stored spelling back; `None` for anything else.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "ok" => Some(Self::Ok),
+            "unknown" => Some(Self::Unknown),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for PartnerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A product with the facts derived from its synced inventory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductView {
@@ -42,12 +78,15 @@ pub struct ProductView {
     pub available_days: Vec<Weekday>,
     /// Derived from the maximum number of slots on one date.
     pub time_slot_type: TimeSlotType,
+    /// Whether the partner knows the product, as the engine last found.
+    pub partner_status: PartnerStatus,
 }
 
 impl ProductView {
     /// Derives the view from the slot count of each synced date of the product.
     pub fn derive(
         product: Product,
+        partner_status: PartnerStatus,
         slots_per_date: impl IntoIterator<Item = (chrono::NaiveDate, u64)>,
     ) -> Self {
         use chrono::Datelike;
@@ -71,6 +110,7 @@ impl ProductView {
             } else {
                 TimeSlotType::Single
             },
+            partner_status,
         }
     }
 }

@@ -6,7 +6,7 @@ mod inventory;
 mod run_body;
 mod sync;
 
-pub use catalogue::{Product, ProductPatch, ProductView, TimeSlotType};
+pub use catalogue::{PartnerStatus, Product, ProductPatch, ProductView, TimeSlotType};
 pub use ids::{ParseIdError, ProductId, RunId};
 pub use inventory::{DaySnapshot, PaxAvailability, Price, Slot};
 pub use run_body::RunBody;

@@ -44,6 +44,10 @@ pub struct EngineConfig {
     /// Which refresh policy chooses the next fetch (the freshness-driven one unless a
     /// comparison asks for the previous order).
     pub policy: PolicyKind,
+    /// Share (0..=1) of the budget the targets leave over that may go to early refreshes of
+    /// the pairs most likely stale (`TICKETE_SYNC_SPARE_SHARE`); 0 spends only what the
+    /// targets need.
+    pub spare_share: f64,
 }
 
 /// Default of [`EngineConfig::max_hold`]: one hour.
@@ -59,6 +63,7 @@ impl Default for EngineConfig {
             fetch_timeout: Duration::from_secs(30),
             max_hold: DEFAULT_MAX_HOLD,
             policy: PolicyKind::default(),
+            spare_share: 0.0,
         }
     }
 }

@@ -11,12 +11,14 @@ pub mod cron;
 mod freshness;
 mod learning;
 mod local_queue;
+mod partner_status;
 mod planner;
 pub mod policy;
 mod refresh;
 mod request;
 mod run_tracker;
 pub mod schedule;
+mod spare;
 mod targets;
 mod task_queue;
 pub mod upkeep;
@@ -84,6 +86,13 @@ pub enum EngineEvent {
         /// Whether the fetch succeeded.
         ok: bool,
     },
+    /// The partner started or stopped knowing a product (`partnerStatus` changed).
+    PartnerStatusChanged {
+        /// Product.
+        product: ProductId,
+        /// Its status now.
+        status: crate::domain::PartnerStatus,
+    },
     /// A run's counts moved.
     RunProgress(SyncRun),
     /// A run ended (any final status).
@@ -119,6 +128,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     queue: Arc<dyn WorkQueue>,
     refresh: Arc<RefreshPolicy>,
+    partner_status: partner_status::RecordedStatus,
+    spare: spare::SpareCalls,
     start_lock: tokio::sync::Mutex<()>,
     started: tokio::sync::OnceCell<()>,
     /// Serialises pause, resume and re-reads of the flag, so a re-read that began before a
@@ -187,6 +198,8 @@ impl EngineBuilder {
                 clock: self.clock,
                 queue,
                 refresh,
+                partner_status: partner_status::RecordedStatus::default(),
+                spare: spare::SpareCalls::default(),
                 start_lock: tokio::sync::Mutex::new(()),
                 started: tokio::sync::OnceCell::new(),
                 pause_lock: tokio::sync::Mutex::new(()),

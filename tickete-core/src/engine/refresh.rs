@@ -8,8 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::policy::learnt::{Learnt, PairStats, Seen};
-use super::policy::reads::{ReadDelta, ReadTally, Reads};
-use super::policy::{self, PairView, PolicyKind, Regime, CHEAP_FLOOR};
+use super::policy::reads::{ReadDelta, ReadTally, Reads, MAX_BOOST};
+use super::policy::{self, PairView, PolicyKind, Rank, Regime, CHEAP_FLOOR};
 use super::work_queue::TaskChooser;
 use super::{job_freshness, record_freshness, Engine, JobFreshness, Targets};
 use crate::domain::{ProductId, SyncTask};
@@ -272,6 +272,34 @@ fn days_ahead(today: NaiveDate, date: NaiveDate) -> u32 {
     u32::try_from((date - today).num_days()).unwrap_or(0)
 }
 
+impl RefreshPolicy {
+    /// What the policy knows of each candidate at `now`.
+    fn views(&self, state: &State, candidates: &[SyncTask], now: DateTime<Utc>) -> Vec<PairView> {
+        let today = state.today.unwrap_or_else(|| now.date_naive());
+        candidates
+            .iter()
+            .map(|task| view_of(state, task, days_ahead(today, task.date), now))
+            .collect()
+    }
+
+    /// Which of `candidates` an early refresh should fetch (see [`policy::choose_spare`]);
+    /// products the partner does not know are left to their daily probe.
+    pub fn choose_spare(&self, candidates: &[SyncTask], now: DateTime<Utc>) -> Option<usize> {
+        let state = self.state();
+        let known: Vec<usize> = (0..candidates.len())
+            .filter(|&i| !state.learnt.is_unknown(candidates[i].product))
+            .collect();
+        let tasks: Vec<SyncTask> = known.iter().map(|&i| candidates[i].clone()).collect();
+        let views = self.views(&state, &tasks, now);
+        policy::choose_spare(&views).map(|chosen| known[chosen])
+    }
+
+    /// Days ahead the enabled jobs' windows cover, as of the last update.
+    pub fn horizon_days(&self) -> u32 {
+        self.state().targets.horizon_days()
+    }
+}
+
 impl TaskChooser for RefreshPolicy {
     fn choose(&self, candidates: &[SyncTask], now: DateTime<Utc>) -> Option<usize> {
         if self.kind == PolicyKind::NearestDateFirst || candidates.is_empty() {
@@ -279,26 +307,92 @@ impl TaskChooser for RefreshPolicy {
             return (!candidates.is_empty()).then_some(0);
         }
         let state = self.state();
-        let today = state.today.unwrap_or_else(|| now.date_naive());
-        let views: Vec<PairView> = candidates
-            .iter()
-            .map(|task| {
-                let ahead = days_ahead(today, task.date);
-                let pair = state.learnt.pair(task.product, task.date);
-                PairView {
-                    days_ahead: ahead,
-                    age: task
-                        .priority
-                        .synced_at
-                        .map(|at| (now - at).num_milliseconds().max(0) as f64 / 1000.0),
-                    target: state.targets.for_days_ahead(ahead),
-                    rate: state.learnt.rate(task.product, task.date, ahead),
-                    read_boost: state.reads.boost(task.product, task.date),
-                    empty_day: pair.is_some_and(|p| p.is_empty_day()),
-                }
-            })
-            .collect();
-        policy::choose(&views, state.regime)
+        match state.regime {
+            // Same order as the queue's; kept for a queue that lists its candidates anyway.
+            Regime::Targets => {
+                policy::choose(&self.views(&state, candidates, now), Regime::Targets)
+            }
+            Regime::Budget => choose_over_budget(&state, candidates, now),
+        }
+    }
+
+    fn takes_first(&self) -> bool {
+        // Within budget the policy's order is the queue's: nearest date, then oldest data.
+        self.kind == PolicyKind::NearestDateFirst || self.state().regime == Regime::Targets
+    }
+}
+
+/// [`policy::choose`] over budget, without building every view: the tiers above 1 need only
+/// ages and targets (and, for pairs old enough to be past a learnt-empty day's floor, whether
+/// the day is learnt empty); only when none is there are values computed, nearest dates
+/// first, until no farther date could beat the best (a value is at most
+/// `HORIZON_DECAY^days × (1 + MAX_BOOST)`). Same choice as ranking every view.
+fn choose_over_budget(state: &State, candidates: &[SyncTask], now: DateTime<Utc>) -> Option<usize> {
+    let today = state.today.unwrap_or_else(|| now.date_naive());
+    let old_enough = CHEAP_FLOOR.num_seconds() as f64 * policy::FLOOR_SLACK;
+    let mut top: Option<(usize, Rank)> = None;
+    let mut days = Vec::with_capacity(candidates.len());
+    for (index, task) in candidates.iter().enumerate() {
+        let ahead = days_ahead(today, task.date);
+        days.push(ahead);
+        let age = age_of(task, now);
+        let empty_day = age.is_some_and(|age| age >= old_enough)
+            && state
+                .learnt
+                .pair(task.product, task.date)
+                .is_some_and(|p| p.is_empty_day());
+        let view = PairView {
+            days_ahead: ahead,
+            age,
+            target: state.targets.for_days_ahead(ahead),
+            rate: 0.0,
+            read_boost: 1.0,
+            empty_day,
+        };
+        let rank = policy::rank(&view, Regime::Budget);
+        if rank.tier >= 2 && top.is_none_or(|(_, best)| rank > best) {
+            top = Some((index, rank));
+        }
+    }
+    if let Some((index, _)) = top {
+        return Some(index);
+    }
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    if days.windows(2).any(|pair| pair[0] > pair[1]) {
+        order.sort_by_key(|&index| days[index]);
+    }
+    let mut best: Option<(usize, f64)> = None;
+    for index in order {
+        let bound = policy::HORIZON_DECAY.powi(days[index] as i32) * (1.0 + MAX_BOOST);
+        if best.is_some_and(|(_, value)| value > bound) {
+            break;
+        }
+        let task = &candidates[index];
+        let value = policy::rank(&view_of(state, task, days[index], now), Regime::Budget).value;
+        if best.is_none_or(|(first, top)| value > top || (value == top && index < first)) {
+            best = Some((index, value));
+        }
+    }
+    best.map(|(index, _)| index)
+}
+
+/// Seconds since the task's pair was last fetched (`None`: never).
+fn age_of(task: &SyncTask, now: DateTime<Utc>) -> Option<f64> {
+    task.priority
+        .synced_at
+        .map(|at| (now - at).num_milliseconds().max(0) as f64 / 1000.0)
+}
+
+/// Everything the policy knows of one queued pair.
+fn view_of(state: &State, task: &SyncTask, ahead: u32, now: DateTime<Utc>) -> PairView {
+    let pair = state.learnt.pair(task.product, task.date);
+    PairView {
+        days_ahead: ahead,
+        age: age_of(task, now),
+        target: state.targets.for_days_ahead(ahead),
+        rate: state.learnt.rate(task.product, task.date, ahead),
+        read_boost: state.reads.boost(task.product, task.date),
+        empty_day: pair.is_some_and(|p| p.is_empty_day()),
     }
 }
 
@@ -355,5 +449,75 @@ impl Engine {
         let report = job_freshness(&targets, &products, &states, today, now);
         record_freshness(&report);
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Days, Duration};
+
+    use super::*;
+    use crate::domain::TaskPriority;
+    use crate::SyncJob;
+
+    /// Over budget, the pruned choice is the choice of ranking every view, on states where
+    /// the winner is in each tier (stale today, overdue or never fetched, the rest).
+    #[test]
+    fn the_pruned_choice_over_budget_is_the_full_ranking() {
+        let now = DateTime::parse_from_rfc3339("2026-03-02T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let today = now.date_naive();
+        let policy = RefreshPolicy::new(PolicyKind::Freshness, 1);
+        let products: Vec<ProductId> = (1..=40).map(|id| ProductId::new(id).unwrap()).collect();
+        let targets = Targets::of_jobs(&SyncJob::defaults(), chrono_tz::Tz::UTC, now);
+        policy.update(targets, &products, today);
+        assert_eq!(policy.state().regime, Regime::Budget);
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |bound: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % bound
+        };
+        let mut reads = Vec::new();
+        for _ in 0..600 {
+            let product = products[next(40) as usize];
+            let date = today + Days::new(next(30));
+            for fetch in 0..3 {
+                let seen = Seen::Day {
+                    changed: next(3) == 0,
+                    empty: product.get() % 7 == 0,
+                };
+                let at = now - Duration::hours(30) + Duration::hours(fetch * 10);
+                policy.observe(product, date, seen, at);
+            }
+            reads.push(((product, date), 1.0 + next(20) as f64));
+        }
+        policy.replace_reads(reads, now);
+        let mut tiers_won = [0; 4];
+        for round in 0..200 {
+            let oldest_minutes = [20, 180, 1200, 2400][round % 4];
+            let candidates: Vec<SyncTask> = (0..300)
+                .map(|_| {
+                    let product = products[next(40) as usize];
+                    let date = today + Days::new(next(30));
+                    let synced_at = (round % 5 != 0 || next(50) != 0)
+                        .then(|| now - Duration::minutes(next(oldest_minutes) as i64 + 1));
+                    SyncTask {
+                        product,
+                        date,
+                        priority: TaskPriority { date, synced_at },
+                    }
+                })
+                .collect();
+            let state = policy.state();
+            let full = policy::choose(&policy.views(&state, &candidates, now), Regime::Budget);
+            let pruned = choose_over_budget(&state, &candidates, now);
+            assert_eq!(pruned, full, "round {round}");
+            let views = policy.views(&state, &candidates, now);
+            tiers_won[usize::from(policy::rank(&views[full.unwrap()], Regime::Budget).tier)] += 1;
+        }
+        assert!(tiers_won[1..].iter().all(|won| *won > 0), "{tiers_won:?}");
     }
 }

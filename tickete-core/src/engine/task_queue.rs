@@ -114,6 +114,9 @@ impl TaskQueue {
         now: DateTime<Utc>,
         chooser: &dyn TaskChooser,
     ) -> Option<(SyncTask, TaskEntry)> {
+        if chooser.takes_first() {
+            return self.pop_ready(now);
+        }
         let candidates: Vec<SyncTask> = self
             .pending
             .iter()

@@ -105,6 +105,12 @@ pub trait TaskChooser: Send + Sync {
     /// Index of the task to fetch next among `candidates` (in the queue's own order:
     /// nearest date, then oldest data), `None` to take none.
     fn choose(&self, candidates: &[SyncTask], now: DateTime<Utc>) -> Option<usize>;
+
+    /// Whether [`TaskChooser::choose`] would pick the first ready candidate of the queue's
+    /// order now, so a queue may take it without listing the others.
+    fn takes_first(&self) -> bool {
+        false
+    }
 }
 
 /// The task queue and the live counts of running runs.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -12,9 +12,27 @@ use tokio_util::sync::CancellationToken;
 use super::policy::learnt::Seen;
 use super::work_queue::{ClaimedTask, Readiness, TaskOutcome};
 use super::{Engine, EngineEvent};
-use crate::domain::{DaySnapshot, RunStatus, SyncRun, SyncTask};
+use crate::domain::{DaySnapshot, PartnerStatus, ProductId, RunStatus, SyncRun, SyncTask};
 use crate::source::SourceError;
 use crate::store::ApplyOutcome;
+
+/// What the worker goes for next.
+enum Next {
+    /// A task of the queue.
+    Queued,
+    /// An early refresh on spare budget.
+    Spare,
+}
+
+/// What one partner call came to.
+pub(super) enum Fetched {
+    /// The day was applied.
+    Applied(ApplyOutcome),
+    /// The partner answered but the store could not keep the day.
+    NotStored(String),
+    /// The partner (or the check of its answer) refused.
+    Refused(SourceError),
+}
 
 /// Pause after the queue or the budget failed, before trying again.
 const ERROR_PAUSE: Duration = Duration::from_secs(1);
@@ -34,10 +52,17 @@ impl Engine {
                 _ = shutdown.cancelled() => break,
                 permit = capacity.clone().acquire_owned() => permit.expect("semaphore never closed"),
             };
-            tokio::select! {
+            let next = tokio::select! {
                 _ = shutdown.cancelled() => break,
-                () = self.wait_for_ready_work() => {}
-            }
+                next = self.wait_for_work() => next,
+            };
+            let spare = match next {
+                Next::Queued => None,
+                Next::Spare => match self.choose_spare().await {
+                    Some(pair) => Some(pair),
+                    None => continue,
+                },
+            };
             let waited = Instant::now();
             let budget = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -52,6 +77,13 @@ impl Engine {
             }
             // Pause may have landed while we waited for the budget.
             if self.pause_state().paused {
+                if spare.is_some() {
+                    self.spare_dropped();
+                }
+                continue;
+            }
+            if let Some((product, date)) = spare {
+                in_flight.spawn(self.clone().refresh_early(product, date, permit));
                 continue;
             }
             let claimed = match self
@@ -76,7 +108,8 @@ impl Engine {
         self.stop_worker().await;
     }
 
-    async fn wait_for_ready_work(&self) {
+    /// Waits until queued work is ready (or, with a spare share, an early refresh may go).
+    async fn wait_for_work(&self) -> Next {
         loop {
             if self.pause_state().paused {
                 let mut pause = self.inner.pause.subscribe();
@@ -85,13 +118,26 @@ impl Engine {
             }
             let now = self.inner.clock.now();
             let wake_at = match self.inner.queue.readiness(now).await {
-                Ok(Readiness::Ready) => return,
+                Ok(Readiness::Ready) => return Next::Queued,
                 Ok(Readiness::At(at)) => Some(until(now, at)),
                 Ok(Readiness::Empty) => self.inner.queue.poll_interval(),
                 Err(error) => {
                     tracing::warn!(%error, "could not read the queue; retrying");
                     Some(ERROR_PAUSE)
                 }
+            };
+            let wake_at = match self.next_spare_at(now) {
+                Some(at) if at <= now && self.spare_may_go().await => return Next::Spare,
+                Some(at) => {
+                    // Due but work is in flight: look again shortly.
+                    let spare = if at <= now {
+                        super::spare::SPARE_RECHECK
+                    } else {
+                        until(now, at)
+                    };
+                    Some(wake_at.map_or(spare, |wake| wake.min(spare)))
+                }
+                None => wake_at,
             };
             match wake_at {
                 Some(delay) => {
@@ -118,9 +164,42 @@ impl Engine {
                 return;
             }
         }
+        let outcome = match self.fetch_and_apply(task.product, task.date).await {
+            Fetched::Applied(applied) => TaskOutcome::Fetched(applied),
+            Fetched::NotStored(message) => TaskOutcome::Failed(message),
+            Fetched::Refused(SourceError::RateLimited { reset_at }) => {
+                self.hold_partner_calls(reset_at).await;
+                self.release(claimed, None, None).await;
+                return;
+            }
+            Fetched::Refused(SourceError::Transient(message))
+                if claimed.attempts + 1 < inner.config.retry.attempts =>
+            {
+                claimed.attempts += 1;
+                let backoff = backoff(inner.config.retry.base_delay, claimed.attempts);
+                tracing::info!(attempt = claimed.attempts, ?backoff, %message, "transient failure; retrying");
+                let not_before = inner.clock.now()
+                    + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::MAX);
+                self.release(claimed, Some(not_before), Some(&message))
+                    .await;
+                return;
+            }
+            Fetched::Refused(error) => {
+                self.record_fetch_error(task.product, task.date, &error)
+                    .await;
+                TaskOutcome::Failed(error.to_string())
+            }
+        };
+        self.settle(&task, outcome).await;
+    }
+
+    /// One partner call for (product, date), checked and applied; what was learnt from it is
+    /// recorded (change observed, partner status).
+    pub(super) async fn fetch_and_apply(&self, product: ProductId, date: NaiveDate) -> Fetched {
+        let inner = &self.inner;
         let fetched = tokio::time::timeout(
             inner.config.fetch_timeout,
-            inner.source.fetch(task.product, task.date),
+            inner.source.fetch(product, date),
         )
         .await
         .unwrap_or_else(|_| {
@@ -138,64 +217,62 @@ impl Engine {
         });
         metrics::counter!("tickete_partner_requests_total", "outcome" => outcome_label(&fetched))
             .increment(1);
-        let outcome = match fetched {
-            Ok(snapshot) => {
-                let now = inner.clock.now();
-                match inner.store.apply_day(task.product, &snapshot, now).await {
-                    Ok(applied) => {
-                        let changed = applied == ApplyOutcome::Changed;
-                        let empty = snapshot.slots.is_empty();
-                        self.learn_fetch(task.product, task.date, changed, empty, now)
-                            .await;
-                        TaskOutcome::Fetched(applied)
-                    }
-                    Err(error) => TaskOutcome::Failed(format!("could not store the day: {error}")),
+        let now = inner.clock.now();
+        match fetched {
+            Ok(snapshot) => match inner.store.apply_day(product, &snapshot, now).await {
+                Ok(applied) => {
+                    let changed = applied == ApplyOutcome::Changed;
+                    let empty = snapshot.slots.is_empty();
+                    self.learn_fetch(product, date, changed, empty, now).await;
+                    self.record_partner_status(product, PartnerStatus::Ok).await;
+                    Fetched::Applied(applied)
                 }
-            }
-            Err(SourceError::RateLimited { reset_at }) => {
-                metrics::counter!("tickete_partner_rate_limited_total").increment(1);
-                let latest = chrono::Duration::from_std(inner.config.max_hold)
-                    .ok()
-                    .and_then(|hold| inner.clock.now().checked_add_signed(hold))
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
-                let reset_at = reset_at.min(latest);
-                tracing::warn!(%reset_at, "partner rate limit hit; holding every call until reset");
-                if let Err(error) = inner.budget.hold_until(reset_at).await {
-                    tracing::warn!(%error, "could not share the rate-limit hold");
-                }
-                self.release(claimed, None, None).await;
-                return;
-            }
-            Err(SourceError::Transient(message))
-                if claimed.attempts + 1 < inner.config.retry.attempts =>
-            {
-                claimed.attempts += 1;
-                let backoff = backoff(inner.config.retry.base_delay, claimed.attempts);
-                tracing::info!(attempt = claimed.attempts, ?backoff, %message, "transient failure; retrying");
-                let not_before = inner.clock.now()
-                    + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::MAX);
-                self.release(claimed, Some(not_before), Some(&message))
-                    .await;
-                return;
-            }
+                Err(error) => Fetched::NotStored(format!("could not store the day: {error}")),
+            },
             Err(error) => {
                 if matches!(error, SourceError::UnknownProduct(_)) {
-                    let seen = Seen::UnknownProduct;
-                    let now = inner.clock.now();
-                    inner.refresh.observe(task.product, task.date, seen, now);
+                    inner
+                        .refresh
+                        .observe(product, date, Seen::UnknownProduct, now);
+                    self.record_partner_status(product, PartnerStatus::Unknown)
+                        .await;
                 }
-                let message = error.to_string();
-                if let Err(store_error) = inner
-                    .store
-                    .record_day_error(task.product, task.date, &message)
-                    .await
-                {
-                    tracing::warn!(%store_error, "could not record the fetch error");
-                }
-                TaskOutcome::Failed(message)
+                Fetched::Refused(error)
             }
-        };
-        self.settle(&task, outcome).await;
+        }
+    }
+
+    /// A partner 429: every call of the deployment waits until `reset_at` (clamped).
+    pub(super) async fn hold_partner_calls(&self, reset_at: DateTime<Utc>) {
+        let inner = &self.inner;
+        metrics::counter!("tickete_partner_rate_limited_total").increment(1);
+        let latest = chrono::Duration::from_std(inner.config.max_hold)
+            .ok()
+            .and_then(|hold| inner.clock.now().checked_add_signed(hold))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let reset_at = reset_at.min(latest);
+        tracing::warn!(%reset_at, "partner rate limit hit; holding every call until reset");
+        if let Err(error) = inner.budget.hold_until(reset_at).await {
+            tracing::warn!(%error, "could not share the rate-limit hold");
+        }
+    }
+
+    /// Records a failed fetch on the day's state (its inventory stays as it was).
+    pub(super) async fn record_fetch_error(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+        error: &SourceError,
+    ) {
+        let message = error.to_string();
+        if let Err(store_error) = self
+            .inner
+            .store
+            .record_day_error(product, date, &message)
+            .await
+        {
+            tracing::warn!(%store_error, "could not record the fetch error");
+        }
     }
 
     async fn release(

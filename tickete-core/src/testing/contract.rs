@@ -135,6 +135,7 @@ macro_rules! store_contract_tests {
             product_view_derives_days_and_slot_type,
             list_products_orders_by_id_and_pages,
             enabled_products_lists_enabled_ids_ascending,
+            partner_status_is_recorded_and_kept_by_catalogue_edits,
             apply_day_round_trips_slots_and_pax,
             apply_day_for_unknown_product_is_not_found,
             apply_day_deletes_vanished_slots,

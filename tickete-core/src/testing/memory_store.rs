@@ -1,18 +1,17 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    DaySnapshot, DayState, JobPatch, NewRun, Product, ProductId, ProductPatch, ProductView, RunId,
+    DaySnapshot, DayState, JobPatch, NewRun, PartnerStatus, Product, ProductId, ProductView, RunId,
     RunStatus, Slot, SyncJob, SyncRun,
 };
 use crate::pricing::lowest_prices;
 use crate::served::{slots_body, ServedDates, ServedSlots};
 use crate::store::{
-    ApplyOutcome, Catalogue, Control, DayApply, Inventory, Page, PageRequest, PauseState, RunLog,
-    StoreError,
+    ApplyOutcome, Control, DayApply, Inventory, Page, PageRequest, PauseState, RunLog, StoreError,
 };
 
 /// An `InventoryStore` in process memory, with the same semantics as the SQL stores.
@@ -26,10 +25,12 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 pub(super) struct State {
-    unavailable: bool,
-    products: BTreeMap<ProductId, Product>,
-    days: HashMap<(ProductId, NaiveDate), DaySnapshot>,
-    day_states: BTreeMap<(ProductId, NaiveDate), DayState>,
+    pub(super) unavailable: bool,
+    pub(super) products: BTreeMap<ProductId, Product>,
+    /// Products the partner answered 404 for (absent: `ok`).
+    pub(super) partner_unknown: BTreeSet<ProductId>,
+    pub(super) days: HashMap<(ProductId, NaiveDate), DaySnapshot>,
+    pub(super) day_states: BTreeMap<(ProductId, NaiveDate), DayState>,
     jobs: BTreeMap<String, SyncJob>,
     runs: BTreeMap<RunId, SyncRun>,
     pause: PauseState,
@@ -61,13 +62,18 @@ impl MemoryStore {
 }
 
 impl State {
-    fn view(&self, product: &Product) -> ProductView {
+    pub(super) fn view(&self, product: &Product) -> ProductView {
         let counts = self
             .days
             .iter()
             .filter(|((id, _), _)| *id == product.id)
             .map(|((_, date), day)| (*date, day.slots.len() as u64));
-        ProductView::derive(product.clone(), counts)
+        let status = if self.partner_unknown.contains(&product.id) {
+            PartnerStatus::Unknown
+        } else {
+            PartnerStatus::Ok
+        };
+        ProductView::derive(product.clone(), status, counts)
     }
 
     fn apply(
@@ -119,69 +125,6 @@ pub(super) fn page_of<T: Clone>(items: Vec<T>, page: PageRequest) -> Page<T> {
         .take(page.limit as usize)
         .collect();
     Page { items, total }
-}
-
-#[async_trait]
-impl Catalogue for MemoryStore {
-    async fn upsert_product(&self, product: &Product) -> Result<(), StoreError> {
-        self.with(|s| {
-            s.products.insert(product.id, product.clone());
-            Ok(())
-        })
-    }
-
-    async fn update_product(
-        &self,
-        id: ProductId,
-        patch: &ProductPatch,
-    ) -> Result<Product, StoreError> {
-        self.with(|s| {
-            let product = s
-                .products
-                .get_mut(&id)
-                .ok_or_else(|| StoreError::NotFound(format!("product {id}")))?;
-            if let Some(name) = &patch.name {
-                product.name = name.clone();
-            }
-            if let Some(enabled) = patch.enabled {
-                product.enabled = enabled;
-            }
-            Ok(product.clone())
-        })
-    }
-
-    async fn delete_product(&self, id: ProductId) -> Result<(), StoreError> {
-        self.with(|s| {
-            s.products
-                .remove(&id)
-                .ok_or_else(|| StoreError::NotFound(format!("product {id}")))?;
-            s.days.retain(|(product, _), _| *product != id);
-            s.day_states.retain(|(product, _), _| *product != id);
-            s.learning.forget_product(id);
-            Ok(())
-        })
-    }
-
-    async fn get_product(&self, id: ProductId) -> Result<ProductView, StoreError> {
-        self.with(|s| Ok(s.view(s.product(id)?)))
-    }
-
-    async fn list_products(&self, page: PageRequest) -> Result<Page<ProductView>, StoreError> {
-        self.with(|s| {
-            let views = s.products.values().map(|p| s.view(p)).collect();
-            Ok(page_of(views, page))
-        })
-    }
-
-    async fn enabled_products(&self) -> Result<Vec<ProductId>, StoreError> {
-        self.with(|s| {
-            Ok(s.products
-                .values()
-                .filter(|p| p.enabled)
-                .map(|p| p.id)
-                .collect())
-        })
-    }
 }
 
 #[async_trait]

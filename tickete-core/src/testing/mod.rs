@@ -4,6 +4,7 @@
 pub mod budget_contract;
 pub mod contract;
 mod fake_source;
+mod memory_catalogue;
 mod memory_feed;
 mod memory_learning;
 mod memory_store;

@@ -8,5 +8,6 @@ mod pause;
 mod policy;
 mod queue_contract;
 mod scheduling;
+mod spare;
 mod store_contract;
 mod validation;

@@ -49,7 +49,7 @@ pub async fn page(
                 }
                 div.scroll {
                     table.products {
-                        thead { tr { th { "Id" } th { "Name" } th { "Synced" } th { "Days" } th { "Slots" } th { "" } } }
+                        thead { tr { th { "Id" } th { "Name" } th { "Synced" } th { "Partner" } th { "Days" } th { "Slots" } th { "" } } }
                         tbody {
                             @for product in &products.data {
                                 tr id=(format!("product-{}", product.id)) {
@@ -71,6 +71,9 @@ pub async fn page(
                                                 button.toggle.off type="submit" title="Start syncing" { "disabled" }
                                             }
                                         }
+                                    }
+                                    td.partner {
+                                        span class=(format!("status partner-{}", product.partner_status)) title=(partner_hint(&product.partner_status)) { (product.partner_status) }
                                     }
                                     td.small { (product.available_days.iter().map(|d| &d[..3]).collect::<Vec<_>>().join(" ")) }
                                     td { (product.time_slot_type) }
@@ -94,6 +97,15 @@ pub async fn page(
         }
     };
     layout::page(&operator, "Products", "/admin/products", body)
+}
+
+/// What a partner status means, for the badge's tooltip.
+fn partner_hint(status: &str) -> &'static str {
+    if status == "unknown" {
+        "The partner answers 404 for this product; it is probed once a day"
+    } else {
+        "The partner knows this product"
+    }
 }
 
 fn product_id(text: &str) -> Result<ProductId, Flash> {

@@ -65,6 +65,44 @@ async fn a_manual_sync_serves_exactly_what_the_partner_said() {
     server.stop().await;
 }
 
+/// SPEC §2 `partnerStatus`: a product the partner (the simulator knows ids 1..=20) answers
+/// 404 for shows `unknown`, a known one `ok`, in both product routes.
+#[tokio::test]
+async fn a_product_the_partner_does_not_know_shows_partner_status_unknown() {
+    let server = TestServer::start(Options {
+        products: "14,500",
+        ..Options::default()
+    })
+    .await;
+    let (_, before) = server.get("/api/v1/products/500").await;
+    assert_eq!(
+        before["data"]["partnerStatus"], "ok",
+        "never fetched: {before}"
+    );
+    let run = server.sync_days(2).await;
+    assert_eq!(run["fetched"], 2, "{run}");
+    assert_eq!(run["failed"], 2, "{run}");
+
+    let (status, products) = server.get("/api/v1/products?page=1&limit=10").await;
+    assert_eq!(status, 200);
+    let statuses: Vec<(u64, &str)> = products["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_u64().unwrap(),
+                p["partnerStatus"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses, vec![(14, "ok"), (500, "unknown")]);
+    let (status, one) = server.get("/api/v1/products/500").await;
+    assert_eq!(status, 200);
+    assert_eq!(one["data"]["partnerStatus"], "unknown");
+    server.stop().await;
+}
+
 fn fixture_for(date: chrono::NaiveDate) -> Vec<Value> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),

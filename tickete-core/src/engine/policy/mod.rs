@@ -172,6 +172,24 @@ pub fn choose(views: &[PairView], regime: Regime) -> Option<usize> {
     best.map(|(index, _)| index)
 }
 
+/// Index of the pair an early refresh (spare budget, `TICKETE_SYNC_SPARE_SHARE`) should
+/// fetch: the most stale reads a fetch now prevents, `importance × P(changed since the last
+/// fetch)` (never fetched: certainly stale), whatever its target. `None` when empty.
+pub fn choose_spare(views: &[PairView]) -> Option<usize> {
+    let value = |view: &PairView| {
+        let stale = view.age.map_or(1.0, |age| 1.0 - (-view.rate * age).exp());
+        importance(view) * stale
+    };
+    let mut best: Option<(usize, f64)> = None;
+    for (index, view) in views.iter().enumerate() {
+        let value = value(view);
+        if best.is_none_or(|(_, top)| value > top) {
+            best = Some((index, value));
+        }
+    }
+    best.map(|(index, _)| index)
+}
+
 /// Calls per minute the targets need: each known pair once per target, a learnt-empty day
 /// once a day, an unknown product once a day in all.
 pub fn demand_per_minute(

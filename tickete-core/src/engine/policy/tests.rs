@@ -92,3 +92,25 @@ fn demand_of_the_default_jobs_is_1_6_budgets_at_450_products() {
     assert!(demand_per_minute(&targets, 450, 0, 2000) < demand);
     assert!(demand_per_minute(&targets, 400, 50, 0) < demand);
 }
+
+#[test]
+fn a_spare_call_goes_to_the_pair_most_likely_stale_and_read() {
+    // Just fetched vs an hour old at the same rate: the older one.
+    let fresh = view(2, Some(1.0), 240, 1.0);
+    let hour_old = view(2, Some(60.0), 240, 1.0);
+    assert_eq!(choose_spare(&[fresh, hour_old]), Some(1));
+    // Same age: the one that changes more, whatever its target.
+    let slow = view(0, Some(10.0), 15, 0.01);
+    let busy = view(5, Some(10.0), 240, 6.0);
+    assert_eq!(choose_spare(&[slow, busy]), Some(1));
+    // Same age and rate: the nearer date, then the read one.
+    let far = view(5, Some(120.0), 240, 1.0);
+    let near = view(1, Some(120.0), 240, 1.0);
+    assert_eq!(choose_spare(&[far, near]), Some(1));
+    let mut read_far = far;
+    read_far.read_boost = 8.0;
+    assert_eq!(choose_spare(&[near, read_far]), Some(1));
+    // Never fetched is certainly stale.
+    assert_eq!(choose_spare(&[hour_old, view(3, None, 240, 1.0)]), Some(1));
+    assert_eq!(choose_spare(&[]), None);
+}

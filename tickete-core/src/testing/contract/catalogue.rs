@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Weekday;
 
 use super::support::{assert_not_found, at, date, id, page, product, sorted_states};
-use crate::domain::{DaySnapshot, Product, ProductPatch, TimeSlotType};
+use crate::domain::{DaySnapshot, PartnerStatus, Product, ProductPatch, TimeSlotType};
 use crate::store::InventoryStore;
 use crate::testing::sample_day;
 
@@ -297,5 +297,66 @@ pub async fn enabled_products_lists_enabled_ids_ascending(store: Arc<dyn Invento
     assert_eq!(
         store.enabled_products().await.expect("enabled"),
         vec![id(2), id(3), id(14)]
+    );
+}
+
+/// `partnerStatus` starts `ok`, is recorded by `set_partner_status` (which says whether it
+/// changed), survives upserts and patches, is served in both reads, and needs the product.
+pub async fn partner_status_is_recorded_and_kept_by_catalogue_edits(
+    store: Arc<dyn InventoryStore>,
+) {
+    let known = product(&*store, 14).await;
+    let unknown = product(&*store, 15).await;
+    let status = |view: &crate::domain::ProductView| view.partner_status;
+    assert_eq!(
+        status(&store.get_product(unknown).await.expect("read")),
+        PartnerStatus::Ok
+    );
+    assert!(store
+        .set_partner_status(unknown, PartnerStatus::Unknown)
+        .await
+        .expect("record unknown"));
+    assert!(!store
+        .set_partner_status(unknown, PartnerStatus::Unknown)
+        .await
+        .expect("record unknown again"));
+    store
+        .upsert_product(&Product {
+            id: unknown,
+            name: "Renamed".into(),
+            enabled: true,
+        })
+        .await
+        .expect("upsert");
+    let patch = ProductPatch {
+        name: None,
+        enabled: Some(false),
+    };
+    store.update_product(unknown, &patch).await.expect("patch");
+    assert_eq!(
+        status(&store.get_product(unknown).await.expect("read")),
+        PartnerStatus::Unknown
+    );
+    let listed = store.list_products(page(1, 10)).await.expect("list");
+    let statuses: Vec<_> = listed.items.iter().map(status).collect();
+    assert_eq!(statuses, vec![PartnerStatus::Ok, PartnerStatus::Unknown]);
+    assert_eq!(
+        status(&store.get_product(known).await.expect("read")),
+        PartnerStatus::Ok
+    );
+
+    assert!(store
+        .set_partner_status(unknown, PartnerStatus::Ok)
+        .await
+        .expect("record ok"));
+    assert_eq!(
+        status(&store.get_product(unknown).await.expect("read")),
+        PartnerStatus::Ok
+    );
+    assert_not_found(
+        store
+            .set_partner_status(id(99), PartnerStatus::Unknown)
+            .await,
+        "the status of a product not in the catalogue",
     );
 }

@@ -180,6 +180,8 @@ async fn an_operator_runs_the_service_from_the_dashboard() {
         .wait_text(".flash.done", "Product 99 (Night safari) added")
         .await;
     browser.wait_text("#product-99 td", "99").await;
+    // Not fetched yet: the partner is not known to refuse it.
+    browser.wait_text("#product-99 td.partner", "ok").await;
     browser.screenshot("products").await;
 
     // Phone width: every page fits (wide tables scroll inside their own box).
