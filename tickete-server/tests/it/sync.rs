@@ -319,7 +319,10 @@ async fn jobs_are_editable_at_run_time() {
         .await;
     assert_eq!(status, 202);
     let run = server.wait_run(accepted["runId"].as_i64().unwrap()).await;
-    assert_eq!(run["planned"], 6, "2 products × the edited 3-day window: {run}");
+    assert_eq!(
+        run["planned"], 6,
+        "2 products × the edited 3-day window: {run}"
+    );
 
     let (status, runs) = server
         .admin(
