@@ -79,6 +79,9 @@
         if (!live) return;
         var s = live.status;
         setLive(document, "state", s.paused ? "Paused" : "Running");
+        document.querySelectorAll("[data-when]").forEach(function (el) {
+          el.hidden = el.getAttribute("data-when") !== (s.paused ? "paused" : "running");
+        });
         setLive(document, "pausedAt", timeEl(s.pausedAt));
         setLive(document, "pending", s.pending);
         setLive(document, "inFlight", s.inFlight);

@@ -32,9 +32,15 @@ pub async fn page(State(state): State<AppState>, operator: Operator) -> Response
                         h2 { "Sync" }
                         p.big data-live="state" { @if status.paused { "Paused" } @else { "Running" } }
                         p.muted { "paused at " span data-live="pausedAt" { (time(status.paused_at)) } }
+                        // Only the action that applies is shown; the live figures swap
+                        // them when another operator or replica pauses or resumes.
                         div.row {
-                            (button(&operator, "/admin/sync/pause", "Pause", "danger"))
-                            (button(&operator, "/admin/sync/resume", "Resume", "primary"))
+                            div data-when="running" hidden[status.paused] {
+                                (button(&operator, "/admin/sync/pause", "Pause", "danger"))
+                            }
+                            div data-when="paused" hidden[!status.paused] {
+                                (button(&operator, "/admin/sync/resume", "Resume", "primary"))
+                            }
                         }
                     }
                     article.card {

@@ -116,6 +116,14 @@ impl Browser {
             .unwrap()
     }
 
+    /// Whether the first element matching `css` is shown (present and not hidden).
+    pub async fn displayed(&self, css: &str) -> bool {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(element) => element.is_displayed().await.unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+
     /// Clicks the first element matching `css`, once it is there (a page still loading under
     /// a busy machine has not drawn it yet; up to 20 s).
     pub async fn click(&self, css: &str) {

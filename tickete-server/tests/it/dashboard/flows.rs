@@ -119,6 +119,17 @@ async fn an_operator_runs_the_service_from_the_dashboard() {
         .await;
     browser.wait_text(".flash.done", "Sync paused").await;
     browser.wait_text("[data-live=state]", "Paused").await;
+    // Only the action that applies is offered.
+    assert!(
+        !browser
+            .displayed("form[action='/admin/sync/pause'] button")
+            .await
+    );
+    assert!(
+        browser
+            .displayed("form[action='/admin/sync/resume'] button")
+            .await
+    );
     let (_, status) = server
         .admin(reqwest::Method::GET, "/api/v1/sync/status", None)
         .await;
@@ -127,6 +138,16 @@ async fn an_operator_runs_the_service_from_the_dashboard() {
         .click("form[action='/admin/sync/resume'] button")
         .await;
     browser.wait_text("[data-live=state]", "Running").await;
+    assert!(
+        browser
+            .displayed("form[action='/admin/sync/pause'] button")
+            .await
+    );
+    assert!(
+        !browser
+            .displayed("form[action='/admin/sync/resume'] button")
+            .await
+    );
     let (_, status) = server
         .admin(reqwest::Method::GET, "/api/v1/sync/status", None)
         .await;
