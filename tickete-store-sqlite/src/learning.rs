@@ -84,7 +84,7 @@ impl Learning for SqliteStore {
         .bind(i64::from(product.get()))
         .bind(day(date))
         .bind(encode_observations(&stats.observations))
-        .bind(stats.last_fetched.map_or(0, instant))
+        .bind(instant(stats.last_fetched.unwrap_or(at)))
         .bind(i64::from(stats.empty_streak))
         .execute(&mut *tx)
         .await
