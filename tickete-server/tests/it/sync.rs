@@ -291,11 +291,14 @@ async fn jobs_are_editable_at_run_time() {
         .admin(
             Method::PUT,
             "/api/v1/admin/cron/sync-next-7-days",
-            Some(json!({"schedule": "*/5 * * * *", "windowDays": 3, "enabled": true})),
+            // A daily time: with `*/5` the scheduler (which rescans every 5 s and fires ticks
+            // since its last scan) could start a run in the moment the job is enabled, when
+            // the test crosses a 5-minute boundary, and the manual trigger then gets 409.
+            Some(json!({"schedule": "17 3 * * *", "windowDays": 3, "enabled": true})),
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["schedule"], "*/5 * * * *");
+    assert_eq!(body["data"]["schedule"], "17 3 * * *");
     assert_eq!(body["data"]["windowDays"], 3);
     assert!(body["data"]["nextRunAt"].is_string());
 
