@@ -1,9 +1,13 @@
 //! Read cache of serialised response bodies, bounded by bytes, invalidated per product when a
 //! day is applied.
 //!
-//! The entries live in a `moka` cache whose weigher counts each body's bytes (plus a fixed
-//! overhead per entry), so the memory it holds stays under [`DEFAULT_MAX_BYTES`] however many
-//! (product, date) keys shoppers read; moka's TinyLFU admission keeps the hot keys.
+//! The entries live in a `quick_cache` cache whose weigher counts each body's bytes (plus a
+//! fixed overhead per entry), so the memory it holds stays under [`DEFAULT_MAX_BYTES`] however
+//! many (product, date) keys shoppers read; its CLOCK-Pro policy keeps the hot keys and lets
+//! keys read once pass through. It was `moka` until issue 16: under random reads moka's
+//! per-operation bookkeeping (read and write logs, their housekeeping, its hash table's
+//! rehashing) cost about a tenth of the server's time, where `quick_cache` is a hash table
+//! lookup under a shard's lock.
 //!
 //! Each product has a generation number; a reader captures it before reading the store and
 //! its result is only cached if no apply bumped it meanwhile, so a slow read can never put
@@ -11,24 +15,30 @@
 //! and are ignored once it has moved on. Entries also expire after a short TTL, which bounds
 //! staleness from writers this process cannot see (other replicas, the CLI).
 
-use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::HeaderValue;
 use chrono::NaiveDate;
+use quick_cache::sync::{EntryAction, EntryResult};
 use tickete_core::ProductId;
+use tokio::time::Instant;
 
 /// Bytes of bodies (and per-entry overhead) the cache holds at most: 8 MiB. Random reads over
-/// 1,000 products × 60 days (~120 MB of bodies) hit a cache of any affordable size rarely, so
+/// 1,000 products × 60 days (~72 MB of bodies) hit a cache of any affordable size rarely, so
 /// the bound is sized for the hot keys and the dates of every product, and keeps the server's
 /// RSS within 60 MB under that load (README, "Reading at scale").
 pub const DEFAULT_MAX_BYTES: u64 = 8 * 1024 * 1024;
 
-/// What an entry costs besides its body: key, headers, the map's and moka's bookkeeping.
+/// What an entry costs besides its body: key, headers, the table's bookkeeping.
 const ENTRY_OVERHEAD_BYTES: usize = 160;
+
+/// Generation counters: products share one when their ids are equal modulo this, which only
+/// ever costs a needless miss, and keeps reading a generation to one atomic load.
+const GENERATION_SLOTS: usize = 4096;
 
 /// What a cached body answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,12 +83,12 @@ impl CachedBody {
         }
     }
 
-    fn weight(&self) -> u32 {
+    fn weight(&self) -> u64 {
         let bytes = self.body.len()
             + self.etag.as_ref().map_or(0, HeaderValue::len)
             + self.last_modified.as_ref().map_or(0, HeaderValue::len)
             + ENTRY_OVERHEAD_BYTES;
-        u32::try_from(bytes).unwrap_or(u32::MAX)
+        bytes as u64
     }
 }
 
@@ -93,23 +103,36 @@ pub struct Generation {
 struct Entry {
     body: CachedBody,
     generation: Generation,
+    expires: Instant,
 }
+
+/// Weighs an entry by its body's bytes.
+#[derive(Debug, Clone, Copy)]
+struct BodyWeighter;
+
+impl quick_cache::Weighter<CacheKey, Arc<Entry>> for BodyWeighter {
+    fn weight(&self, _key: &CacheKey, entry: &Arc<Entry>) -> u64 {
+        entry.body.weight()
+    }
+}
+
+type Entries = quick_cache::sync::Cache<CacheKey, Arc<Entry>, BodyWeighter>;
 
 /// Bodies per key, bounded by bytes, with per-product generations.
 pub struct ReadCache {
-    entries: moka::sync::Cache<CacheKey, Arc<Entry>>,
+    entries: Entries,
     max_bytes: u64,
+    ttl: Duration,
     /// Bumped by [`ReadCache::clear`].
     epoch: AtomicU64,
-    generations: RwLock<HashMap<ProductId, u64>>,
-    filling: std::sync::Mutex<HashMap<CacheKey, Arc<tokio::sync::Mutex<()>>>>,
+    generations: Box<[AtomicU64]>,
 }
 
 impl std::fmt::Debug for ReadCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReadCache")
-            .field("entries", &self.entries.entry_count())
-            .field("weighted_bytes", &self.entries.weighted_size())
+            .field("entries", &self.entries.len())
+            .field("weighted_bytes", &self.entries.weight())
             .field("max_bytes", &self.max_bytes)
             .finish()
     }
@@ -123,49 +146,85 @@ impl ReadCache {
 
     /// A cache of at most `max_bytes` whose entries live at most `ttl`.
     pub fn with_max_bytes(ttl: Duration, max_bytes: u64) -> Self {
-        let entries = moka::sync::Cache::builder()
-            .max_capacity(max_bytes)
-            .weigher(|_key: &CacheKey, entry: &Arc<Entry>| entry.body.weight())
-            .time_to_live(ttl)
-            .build();
+        // About a kilobyte a body (a slots day of the simulator's averages 1.2 KB).
+        let estimated_entries = usize::try_from(max_bytes / 1024).unwrap_or(usize::MAX);
         Self {
-            entries,
+            entries: Entries::with_weighter(estimated_entries.max(16), max_bytes, BodyWeighter),
             max_bytes,
+            ttl,
             epoch: AtomicU64::new(0),
-            generations: RwLock::default(),
-            filling: std::sync::Mutex::default(),
+            generations: (0..GENERATION_SLOTS).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
-    /// Exclusive right to fill `key`: when an entry expires under load, one request reads the
-    /// store while the others wait for its body instead of all reading at once.
-    pub async fn fill_lock(&self, key: CacheKey) -> FillGuard<'_> {
-        let lock = self
-            .filling
-            .lock()
-            .expect("fill lock")
-            .entry(key)
-            .or_default()
-            .clone();
-        FillGuard {
-            cache: self,
-            key,
-            _guard: lock.lock_owned().await,
+    /// The cached body of `key`, or else the one `fill` reads, cached unless the product was
+    /// invalidated meanwhile. When a key is missing under load, one request fills it while
+    /// the others wait for its body instead of all reading the store at once.
+    pub async fn get_or_fill<E>(
+        &self,
+        key: CacheKey,
+        fill: impl Future<Output = Result<CachedBody, E>>,
+    ) -> Result<CachedBody, E> {
+        if let Some(body) = self.get(&key) {
+            return Ok(body);
         }
+        let slot = self
+            .entries
+            .entry_async(&key, |_key, entry| {
+                if self.is_fresh(&key, entry) {
+                    EntryAction::Retain(entry.body.clone())
+                } else {
+                    EntryAction::ReplaceWithGuard
+                }
+            })
+            .await;
+        let guard = match slot {
+            EntryResult::Retained(body) => return Ok(body),
+            EntryResult::Vacant(guard) | EntryResult::Replaced(guard, _) => Some(guard),
+            // Neither is returned for the actions above without a timeout; fill uncached.
+            EntryResult::Removed(..) | EntryResult::Timeout => None,
+        };
+        let generation = self.generation(key.product);
+        // On an error the guard is dropped unfilled: a waiting request fills the key instead.
+        let body = fill.await?;
+        if let Some(guard) = guard {
+            if self.generation(key.product) == generation {
+                let entry = self.entry(body.clone(), generation);
+                // Refused only when the body alone outweighs the cache: served, not kept.
+                let _ = guard.insert(entry);
+            }
+        }
+        Ok(body)
     }
 
     /// The cached body, if fresh and not invalidated since it was read.
     pub fn get(&self, key: &CacheKey) -> Option<CachedBody> {
         let entry = self.entries.get(key)?;
-        (entry.generation == self.generation(key.product)).then(|| entry.body.clone())
+        self.is_fresh(key, &entry).then(|| entry.body.clone())
+    }
+
+    fn is_fresh(&self, key: &CacheKey, entry: &Entry) -> bool {
+        entry.generation == self.generation(key.product) && Instant::now() < entry.expires
+    }
+
+    fn entry(&self, body: CachedBody, generation: Generation) -> Arc<Entry> {
+        Arc::new(Entry {
+            body,
+            generation,
+            expires: Instant::now() + self.ttl,
+        })
+    }
+
+    fn generation_slot(&self, product: ProductId) -> &AtomicU64 {
+        let index = usize::try_from(product.get()).unwrap_or(0) % GENERATION_SLOTS;
+        &self.generations[index]
     }
 
     /// The product's generation, to pass back to [`ReadCache::put`].
     pub fn generation(&self, product: ProductId) -> Generation {
-        let generations = self.generations.read().expect("cache lock");
         Generation {
             epoch: self.epoch.load(Ordering::Acquire),
-            product: generations.get(&product).copied().unwrap_or(0),
+            product: self.generation_slot(product).load(Ordering::Acquire),
         }
     }
 
@@ -174,26 +233,20 @@ impl ReadCache {
         if self.generation(key.product) != generation {
             return;
         }
-        self.entries
-            .insert(key, Arc::new(Entry { body, generation }));
+        self.entries.insert(key, self.entry(body, generation));
     }
 
     /// Drops every body of `product`.
     pub fn invalidate(&self, product: ProductId) {
-        // Entries of older generations are never served again; moka evicts them by size or
-        // TTL, so invalidation costs the same however many entries the product has.
-        *self
-            .generations
-            .write()
-            .expect("cache lock")
-            .entry(product)
-            .or_default() += 1;
+        // Entries of older generations are never served again; the cache evicts them by size,
+        // so invalidation costs the same however many entries the product has.
+        self.generation_slot(product).fetch_add(1, Ordering::AcqRel);
     }
 
     /// Drops everything.
     pub fn clear(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.entries.invalidate_all();
+        self.entries.clear();
     }
 
     /// The configured bound, in bytes.
@@ -201,30 +254,9 @@ impl ReadCache {
         self.max_bytes
     }
 
-    /// Bytes held now (after pending evictions are applied).
+    /// Bytes held now.
     pub fn weighted_bytes(&self) -> u64 {
-        self.entries.run_pending_tasks();
-        self.entries.weighted_size()
-    }
-}
-
-/// Held while one request fills a key; removes the key's lock when the last holder is done.
-pub struct FillGuard<'a> {
-    cache: &'a ReadCache,
-    key: CacheKey,
-    _guard: tokio::sync::OwnedMutexGuard<()>,
-}
-
-impl Drop for FillGuard<'_> {
-    fn drop(&mut self) {
-        let mut filling = self.cache.filling.lock().expect("fill lock");
-        // Two references: the map's and our guard's mutex. More means others are waiting.
-        if filling
-            .get(&self.key)
-            .is_some_and(|lock| Arc::strong_count(lock) <= 2)
-        {
-            filling.remove(&self.key);
-        }
+        self.entries.weight()
     }
 }
 
@@ -289,7 +321,7 @@ mod tests {
         let max_bytes = 64 * 1024;
         let cache = ReadCache::with_max_bytes(Duration::from_secs(60), max_bytes);
         let body = Bytes::from(vec![b'x'; 4 * 1024]);
-        // 10 times the bound in bodies, over many keys, each read twice so moka admits them.
+        // 10 times the bound in bodies, over many keys, each read again after its insert.
         for product in 1..=16 {
             for day in 1..=10 {
                 let k = key(product, day);
@@ -301,5 +333,87 @@ mod tests {
         let held = cache.weighted_bytes();
         assert!(held > 0, "something is cached");
         assert!(held <= max_bytes, "{held} bytes held, bound {max_bytes}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_entry_expires_after_its_ttl() {
+        let cache = ReadCache::new(Duration::from_secs(5));
+        let k = key(14, 1);
+        let generation = cache.generation(k.product);
+        cache.put(k, generation, CachedBody::plain(Bytes::from_static(b"{}")));
+        tokio::time::advance(Duration::from_millis(4_900)).await;
+        assert!(cache.get(&k).is_some(), "fresh before its TTL");
+        tokio::time::advance(Duration::from_millis(200)).await;
+        assert_eq!(cache.get(&k), None, "expired after its TTL");
+        // An expired entry is refilled, not served.
+        let refilled = cache
+            .get_or_fill(k, async {
+                Ok::<_, ()>(CachedBody::plain(Bytes::from_static(b"{\"new\":1}")))
+            })
+            .await
+            .unwrap();
+        assert_eq!(refilled.body, Bytes::from_static(b"{\"new\":1}"));
+        assert_eq!(cache.get(&k), Some(refilled));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_of_one_key_read_the_store_once() {
+        let cache = Arc::new(ReadCache::new(Duration::from_secs(60)));
+        let fills = Arc::new(AtomicU64::new(0));
+        let k = key(14, 2);
+        let readers: Vec<_> = (0..16)
+            .map(|_| {
+                let (cache, fills) = (cache.clone(), fills.clone());
+                tokio::spawn(async move {
+                    cache
+                        .get_or_fill(k, async {
+                            fills.fetch_add(1, Ordering::SeqCst);
+                            // A slow store read: the others arrive while it is under way.
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            Ok::<_, ()>(CachedBody::plain(Bytes::from_static(b"[1]")))
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for reader in readers {
+            let body = reader.await.unwrap().unwrap();
+            assert_eq!(body.body, Bytes::from_static(b"[1]"));
+        }
+        assert_eq!(
+            fills.load(Ordering::SeqCst),
+            1,
+            "one store read for 16 requests"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_fill_is_not_cached_and_the_next_request_reads_again() {
+        let cache = ReadCache::new(Duration::from_secs(60));
+        let k = key(14, 3);
+        let failed = cache.get_or_fill(k, async { Err::<CachedBody, _>("store down") });
+        assert_eq!(failed.await, Err("store down"));
+        let read = cache
+            .get_or_fill(k, async {
+                Ok::<_, &str>(CachedBody::plain(Bytes::from_static(b"{}")))
+            })
+            .await;
+        assert_eq!(read.map(|body| body.body), Ok(Bytes::from_static(b"{}")));
+        assert!(cache.get(&k).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_fill_that_raced_an_invalidation_is_served_but_not_cached() {
+        let cache = ReadCache::new(Duration::from_secs(60));
+        let k = key(14, 4);
+        let served = cache
+            .get_or_fill(k, async {
+                cache.invalidate(k.product); // an apply lands during the read
+                Ok::<_, ()>(CachedBody::plain(Bytes::from_static(b"old")))
+            })
+            .await
+            .unwrap();
+        assert_eq!(served.body, Bytes::from_static(b"old"));
+        assert_eq!(cache.get(&k), None);
     }
 }

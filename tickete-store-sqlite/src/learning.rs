@@ -98,16 +98,38 @@ impl Learning for SqliteStore {
         from: NaiveDate,
         fetched_since: Option<DateTime<Utc>>,
     ) -> Result<Vec<LearntPair>, StoreError> {
-        let rows: Vec<LearntPairRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {LEARNT_COLUMNS} FROM learnt_pairs
              WHERE day >= ?1 AND (?2 IS NULL OR last_fetched >= ?2)
              ORDER BY product_id, day"
-        ))
-        .bind(day(from))
-        .bind(fetched_since.map(instant))
-        .fetch_all(self.pool())
-        .await
-        .map_err(db("read learnt pairs"))?;
+        );
+        let (from, since) = (day(from), fetched_since.map(instant));
+        let rows: Vec<LearntPairRow> = match self.readers() {
+            Some(readers) => {
+                readers
+                    .read_off_runtime("read learnt pairs", move |connection| {
+                        connection
+                            .prepare_cached(&sql)?
+                            .query_map((from, since), |row| {
+                                Ok(LearntPairRow {
+                                    product_id: row.get(0)?,
+                                    day: row.get(1)?,
+                                    observations: row.get(2)?,
+                                    last_fetched: row.get(3)?,
+                                    empty_streak: row.get(4)?,
+                                })
+                            })?
+                            .collect()
+                    })
+                    .await?
+            }
+            None => sqlx::query_as(&sql)
+                .bind(from)
+                .bind(since)
+                .fetch_all(self.pool())
+                .await
+                .map_err(db("read learnt pairs"))?,
+        };
         rows.into_iter().map(LearntPairRow::into_pair).collect()
     }
 
@@ -138,14 +160,35 @@ impl Learning for SqliteStore {
     }
 
     async fn stored_reads(&self, from: NaiveDate) -> Result<Vec<StoredReads>, StoreError> {
-        let rows: Vec<ReadCountRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {READ_COLUMNS} FROM read_counts WHERE day >= ?1
              ORDER BY product_id, day"
-        ))
-        .bind(day(from))
-        .fetch_all(self.pool())
-        .await
-        .map_err(db("read reads"))?;
+        );
+        let from = day(from);
+        let rows: Vec<ReadCountRow> = match self.readers() {
+            Some(readers) => {
+                readers
+                    .read_off_runtime("read reads", move |connection| {
+                        connection
+                            .prepare_cached(&sql)?
+                            .query_map([from], |row| {
+                                Ok(ReadCountRow {
+                                    product_id: row.get(0)?,
+                                    day: row.get(1)?,
+                                    period: row.get(2)?,
+                                    scaled: row.get(3)?,
+                                })
+                            })?
+                            .collect()
+                    })
+                    .await?
+            }
+            None => sqlx::query_as(&sql)
+                .bind(from)
+                .fetch_all(self.pool())
+                .await
+                .map_err(db("read reads"))?,
+        };
         rows.into_iter().map(ReadCountRow::into_reads).collect()
     }
 

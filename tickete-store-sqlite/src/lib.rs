@@ -62,6 +62,11 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The connections for reads outside sqlx, if this is a file database.
+    pub(crate) fn readers(&self) -> Option<&Arc<readers::Readers>> {
+        self.readers.as_ref()
+    }
+
     /// Opens (creating if missing) the database at `url` and migrates its schema.
     ///
     /// `url` is `sqlite://path/to/file.db` (relative to the working directory),

@@ -12,7 +12,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -69,6 +69,20 @@ impl Readers {
             }
         }
         result.map_err(|error| classify(operation, error))
+    }
+
+    /// Runs `read` like [`Readers::read`], on a blocking thread: for reads of thousands of rows
+    /// (a window's day states, the learnt state) that would otherwise hold a runtime thread,
+    /// and the requests queued on it, for tens or hundreds of milliseconds.
+    pub(crate) async fn read_off_runtime<T: Send + 'static>(
+        self: &Arc<Self>,
+        operation: &'static str,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = Arc::clone(self);
+        tokio::task::spawn_blocking(move || readers.read(operation, read))
+            .await
+            .map_err(|_| StoreError::Unavailable(format!("{operation}: the read was cancelled")))?
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {

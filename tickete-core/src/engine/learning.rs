@@ -10,10 +10,11 @@ use super::Engine;
 use crate::domain::ProductId;
 use crate::store::StoreError;
 
-/// Pairs fetched this long before the latest one loaded are loaded again: a fetch another
-/// replica made is written a moment after its instant (the call, then the write), so a load
-/// that only asked for later fetches could miss it.
-const RELOAD_OVERLAP: chrono::Duration = chrono::Duration::minutes(10);
+/// Pairs fetched this long before the previous load started are loaded again: a fetch another
+/// replica made is written a moment after its instant (the call, then the write, seconds at
+/// most), and replicas' clocks differ a little (well under a minute with NTP), so a load that
+/// only asked for later fetches could miss it. Each fetch is loaded by about three loads.
+const RELOAD_OVERLAP: chrono::Duration = chrono::Duration::minutes(2);
 
 impl Engine {
     /// Records what a successful fetch of (product, date) found: in the store (so a restart
@@ -37,7 +38,7 @@ impl Engine {
             Ok(stats) => refresh.absorb(
                 vec![(product, date, stats)],
                 |date, at| self.days_ahead_at(date, at),
-                false,
+                None,
             ),
             Err(error) => {
                 tracing::warn!(%error, "could not store what the fetch taught; kept in memory");
@@ -60,6 +61,7 @@ impl Engine {
         let refresh = &self.inner.refresh;
         let today = self.today();
         let since = refresh.loaded_until().map(|at| at - RELOAD_OVERLAP);
+        let started = self.inner.clock.now();
         let pairs = self.inner.store.learnt_pairs(today, since).await?;
         let loaded = pairs.len();
         refresh.absorb(
@@ -68,7 +70,7 @@ impl Engine {
                 .map(|pair| (pair.product, pair.date, pair.stats))
                 .collect(),
             |date, at| self.days_ahead_at(date, at),
-            true,
+            Some(started),
         );
         self.share_reads(today).await?;
         Ok(loaded)

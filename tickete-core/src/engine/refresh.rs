@@ -43,7 +43,7 @@ struct State {
     today: Option<NaiveDate>,
     regime: Regime,
     demand: Demand,
-    /// The latest fetch seen among the learnt pairs loaded from the store.
+    /// When the latest load of learnt pairs from the store started.
     loaded_until: Option<DateTime<Utc>>,
 }
 
@@ -139,19 +139,22 @@ impl RefreshPolicy {
         state.learnt.observe(product, date, days_ahead, seen, now);
     }
 
-    /// Takes learnt pairs as the store keeps them (see [`Learnt::absorb`]); remembers the
-    /// latest fetch among them when `loaded` (a load from the store, not one write's answer).
+    /// Takes learnt pairs as the store keeps them (see [`Learnt::absorb`]); with `loaded_at`
+    /// (a load from the store that started then, not one write's answer), the next load asks
+    /// only for pairs fetched since about that instant.
+    ///
+    /// The mark is when the load started, not the latest fetch among the pairs: that one
+    /// stands still while nothing is fetched (sync paused, or after a fast `tickete sync`
+    /// fill), and every load would read the same pairs again — 60,000 rows a minute after
+    /// a fill of 1,000 products × 60 days, a second of CPU each time (issue 16).
     pub fn absorb(
         &self,
         pairs: Vec<(ProductId, NaiveDate, PairStats)>,
         days_ahead_at: impl Fn(NaiveDate, DateTime<Utc>) -> u32,
-        loaded: bool,
+        loaded_at: Option<DateTime<Utc>>,
     ) {
-        let latest = pairs.iter().filter_map(|(_, _, s)| s.last_fetched).max();
         let mut state = self.state();
-        if loaded {
-            state.loaded_until = state.loaded_until.max(latest);
-        }
+        state.loaded_until = state.loaded_until.max(loaded_at);
         state.learnt.absorb(pairs, days_ahead_at);
     }
 
@@ -165,7 +168,7 @@ impl RefreshPolicy {
         self.state().reads.boost(product, date)
     }
 
-    /// The latest fetch seen among the pairs loaded from the store (`None`: nothing loaded).
+    /// When the latest load of learnt pairs from the store started (`None`: none yet).
     pub fn loaded_until(&self) -> Option<DateTime<Utc>> {
         self.state().loaded_until
     }

@@ -243,3 +243,53 @@ async fn a_hammered_product_does_not_take_the_budget_from_the_others() {
         );
     }
 }
+
+/// Sharing the learnt state loads what was fetched since the previous load (with a short
+/// overlap), not the same pairs again and again: after a fill, with nothing fetched since
+/// (sync paused), loads a few minutes later read nothing (issue 16: every pair of a fill of
+/// 60,000 was read back every minute, a second of the server's CPU each time).
+#[tokio::test(start_paused = true)]
+async fn sharing_the_learnt_state_reads_only_what_was_fetched_since_the_last_load() {
+    use tickete_core::learning::Learning;
+    use tickete_core::Clock;
+    let h = Harness::new(&[1, 2], 30).await;
+    let now = h.clock.now();
+    for (product, date) in [(1, 0), (1, 1), (2, 0)] {
+        h.store
+            .record_fetch(pid(product), day(date), true, false, now)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        h.engine.share_learning().await.unwrap(),
+        3,
+        "the first load reads all"
+    );
+    for _ in 0..2 {
+        // Within the overlap the pairs may be read again; past it, never.
+        tokio::time::advance(Duration::from_secs(3 * 60)).await;
+        h.engine.share_learning().await.unwrap();
+    }
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert_eq!(
+        h.engine.share_learning().await.unwrap(),
+        0,
+        "nothing was fetched since the previous load"
+    );
+    let later = h.clock.now();
+    h.store
+        .record_fetch(pid(2), day(1), false, false, later)
+        .await
+        .unwrap();
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert_eq!(
+        h.engine.share_learning().await.unwrap(),
+        1,
+        "the one new fetch"
+    );
+    assert!(h
+        .engine
+        .refresh_policy()
+        .learnt_pair(pid(2), day(1))
+        .is_some());
+}

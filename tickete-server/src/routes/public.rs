@@ -4,6 +4,8 @@
 //! lookup, no join), go through the byte-bounded read cache, and carry `ETag` and
 //! `Last-Modified`; a request whose `If-None-Match` holds the current tag gets `304`.
 
+use std::sync::LazyLock;
+
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -32,19 +34,7 @@ async fn cached<F>(
 where
     F: std::future::Future<Output = ApiResult<CachedBody>>,
 {
-    if let Some(entry) = state.cache().get(&key) {
-        return Ok(respond(entry, request));
-    }
-    let _filling = state.cache().fill_lock(key).await;
-    let entry = match state.cache().get(&key) {
-        Some(entry) => entry,
-        None => {
-            let generation = state.cache().generation(key.product);
-            let entry = fill.await?;
-            state.cache().put(key, generation, entry.clone());
-            entry
-        }
-    };
+    let entry = state.cache().get_or_fill(key, fill).await?;
     Ok(respond(entry, request))
 }
 
@@ -88,17 +78,31 @@ fn none_match_fails(request: &HeaderMap, etag: &HeaderValue) -> bool {
         .any(|tag| tag == "*" || tag.trim_start_matches("W/").as_bytes() == current)
 }
 
+/// `Last-Modified`: an IMF-fixdate (RFC 9110 §5.6.7), whole seconds.
 fn http_date(at: DateTime<Utc>) -> Option<HeaderValue> {
-    HeaderValue::from_str(&at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()).ok()
+    HeaderValue::try_from(httpdate::fmt_http_date(at.into())).ok()
 }
 
-fn tag(text: String) -> Option<HeaderValue> {
-    HeaderValue::from_str(&text).ok()
+/// A strong `ETag` of `"<prefix>-<content>"`.
+fn tag(prefix: &str, content: &str) -> Option<HeaderValue> {
+    let mut text = String::with_capacity(prefix.len() + content.len() + 3);
+    text.push('"');
+    text.push_str(prefix);
+    text.push('-');
+    text.push_str(content);
+    text.push('"');
+    HeaderValue::try_from(text).ok()
 }
 
 /// `{"data": <body>, "statusCode": 200}` around a body already serialised.
 fn wrap(body: &str) -> String {
-    format!(r#"{{"data":{body},"statusCode":200}}"#)
+    const OPEN: &str = r#"{"data":"#;
+    const CLOSE: &str = r#","statusCode":200}"#;
+    let mut wrapped = String::with_capacity(OPEN.len() + body.len() + CLOSE.len());
+    wrapped.push_str(OPEN);
+    wrapped.push_str(body);
+    wrapped.push_str(CLOSE);
+    wrapped
 }
 
 /// Serialises into a buffer of `capacity` bytes, so a body of about that size is not grown
@@ -113,6 +117,12 @@ fn serialise<T: Serialize>(value: T, wrapped: bool, capacity: usize) -> ApiResul
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(Bytes::from(buffer))
 }
+
+/// Tag prefixes: the route, the body's encoding version and the envelope change the bytes, so
+/// they are part of the tag (`s3e-<hash>`: slots, encoding 3, bare).
+static SLOTS_TAG_BARE: LazyLock<String> = LazyLock::new(|| format!("s{ENCODING_VERSION}e"));
+static SLOTS_TAG_WRAPPED: LazyLock<String> = LazyLock::new(|| format!("s{ENCODING_VERSION}p"));
+static DATES_TAG: LazyLock<String> = LazyLock::new(|| format!("d{ENCODING_VERSION}"));
 
 async fn slots_of(
     state: &AppState,
@@ -135,7 +145,10 @@ async fn slots_of(
             .hash
             .as_deref()
             .map_or("none", |hash| &hash[..hash.len().min(32)]);
-        let form = if wrapped { "p" } else { "e" };
+        let prefix = match wrapped {
+            true => SLOTS_TAG_WRAPPED.as_str(),
+            false => SLOTS_TAG_BARE.as_str(),
+        };
         let body = if wrapped {
             Bytes::from(wrap(&served.body))
         } else {
@@ -143,7 +156,7 @@ async fn slots_of(
         };
         Ok(CachedBody {
             body,
-            etag: tag(format!("\"s{ENCODING_VERSION}{form}-{content}\"")),
+            etag: tag(prefix, content),
             last_modified: served.synced_at.and_then(http_date),
         })
     })
@@ -173,7 +186,7 @@ async fn dates_of(
         let digest = hex::encode(&Sha256::digest(&body)[..16]);
         Ok(CachedBody {
             body,
-            etag: tag(format!("\"d{ENCODING_VERSION}-{digest}\"")),
+            etag: tag(&DATES_TAG, &digest),
             last_modified: served.synced_at.and_then(http_date),
         })
     })

@@ -16,11 +16,16 @@ pub const READ_COLUMNS: &str = "product_id, day, period, scaled";
 /// A row of `learnt_pairs`, with dates stored as `D` and instants as `I`.
 #[derive(sqlx::FromRow)]
 pub struct LearntPairRow<D, I> {
-    product_id: i64,
-    day: D,
-    observations: String,
-    last_fetched: I,
-    empty_streak: i64,
+    /// Product id.
+    pub product_id: i64,
+    /// Date.
+    pub day: D,
+    /// Encoded observations.
+    pub observations: String,
+    /// Last fetch.
+    pub last_fetched: I,
+    /// Fetches in a row that found the day empty.
+    pub empty_streak: i64,
 }
 
 impl<D: Stored<NaiveDate>, I: Stored<DateTime<Utc>>> LearntPairRow<D, I> {
@@ -48,10 +53,14 @@ impl<D: Stored<NaiveDate>, I: Stored<DateTime<Utc>>> LearntPairRow<D, I> {
 /// A row of `read_counts`, with dates stored as `D`.
 #[derive(sqlx::FromRow)]
 pub struct ReadCountRow<D> {
-    product_id: i64,
-    day: D,
-    period: i64,
-    scaled: f64,
+    /// Product id.
+    pub product_id: i64,
+    /// Date.
+    pub day: D,
+    /// Period the weight is scaled to.
+    pub period: i64,
+    /// Weight.
+    pub scaled: f64,
 }
 
 impl<D: Stored<NaiveDate>> ReadCountRow<D> {

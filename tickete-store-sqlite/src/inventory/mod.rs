@@ -187,12 +187,25 @@ impl Inventory for SqliteStore {
         from: NaiveDate,
         until: NaiveDate,
     ) -> Result<Vec<DayState>, StoreError> {
-        let rows: Vec<DayStateRow> = sqlx::query_as(DAY_STATES)
-            .bind(day(from))
-            .bind(day(until))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("read day states"))?;
+        let (from, until) = (day(from), day(until));
+        let rows: Vec<DayStateRow> = match &self.readers {
+            Some(readers) => {
+                readers
+                    .read_off_runtime("read day states", move |connection| {
+                        connection
+                            .prepare_cached(DAY_STATES)?
+                            .query_map((from, until), DayStateRow::of)?
+                            .collect()
+                    })
+                    .await?
+            }
+            None => sqlx::query_as(DAY_STATES)
+                .bind(from)
+                .bind(until)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("read day states"))?,
+        };
         rows.into_iter().map(DayStateRow::into_state).collect()
     }
 

@@ -96,6 +96,17 @@ pub(super) struct DayStateRow {
 }
 
 impl DayStateRow {
+    /// The row of a `rusqlite` read of the same columns ([`crate::readers`]).
+    pub(super) fn of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            product_id: row.get(0)?,
+            day: row.get(1)?,
+            synced_at: row.get(2)?,
+            hash: row.get(3)?,
+            last_error: row.get(4)?,
+        })
+    }
+
     pub(super) fn into_state(self) -> Result<DayState, StoreError> {
         Ok(DayState {
             product: product_id(self.product_id)?,
