@@ -6,12 +6,6 @@ use tickete_app::settings::{CommonArgs, ServerArgs};
 use tickete_app::Settings;
 use tickete_server::launch;
 
-/// mimalloc instead of glibc's allocator: a request allocates and frees dozens of small
-/// buffers, and under random reads glibc's malloc and free took about a seventh of the
-/// server's time, and its per-thread arenas much of its RSS (README, "Reading at scale").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "tickete-server",
