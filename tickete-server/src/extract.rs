@@ -25,22 +25,15 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        // `application/x-www-form-urlencoded` pairs, percent-decoded (invalid UTF-8 becomes
+        // U+FFFD, which no parameter accepts); the last value of a name wins.
         let query = parts.uri.query().unwrap_or_default();
-        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(query)?;
-        Ok(Self(pairs.into_iter().collect()))
+        Ok(Self(
+            form_urlencoded::parse(query.as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
+        ))
     }
-}
-
-fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
-    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-        &format!("/?{query}").parse().map_err(|_| bad_query())?,
-    )
-    .map(|q| q.0)
-    .map_err(|_| bad_query())
-}
-
-fn bad_query() -> ApiError {
-    ApiError::bad_request("the query string is malformed")
 }
 
 impl QueryParams {
