@@ -18,9 +18,10 @@
 #   random-dates   a random product's /dates per request
 #   random-mixed   9 random slots reads to 1 random dates read
 #
-# after a 5-second warm-up, and prints req/s, p99, the ratio to /healthz and the server's RSS
-# (after the fill, and the peak during the phases). Ratios are the figure to compare between runs: the machine is
-# shared, wrk and the server run on it together.
+# after a 5-second warm-up, and prints req/s, p99, the ratio to /healthz, the server's RSS
+# (after the fill, and the peak during the phases) and the server's CPU time per request.
+# Ratios and CPU per request are the figures to compare between runs: the machine is shared,
+# wrk and the server run on it together.
 #
 # FILLED_DB=<path> (SQLite): when the file exists, the run starts from a copy of it instead of
 # filling through the simulator (minutes on a loaded machine); when it does not, the fill is
@@ -92,6 +93,9 @@ to_ms() { # wrk latency (850.00us, 1.20ms, 1.01s) -> ms
   echo "$1" | awk '/us$/ {sub("us",""); print $1/1000; next} /ms$/ {sub("ms",""); print $1; next} /s$/ {sub("s",""); print $1*1000}'
 }
 rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+# The server's CPU time (user + system) in clock ticks: CPU per request is the measure of work
+# a read costs that the load generator sharing the cores disturbs least.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hwm_mb() { awk '/^VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
 run_store() { # store-name database-url
@@ -135,9 +139,9 @@ run_store() { # store-name database-url
   # the first freshness figures) and the first connections' buffers are behind it.
   wrk -t2 -c"$CONNECTIONS" -d5s "$BASE/healthz" >/dev/null
   local health_rps=""
-  printf '%-14s %10s %8s %11s %8s\n' phase "req/s" "p99 ms" "vs healthz" "RSS MB"
+  printf '%-14s %10s %8s %11s %8s %12s\n' phase "req/s" "p99 ms" "vs healthz" "RSS MB" "server µs/req"
   for phase in healthz hot-slots random-slots random-dates random-mixed; do
-    local out rps p99 args=()
+    local out rps p99 cpu_before args=()
     case $phase in
       healthz) args=("$BASE/healthz") ;;
       hot-slots) args=("$BASE/api/v1/experience/${HOT_PRODUCT}/slots?date=$today") ;;
@@ -145,13 +149,16 @@ run_store() { # store-name database-url
       random-dates) args=(-s "${workdir}/random.lua" "$BASE"); export LOAD_MODE=dates ;;
       random-mixed) args=(-s "${workdir}/random.lua" "$BASE"); export LOAD_MODE=mixed ;;
     esac
+    cpu_before=$(cpu_ticks "$server")
     out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_PHASE}s" --latency "${args[@]}")
+    local cpu_ticks_spent=$(( $(cpu_ticks "$server") - cpu_before ))
     if echo "$out" | grep -q "Non-2xx"; then echo "$phase: non-2xx answers:"; echo "$out"; exit 1; fi
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
     [[ -z "$health_rps" ]] && health_rps=$rps
-    printf '%-14s %10s %8s %10.2f %8s\n' "$phase" "$rps" "$(to_ms "$p99")" \
-      "$(awk -v a="$rps" -v b="$health_rps" 'BEGIN {print a/b}')" "$(rss_mb "$server")"
+    printf '%-14s %10s %8s %10.2f %8s %12.1f\n' "$phase" "$rps" "$(to_ms "$p99")" \
+      "$(awk -v a="$rps" -v b="$health_rps" 'BEGIN {print a/b}')" "$(rss_mb "$server")" \
+      "$(awk -v t="$cpu_ticks_spent" -v hz="$(getconf CLK_TCK)" -v r="$rps" -v s="$SECONDS_PER_PHASE" 'BEGIN {print t / hz / (r * s) * 1e6}')"
   done
   echo "peak RSS during the run: $(hwm_mb "$server") MB (${CONNECTIONS} connections, ${SECONDS_PER_PHASE} s per phase, wrk and the server on the same $(nproc)-core machine; load average $(cut -d' ' -f1-3 /proc/loadavg))"
   kill "$server"; wait "$server" 2>/dev/null || true
