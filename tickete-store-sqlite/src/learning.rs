@@ -104,32 +104,23 @@ impl Learning for SqliteStore {
              ORDER BY product_id, day"
         );
         let (from, since) = (day(from), fetched_since.map(instant));
-        let rows: Vec<LearntPairRow> = match self.readers() {
-            Some(readers) => {
-                readers
-                    .read_off_runtime("read learnt pairs", move |connection| {
-                        connection
-                            .prepare_cached(&sql)?
-                            .query_map((from, since), |row| {
-                                Ok(LearntPairRow {
-                                    product_id: row.get(0)?,
-                                    day: row.get(1)?,
-                                    observations: row.get(2)?,
-                                    last_fetched: row.get(3)?,
-                                    empty_streak: row.get(4)?,
-                                })
-                            })?
-                            .collect()
-                    })
-                    .await?
-            }
-            None => sqlx::query_as(&sql)
-                .bind(from)
-                .bind(since)
-                .fetch_all(self.pool())
-                .await
-                .map_err(db("read learnt pairs"))?,
-        };
+        if let Some(readers) = self.readers() {
+            return readers
+                .collect_off_runtime(
+                    "read learnt pairs",
+                    sql,
+                    (from, since),
+                    learnt_row,
+                    LearntPairRow::into_pair,
+                )
+                .await;
+        }
+        let rows: Vec<LearntPairRow> = sqlx::query_as(&sql)
+            .bind(from)
+            .bind(since)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db("read learnt pairs"))?;
         rows.into_iter().map(LearntPairRow::into_pair).collect()
     }
 
@@ -165,30 +156,22 @@ impl Learning for SqliteStore {
              ORDER BY product_id, day"
         );
         let from = day(from);
-        let rows: Vec<ReadCountRow> = match self.readers() {
-            Some(readers) => {
-                readers
-                    .read_off_runtime("read reads", move |connection| {
-                        connection
-                            .prepare_cached(&sql)?
-                            .query_map([from], |row| {
-                                Ok(ReadCountRow {
-                                    product_id: row.get(0)?,
-                                    day: row.get(1)?,
-                                    period: row.get(2)?,
-                                    scaled: row.get(3)?,
-                                })
-                            })?
-                            .collect()
-                    })
-                    .await?
-            }
-            None => sqlx::query_as(&sql)
-                .bind(from)
-                .fetch_all(self.pool())
-                .await
-                .map_err(db("read reads"))?,
-        };
+        if let Some(readers) = self.readers() {
+            return readers
+                .collect_off_runtime(
+                    "read reads",
+                    sql,
+                    [from],
+                    read_count_row,
+                    ReadCountRow::into_reads,
+                )
+                .await;
+        }
+        let rows: Vec<ReadCountRow> = sqlx::query_as(&sql)
+            .bind(from)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db("read reads"))?;
         rows.into_iter().map(ReadCountRow::into_reads).collect()
     }
 
@@ -224,4 +207,25 @@ impl Learning for SqliteStore {
         tx.commit().await.map_err(db("prune learning"))?;
         Ok(pairs.rows_affected() + reads.rows_affected() + capped.rows_affected())
     }
+}
+
+/// A `learnt_pairs` row of a `rusqlite` read of [`LEARNT_COLUMNS`].
+fn learnt_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LearntPairRow> {
+    Ok(LearntPairRow {
+        product_id: row.get(0)?,
+        day: row.get(1)?,
+        observations: row.get(2)?,
+        last_fetched: row.get(3)?,
+        empty_streak: row.get(4)?,
+    })
+}
+
+/// A `read_counts` row of a `rusqlite` read of [`READ_COLUMNS`].
+fn read_count_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReadCountRow> {
+    Ok(ReadCountRow {
+        product_id: row.get(0)?,
+        day: row.get(1)?,
+        period: row.get(2)?,
+        scaled: row.get(3)?,
+    })
 }

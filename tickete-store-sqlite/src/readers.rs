@@ -85,6 +85,36 @@ impl Readers {
             .map_err(|_| StoreError::Unavailable(format!("{operation}: the read was cancelled")))?
     }
 
+    /// Every row of `sql` with `params`, each read by `of` and converted by `into` as it
+    /// comes, on a blocking thread ([`Readers::read_off_runtime`]): no second list of raw
+    /// rows (60,000 of them, with their texts, after a fill) is ever held.
+    pub(crate) async fn collect_off_runtime<R, X, P>(
+        self: &Arc<Self>,
+        operation: &'static str,
+        sql: String,
+        params: P,
+        of: fn(&rusqlite::Row<'_>) -> rusqlite::Result<R>,
+        into: fn(R) -> Result<X, StoreError>,
+    ) -> Result<Vec<X>, StoreError>
+    where
+        R: 'static,
+        X: Send + 'static,
+        P: rusqlite::Params + Send + 'static,
+    {
+        self.read_off_runtime(operation, move |connection| {
+            let mut statement = connection.prepare_cached(&sql)?;
+            let mut items = Vec::new();
+            for row in statement.query_map(params, of)? {
+                match into(row?) {
+                    Ok(item) => items.push(item),
+                    Err(error) => return Ok(Err(error)),
+                }
+            }
+            Ok(Ok(items))
+        })
+        .await?
+    }
+
     fn open(&self) -> rusqlite::Result<Connection> {
         let connection = Connection::open_with_flags(
             &self.path,

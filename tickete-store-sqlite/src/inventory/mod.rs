@@ -188,24 +188,23 @@ impl Inventory for SqliteStore {
         until: NaiveDate,
     ) -> Result<Vec<DayState>, StoreError> {
         let (from, until) = (day(from), day(until));
-        let rows: Vec<DayStateRow> = match &self.readers {
-            Some(readers) => {
-                readers
-                    .read_off_runtime("read day states", move |connection| {
-                        connection
-                            .prepare_cached(DAY_STATES)?
-                            .query_map((from, until), DayStateRow::of)?
-                            .collect()
-                    })
-                    .await?
-            }
-            None => sqlx::query_as(DAY_STATES)
-                .bind(from)
-                .bind(until)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db("read day states"))?,
-        };
+        if let Some(readers) = &self.readers {
+            return readers
+                .collect_off_runtime(
+                    "read day states",
+                    DAY_STATES.to_owned(),
+                    (from, until),
+                    DayStateRow::of,
+                    DayStateRow::into_state,
+                )
+                .await;
+        }
+        let rows: Vec<DayStateRow> = sqlx::query_as(DAY_STATES)
+            .bind(from)
+            .bind(until)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("read day states"))?;
         rows.into_iter().map(DayStateRow::into_state).collect()
     }
 
