@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tickete_core::served::ENCODING_VERSION;
@@ -78,9 +78,14 @@ fn none_match_fails(request: &HeaderMap, etag: &HeaderValue) -> bool {
         .any(|tag| tag == "*" || tag.trim_start_matches("W/").as_bytes() == current)
 }
 
-/// `Last-Modified`: an IMF-fixdate (RFC 9110 §5.6.7), whole seconds.
+/// `Last-Modified`: an IMF-fixdate (RFC 9110 §5.6.7), whole seconds. None outside years
+/// 1970–9999, which `httpdate` cannot write (it panics): a stored fetch time there is
+/// corrupt, and the answer goes without the header rather than failing.
 fn http_date(at: DateTime<Utc>) -> Option<HeaderValue> {
-    HeaderValue::try_from(httpdate::fmt_http_date(at.into())).ok()
+    (1970..=9999)
+        .contains(&at.year())
+        .then(|| HeaderValue::try_from(httpdate::fmt_http_date(at.into())).ok())
+        .flatten()
 }
 
 /// A strong `ETag` of `"<prefix>-<content>"`.
@@ -119,7 +124,7 @@ fn serialise<T: Serialize>(value: T, wrapped: bool, capacity: usize) -> ApiResul
 }
 
 /// Tag prefixes: the route, the body's encoding version and the envelope change the bytes, so
-/// they are part of the tag (`s3e-<hash>`: slots, encoding 3, bare).
+/// they are part of the tag (`s1e-<hash>`: slots, encoding 1, bare).
 static SLOTS_TAG_BARE: LazyLock<String> = LazyLock::new(|| format!("s{ENCODING_VERSION}e"));
 static SLOTS_TAG_WRAPPED: LazyLock<String> = LazyLock::new(|| format!("s{ENCODING_VERSION}p"));
 static DATES_TAG: LazyLock<String> = LazyLock::new(|| format!("d{ENCODING_VERSION}"));
@@ -288,4 +293,28 @@ pub async fn products(
         limit: page.limit,
         status_code: 200,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_modified_is_an_imf_fixdate_and_absent_for_impossible_times() {
+        let at = DateTime::parse_from_rfc3339("2026-11-22T06:05:09.750Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            http_date(at).unwrap(),
+            HeaderValue::from_static("Sun, 22 Nov 2026 06:05:09 GMT")
+        );
+        for corrupt in [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
+            assert_eq!(http_date(corrupt), None);
+        }
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        assert_eq!(
+            http_date(epoch).unwrap(),
+            HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")
+        );
+    }
 }
