@@ -94,7 +94,7 @@ impl CachedBody {
 
 /// The state of a product's cached reads a reader saw before reading the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Generation {
+struct Generation {
     epoch: u64,
     product: u64,
 }
@@ -220,16 +220,18 @@ impl ReadCache {
         &self.generations[index]
     }
 
-    /// The product's generation, to pass back to [`ReadCache::put`].
-    pub fn generation(&self, product: ProductId) -> Generation {
+    /// The product's generation, captured before a fill reads the store.
+    fn generation(&self, product: ProductId) -> Generation {
         Generation {
             epoch: self.epoch.load(Ordering::Acquire),
             product: self.generation_slot(product).load(Ordering::Acquire),
         }
     }
 
-    /// Stores `body` unless the product was invalidated since `generation` was read.
-    pub fn put(&self, key: CacheKey, generation: Generation, body: CachedBody) {
+    /// Stores `body` unless the product was invalidated since `generation` was read: what
+    /// [`ReadCache::get_or_fill`] does after its read, for tests that stage the race.
+    #[cfg(test)]
+    fn put(&self, key: CacheKey, generation: Generation, body: CachedBody) {
         if self.generation(key.product) != generation {
             return;
         }

@@ -71,23 +71,11 @@ impl Readers {
         result.map_err(|error| classify(operation, error))
     }
 
-    /// Runs `read` like [`Readers::read`], on a blocking thread: for reads of thousands of rows
+    /// Every row of `sql` with `params`, each read by `of` and converted by `into` as it
+    /// comes, so no second list of raw rows (60,000 of them, with their texts, after a fill)
+    /// is ever held. It runs on a blocking thread: these are the reads of thousands of rows
     /// (a window's day states, the learnt state) that would otherwise hold a runtime thread,
     /// and the requests queued on it, for tens or hundreds of milliseconds.
-    pub(crate) async fn read_off_runtime<T: Send + 'static>(
-        self: &Arc<Self>,
-        operation: &'static str,
-        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let readers = Arc::clone(self);
-        tokio::task::spawn_blocking(move || readers.read(operation, read))
-            .await
-            .map_err(|_| StoreError::Unavailable(format!("{operation}: the read was cancelled")))?
-    }
-
-    /// Every row of `sql` with `params`, each read by `of` and converted by `into` as it
-    /// comes, on a blocking thread ([`Readers::read_off_runtime`]): no second list of raw
-    /// rows (60,000 of them, with their texts, after a fill) is ever held.
     pub(crate) async fn collect_off_runtime<R, X, P>(
         self: &Arc<Self>,
         operation: &'static str,
@@ -101,18 +89,23 @@ impl Readers {
         X: Send + 'static,
         P: rusqlite::Params + Send + 'static,
     {
-        self.read_off_runtime(operation, move |connection| {
-            let mut statement = connection.prepare_cached(&sql)?;
-            let mut items = Vec::new();
-            for row in statement.query_map(params, of)? {
-                match into(row?) {
-                    Ok(item) => items.push(item),
-                    Err(error) => return Ok(Err(error)),
+        let readers = Arc::clone(self);
+        let read = move || {
+            readers.read(operation, |connection| {
+                let mut statement = connection.prepare_cached(&sql)?;
+                let mut items = Vec::new();
+                for row in statement.query_map(params, of)? {
+                    match into(row?) {
+                        Ok(item) => items.push(item),
+                        Err(error) => return Ok(Err(error)),
+                    }
                 }
-            }
-            Ok(Ok(items))
-        })
-        .await?
+                Ok(Ok(items))
+            })
+        };
+        tokio::task::spawn_blocking(read).await.map_err(|_| {
+            StoreError::Unavailable(format!("{operation}: the read was cancelled"))
+        })??
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
