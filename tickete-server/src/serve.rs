@@ -161,6 +161,10 @@ impl ConnectionState {
     }
 }
 
+/// Most bytes one read takes off the socket: a request head usually fits (hyper reads again
+/// for the rest of one that does not).
+const READ_CHUNK_BYTES: usize = 2048;
+
 /// The socket as hyper sees it, shared with the connection's task so that task can still
 /// answer 408 after hyper gave up on the request; rewrites hyper's own body-less refusals.
 struct GuardedIo {
@@ -178,7 +182,12 @@ impl AsyncRead for GuardedIo {
     ) -> Poll<io::Result<()>> {
         loop {
             ready!(self.stream.poll_read_ready(cx))?;
-            match self.stream.try_read(buf.initialize_unfilled()) {
+            // Only a chunk of hyper's buffer is zeroed (safe code must initialise what it
+            // hands to `read`): hyper offers its whole spare capacity, a fresh 8 KiB buffer
+            // for each request, and zeroing all of it on every read cost CPU and made every
+            // page of those buffers resident (issue 16: +20 MB RSS under load).
+            let chunk = buf.remaining().min(READ_CHUNK_BYTES);
+            match self.stream.try_read(buf.initialize_unfilled_to(chunk)) {
                 Ok(read) => {
                     if read > 0 {
                         self.state.unanswered.store(true, Ordering::Relaxed);

@@ -208,10 +208,12 @@ impl Reads {
         weights: impl IntoIterator<Item = ((ProductId, NaiveDate), f64)>,
         now: DateTime<Utc>,
     ) {
-        *self = Self {
-            origin: Some(now),
-            ..Self::default()
-        };
+        // Emptied, not replaced: the tables keep their capacity, so a reload of tens of
+        // thousands of pairs every minute does not allocate (and fragment) them anew.
+        self.pairs.clear();
+        self.products.clear();
+        self.total = 0.0;
+        self.origin = Some(now);
         for ((product, date), weight) in weights {
             if !(weight.is_finite() && weight > 0.0) || self.pairs.len() >= MAX_PAIRS {
                 continue;
