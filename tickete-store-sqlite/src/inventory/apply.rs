@@ -100,11 +100,12 @@ const INSERT_PAX: &str = "
            p.value ->> '$.currency'
     FROM json_each(?1) AS p";
 
+/// The row's id is its key (`super::day_key`), computed here from the same parameters.
 const UPSERT_DAY_STATE: &str = "
-    INSERT INTO day_states (product_id, day, synced_at, hash, last_error, served_hash, body,
+    INSERT INTO day_states (id, product_id, day, synced_at, hash, last_error, served_hash, body,
                             slot_count, open_final_price, open_original_price, open_discount,
                             open_currency_code)
-    VALUES (?1, ?2, ?3, ?4, NULL, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    VALUES (?1 * 1048576 + CAST(julianday(?2) - 2440587.5 AS INTEGER), ?1, ?2, ?3, ?4, NULL, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
     ON CONFLICT (product_id, day) DO UPDATE SET
         synced_at = excluded.synced_at, hash = excluded.hash, last_error = NULL,
         served_hash = excluded.served_hash, body = excluded.body,

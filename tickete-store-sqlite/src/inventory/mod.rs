@@ -19,12 +19,26 @@ use crate::SqliteStore;
 use apply::{apply_in, TOUCH_UNCHANGED_DAY};
 use rows::{assemble, DatesRow, DayStateRow, ServedDayRow, SlotPaxRow, SLOT_PAX_COLUMNS};
 
-/// What a slots read needs of the day state: the body, not the dates summary.
+/// What a slots read needs of the day state: the body, not the dates summary. One rowid
+/// lookup ([`day_key`]); the product and day are compared too, so a key that two (product,
+/// day) pairs could share (dates past the year 4840) never answers for the wrong one.
 const SERVED_SLOTS: &str = "
-    SELECT d.synced_at, d.hash, d.served_hash, d.body
-    FROM products AS p
-    LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day = ?2
-    WHERE p.id = ?1";
+    SELECT synced_at, hash, served_hash, body FROM day_states
+    WHERE id = ?1 AND product_id = ?2 AND day = ?3";
+
+/// Whether a product is in the catalogue (a slots read that found no day state).
+const PRODUCT_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM products WHERE id = ?1)";
+
+/// The id of (product, date) in `day_states`: `product * 2^20 + days since 1970-01-01`, the
+/// rule of the table's CHECK (migration `20261124100000_day_states_keyed`), so that a slots
+/// read is one rowid lookup.
+fn day_key(product: i64, date: NaiveDate) -> i64 {
+    const DAYS_PER_PRODUCT: i64 = 1 << 20;
+    let days = date
+        .signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date"))
+        .num_days();
+    product * DAYS_PER_PRODUCT + days
+}
 
 const SERVED_DATES: &str = "
     SELECT MAX(d.synced_at) AS synced_at,
@@ -113,8 +127,10 @@ impl Inventory for SqliteStore {
         error: &str,
     ) -> Result<(), StoreError> {
         let written = sqlx::query(
-            "INSERT INTO day_states (product_id, day, synced_at, hash, last_error)
-             SELECT ?1, ?2, NULL, NULL, ?3 WHERE EXISTS (SELECT 1 FROM products WHERE id = ?1)
+            "INSERT INTO day_states (id, product_id, day, synced_at, hash, last_error)
+             SELECT ?1 * 1048576 + CAST(julianday(?2) - 2440587.5 AS INTEGER), ?1, ?2, NULL,
+                    NULL, ?3
+             WHERE EXISTS (SELECT 1 FROM products WHERE id = ?1)
              ON CONFLICT (product_id, day) DO UPDATE SET last_error = excluded.last_error",
         )
         .bind(i64::from(product.get()))
@@ -215,21 +231,42 @@ impl Inventory for SqliteStore {
         date: NaiveDate,
     ) -> Result<ServedSlots, StoreError> {
         let (id, date_text) = (i64::from(product.get()), day(date));
-        let row: Option<ServedDayRow> = match &self.readers {
+        let key = day_key(id, date);
+        let (row, known): (Option<ServedDayRow>, bool) = match &self.readers {
             Some(readers) => readers.read("read slots", |connection| {
-                connection
+                let row = connection
                     .prepare_cached(SERVED_SLOTS)?
-                    .query_row((id, &date_text), ServedDayRow::of)
-                    .optional()
+                    .query_row((key, id, &date_text), ServedDayRow::of)
+                    .optional()?;
+                let known = row.is_some()
+                    || connection
+                        .prepare_cached(PRODUCT_EXISTS)?
+                        .query_row([id], |row| row.get(0))?;
+                Ok((row, known))
             })?,
-            None => sqlx::query_as(SERVED_SLOTS)
-                .bind(id)
-                .bind(&date_text)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db("read slots"))?,
+            None => {
+                let row: Option<ServedDayRow> = sqlx::query_as(SERVED_SLOTS)
+                    .bind(key)
+                    .bind(id)
+                    .bind(&date_text)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("read slots"))?;
+                let known = row.is_some()
+                    || sqlx::query_scalar(PRODUCT_EXISTS)
+                        .bind(id)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(db("read slots"))?;
+                (row, known)
+            }
         };
-        let row = row.ok_or_else(|| StoreError::NotFound(format!("product {product}")))?;
+        if !known {
+            return Err(StoreError::NotFound(format!("product {product}")));
+        }
+        let Some(row) = row else {
+            return Ok(ServedSlots::never_synced());
+        };
         let body = match (&row.hash, row.is_current(), row.body) {
             (None, _, _) => return Ok(ServedSlots::never_synced()),
             (Some(_), true, Some(body)) => body,
@@ -295,6 +332,86 @@ mod tests {
             .map(|row| row.3)
             .collect::<Vec<_>>()
             .join("; ")
+    }
+
+    /// A slots read is one lookup of the table by its rowid: no index, no join.
+    #[tokio::test]
+    async fn a_slots_read_is_one_rowid_lookup() {
+        let plan = plan_of(SERVED_SLOTS).await;
+        assert!(plan.contains("USING INTEGER PRIMARY KEY (rowid=?)"), "{plan}");
+        assert!(!plan.contains("INDEX"), "{plan}");
+    }
+
+    /// The key computed in Rust for reads is the one SQL computes when writing (and the
+    /// table's CHECK demands), before 1970 and far ahead too.
+    #[tokio::test]
+    async fn the_day_key_is_the_same_in_rust_and_in_sql() {
+        let store = SqliteStore::open("sqlite::memory:").await.expect("open");
+        for (product, text) in [
+            (1, "1970-01-01"),
+            (7, "1969-12-31"),
+            (14, "2026-03-29"),
+            (4_294_967_295, "2026-11-22"),
+            (3, "4000-02-29"),
+        ] {
+            let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+            let in_sql: i64 = sqlx::query_scalar(
+                "SELECT ?1 * 1048576 + CAST(julianday(?2) - 2440587.5 AS INTEGER)",
+            )
+            .bind(product)
+            .bind(text)
+            .fetch_one(store.pool())
+            .await
+            .expect("key");
+            assert_eq!(day_key(product, date), in_sql, "{product} {text}");
+        }
+    }
+
+    /// A database written before the keyed table keeps every day state, served body included,
+    /// through the migration, and serves it by key afterwards.
+    #[tokio::test]
+    async fn days_stored_before_the_keyed_table_survive_its_migration() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url)
+            .unwrap()
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.expect("pool");
+        let earlier = sqlx::migrate::Migrator {
+            migrations: crate::MIGRATOR
+                .migrations
+                .iter()
+                .filter(|m| m.version < 20261124100000)
+                .cloned()
+                .collect(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        earlier.run(&pool).await.expect("earlier migrations");
+        sqlx::query(
+            "INSERT INTO products (id, name, enabled) VALUES (14, 'Tour', 1);
+             INSERT INTO day_states (product_id, day, synced_at, hash, served_hash, body)
+             VALUES (14, '2026-03-29', 1774742400000000, 'h1', 'h1', '{\"slots\":[]}'),
+                    (14, '2026-03-30', NULL, NULL, NULL, NULL);",
+        )
+        .execute(&pool)
+        .await
+        .expect("old rows");
+        pool.close().await;
+
+        let store = SqliteStore::open(&url).await.expect("migrated");
+        let served = store
+            .served_slots(ProductId::new(14).unwrap(), NaiveDate::from_ymd_opt(2026, 3, 29).unwrap())
+            .await
+            .expect("served");
+        assert_eq!(served.body, r#"{"slots":[]}"#);
+        assert_eq!(served.hash.as_deref(), Some("h1"));
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM day_states ORDER BY day")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        let first = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
+        assert_eq!(ids, [day_key(14, first), day_key(14, first) + 1]);
     }
 
     /// The heatmap, planning and `/metrics` read windows of day states: from the narrow
