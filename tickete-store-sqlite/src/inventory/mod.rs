@@ -338,7 +338,10 @@ mod tests {
     #[tokio::test]
     async fn a_slots_read_is_one_rowid_lookup() {
         let plan = plan_of(SERVED_SLOTS).await;
-        assert!(plan.contains("USING INTEGER PRIMARY KEY (rowid=?)"), "{plan}");
+        assert!(
+            plan.contains("USING INTEGER PRIMARY KEY (rowid=?)"),
+            "{plan}"
+        );
         assert!(!plan.contains("INDEX"), "{plan}");
     }
 
@@ -401,7 +404,10 @@ mod tests {
 
         let store = SqliteStore::open(&url).await.expect("migrated");
         let served = store
-            .served_slots(ProductId::new(14).unwrap(), NaiveDate::from_ymd_opt(2026, 3, 29).unwrap())
+            .served_slots(
+                ProductId::new(14).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 3, 29).unwrap(),
+            )
             .await
             .expect("served");
         assert_eq!(served.body, r#"{"slots":[]}"#);
