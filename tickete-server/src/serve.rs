@@ -184,8 +184,7 @@ impl AsyncRead for GuardedIo {
             ready!(self.stream.poll_read_ready(cx))?;
             // Only a chunk of hyper's buffer is zeroed (safe code must initialise what it
             // hands to `read`): hyper offers its whole spare capacity, a fresh 8 KiB buffer
-            // for each request, and zeroing all of it on every read cost CPU and made every
-            // page of those buffers resident (issue 16: +20 MB RSS under load).
+            // for each request, and zeroing all of it on every read was CPU for nothing.
             let chunk = buf.remaining().min(READ_CHUNK_BYTES);
             match self.stream.try_read(buf.initialize_unfilled_to(chunk)) {
                 Ok(read) => {

@@ -100,18 +100,22 @@ const INSERT_PAX: &str = "
            p.value ->> '$.currency'
     FROM json_each(?1) AS p";
 
-/// The row's id is its key (`super::day_key`), computed here from the same parameters.
-const UPSERT_DAY_STATE: &str = "
+/// The row's id is its key ([`super::day_key`]), computed from the same parameters.
+const UPSERT_DAY_STATE: &str = concat!(
+    "
     INSERT INTO day_states (id, product_id, day, synced_at, hash, last_error, served_hash, body,
                             slot_count, open_final_price, open_original_price, open_discount,
                             open_currency_code)
-    VALUES (?1 * 1048576 + CAST(julianday(?2) - 2440587.5 AS INTEGER), ?1, ?2, ?3, ?4, NULL, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    VALUES (",
+    super::day_key_sql!(),
+    ", ?1, ?2, ?3, ?4, NULL, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
     ON CONFLICT (product_id, day) DO UPDATE SET
         synced_at = excluded.synced_at, hash = excluded.hash, last_error = NULL,
         served_hash = excluded.served_hash, body = excluded.body,
         slot_count = excluded.slot_count, open_final_price = excluded.open_final_price,
         open_original_price = excluded.open_original_price,
-        open_discount = excluded.open_discount, open_currency_code = excluded.open_currency_code";
+        open_discount = excluded.open_discount, open_currency_code = excluded.open_currency_code"
+);
 
 /// The whole of an unchanged apply: moves `synced_at` when the stored hash is the new one.
 pub(super) const TOUCH_UNCHANGED_DAY: &str = "

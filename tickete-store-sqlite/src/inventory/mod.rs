@@ -29,6 +29,15 @@ const SERVED_SLOTS: &str = "
 /// Whether a product is in the catalogue (a slots read that found no day state).
 const PRODUCT_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM products WHERE id = ?1)";
 
+/// The SQL of [`day_key`] over a statement's `?1` (product id) and `?2` (day text), for the
+/// statements that insert day states (`concat!` needs a literal, hence a macro).
+macro_rules! day_key_sql {
+    () => {
+        "?1 * 1048576 + CAST(julianday(?2) - 2440587.5 AS INTEGER)"
+    };
+}
+use day_key_sql;
+
 /// The id of (product, date) in `day_states`: `product * 2^20 + days since 1970-01-01`, the
 /// rule of the table's CHECK (migration `20261124100000_day_states_keyed`), so that a slots
 /// read is one rowid lookup.
@@ -126,13 +135,14 @@ impl Inventory for SqliteStore {
         date: NaiveDate,
         error: &str,
     ) -> Result<(), StoreError> {
-        let written = sqlx::query(
+        let written = sqlx::query(concat!(
             "INSERT INTO day_states (id, product_id, day, synced_at, hash, last_error)
-             SELECT ?1 * 1048576 + CAST(julianday(?2) - 2440587.5 AS INTEGER), ?1, ?2, NULL,
-                    NULL, ?3
+             SELECT ",
+            day_key_sql!(),
+            ", ?1, ?2, NULL, NULL, ?3
              WHERE EXISTS (SELECT 1 FROM products WHERE id = ?1)
              ON CONFLICT (product_id, day) DO UPDATE SET last_error = excluded.last_error",
-        )
+        ))
         .bind(i64::from(product.get()))
         .bind(day(date))
         .bind(error)
@@ -358,14 +368,12 @@ mod tests {
             (3, "4000-02-29"),
         ] {
             let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
-            let in_sql: i64 = sqlx::query_scalar(
-                "SELECT ?1 * 1048576 + CAST(julianday(?2) - 2440587.5 AS INTEGER)",
-            )
-            .bind(product)
-            .bind(text)
-            .fetch_one(store.pool())
-            .await
-            .expect("key");
+            let in_sql: i64 = sqlx::query_scalar(concat!("SELECT ", day_key_sql!()))
+                .bind(product)
+                .bind(text)
+                .fetch_one(store.pool())
+                .await
+                .expect("key");
             assert_eq!(day_key(product, date), in_sql, "{product} {text}");
         }
     }
