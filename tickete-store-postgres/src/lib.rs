@@ -20,6 +20,7 @@
 //! state, so concurrent applies of one day serialize and readers see a whole day or nothing
 //! of a change.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
@@ -32,6 +33,7 @@ mod error;
 pub mod feed;
 mod inventory;
 mod learning;
+mod readers;
 mod runs;
 mod webhooks;
 
@@ -47,6 +49,8 @@ const MAX_CONNECTIONS: u32 = 10;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The public slots and dates reads' own connections, without the pool's pings.
+    readers: Arc<readers::Readers>,
 }
 
 impl PostgresStore {
@@ -76,7 +80,11 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|error| error::classify("migrate schema", error.into()))?;
-        Ok(Self { pool })
+        let readers = readers::Readers::new((*pool.connect_options()).clone());
+        Ok(Self {
+            pool,
+            readers: Arc::new(readers),
+        })
     }
 
     /// The underlying connection pool, for coordination built on the same database.
@@ -86,6 +94,7 @@ impl PostgresStore {
 
     /// Closes every connection; later calls fail with `Unavailable`.
     pub async fn close(&self) {
+        self.readers.close();
         self.pool.close().await;
     }
 }

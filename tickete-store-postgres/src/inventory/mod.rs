@@ -188,12 +188,18 @@ impl Inventory for PostgresStore {
         product: ProductId,
         date: NaiveDate,
     ) -> Result<ServedSlots, StoreError> {
-        let row: Option<ServedDayRow> = sqlx::query_as(SERVED_SLOTS)
-            .bind(i64::from(product.get()))
-            .bind(date)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("read slots"))?;
+        let product_id = i64::from(product.get());
+        let row: Option<ServedDayRow> = self
+            .readers
+            .read("read slots", &move |connection| {
+                Box::pin(
+                    sqlx::query_as(SERVED_SLOTS)
+                        .bind(product_id)
+                        .bind(date)
+                        .fetch_optional(connection),
+                )
+            })
+            .await?;
         let row = row.ok_or_else(|| StoreError::NotFound(format!("product {product}")))?;
         let body = match (&row.hash, row.is_current(), row.body) {
             (None, _, _) => return Ok(ServedSlots::never_synced()),
@@ -214,13 +220,19 @@ impl Inventory for PostgresStore {
         from: NaiveDate,
         until: NaiveDate,
     ) -> Result<ServedDates, StoreError> {
-        let rows: Vec<ServedDayRow> = sqlx::query_as(SERVED_DATES)
-            .bind(i64::from(product.get()))
-            .bind(from)
-            .bind(until)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("read dates"))?;
+        let product_id = i64::from(product.get());
+        let rows: Vec<ServedDayRow> = self
+            .readers
+            .read("read dates", &move |connection| {
+                Box::pin(
+                    sqlx::query_as(SERVED_DATES)
+                        .bind(product_id)
+                        .bind(from)
+                        .bind(until)
+                        .fetch_all(connection),
+                )
+            })
+            .await?;
         if rows.is_empty() {
             return Err(StoreError::NotFound(format!("product {product}")));
         }

@@ -58,6 +58,22 @@ impl TestDatabase {
         self.drop_underneath().await;
     }
 
+    /// Ends every session on this database but the caller's, as a server restart would;
+    /// returns how many it ended.
+    pub async fn end_sessions(&self) -> usize {
+        let mut connection = self.admin.connect().await.expect("connect to end sessions");
+        let ended: Vec<(bool,)> = sqlx::query_as(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&self.name)
+        .fetch_all(&mut connection)
+        .await
+        .expect("end sessions");
+        connection.close().await.ok();
+        ended.iter().filter(|(ended,)| *ended).count()
+    }
+
     /// Drops the database while the store's pool is still open, as an outage would.
     pub async fn drop_underneath(self) {
         let mut connection = self.admin.connect().await.expect("connect to drop");

@@ -1,6 +1,6 @@
 //! A Postgres store that cannot reach its server answers `Unavailable`, never panics.
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use tickete_core::store::prelude::*;
 use tickete_core::{PageRequest, ProductId, StoreError};
 use tickete_store_postgres::PostgresStore;
@@ -46,6 +46,11 @@ async fn a_closed_pool_is_unavailable() {
             .await,
     );
     unavailable(store.set_paused(true, Utc::now()).await);
+    unavailable(
+        store
+            .served_slots(ProductId::new(14).expect("id"), day())
+            .await,
+    );
     database.drop_database().await;
 }
 
@@ -60,4 +65,48 @@ async fn a_server_that_goes_away_is_unavailable() {
     database.drop_underneath().await;
     unavailable(store.ping().await);
     unavailable(store.pause_state().await);
+    unavailable(
+        store
+            .served_slots(ProductId::new(14).expect("id"), day())
+            .await,
+    );
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 2).expect("date")
+}
+
+/// The public reads keep connections of their own, with no ping before use: one the server
+/// ended meanwhile fails its read, which runs again on a new connection.
+#[tokio::test]
+async fn public_reads_survive_the_server_ending_their_sessions() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let store = database.store().clone();
+    let product = ProductId::new(14).expect("id");
+    never_known(store.served_slots(product, day()).await);
+    never_known(
+        store
+            .served_dates(product, day(), day() + chrono::Days::new(7))
+            .await,
+    );
+    assert!(
+        database.end_sessions().await >= 1,
+        "a reading session was open"
+    );
+    never_known(store.served_slots(product, day()).await);
+    never_known(
+        store
+            .served_dates(product, day(), day() + chrono::Days::new(7))
+            .await,
+    );
+    database.drop_database().await;
+}
+
+fn never_known<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    match result {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
 }
