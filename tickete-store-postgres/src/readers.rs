@@ -3,15 +3,14 @@
 //! sqlx's pool costs every query two round trips besides its own: it pings a connection
 //! before handing it out (`test_before_acquire`) and again when it comes back, from a task it
 //! spawns for that. The public slots and dates reads are one indexed lookup each, run
-//! thousands of times a second, so those pings were most of their cost (0.17 of `/healthz`
-//! under random slots reads). They run here instead, on a few connections of their own taken
+//! thousands of times a second, and the pings were two of their three round trips (random
+//! slots reads ran at 0.15–0.17 of `/healthz`). They run here instead, on a few connections of their own taken
 //! from an idle list and put back after the read, with no ping: a connection the server
 //! closed meanwhile (a restart, an idle timeout) fails its next read, which then runs again
 //! on the next kept connection or a new one, so the request never sees it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -20,11 +19,10 @@ use tickete_core::StoreError;
 use tokio::sync::Semaphore;
 
 use crate::error::classify;
+use crate::ACQUIRE_TIMEOUT;
 
 /// Reads under way at once, and so connections held by the readers at most.
-pub(crate) const MAX_READERS: usize = 4;
-/// How long a read waits for a connection (another read's, or a new one).
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_READERS: usize = 4;
 
 /// The reading connections of one database, opened on first use.
 #[derive(Debug)]
@@ -52,7 +50,7 @@ impl Readers {
 
     /// Runs `read` on an idle connection (or a new one), and again on another when a kept one
     /// turns out closed; `Unavailable` once the store is closed, when no connection
-    /// frees within [`ACQUIRE_TIMEOUT`] or the database fails.
+    /// frees within the pool's [`ACQUIRE_TIMEOUT`] or the database fails.
     pub(crate) async fn read<T>(
         &self,
         operation: &'static str,
