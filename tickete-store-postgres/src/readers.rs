@@ -4,12 +4,12 @@
 //! before handing it out (`test_before_acquire`) and again when it comes back, from a task it
 //! spawns for that. The public slots and dates reads are one indexed lookup each, run
 //! thousands of times a second, and the pings were two of their three round trips (random
-//! slots reads ran at 0.15–0.17 of `/healthz`). They run here instead, on a few connections of their own taken
-//! from an idle list and put back after the read, with no ping: a connection the server
-//! closed meanwhile (a restart, an idle timeout) fails its next read, which then runs again
-//! on the next kept connection or a new one, so the request never sees it.
+//! slots reads ran at 0.15–0.17 of `/healthz`). They run here instead, on a few connections
+//! of their own taken from an idle list and put back after the read, with no ping: a
+//! connection the server closed meanwhile (a restart, an idle timeout) fails its next read,
+//! which then runs again on the next kept connection or a new one, so the request never
+//! sees it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use futures::future::BoxFuture;
@@ -29,8 +29,8 @@ const MAX_READERS: usize = 4;
 pub(crate) struct Readers {
     options: PgConnectOptions,
     idle: Mutex<Vec<PgConnection>>,
+    /// One per read under way; closed with the store.
     permits: Semaphore,
-    closed: AtomicBool,
 }
 
 /// A read run on a borrowed connection: sqlx's own way of lending one to an async closure.
@@ -44,7 +44,6 @@ impl Readers {
             options,
             idle: Mutex::default(),
             permits: Semaphore::new(MAX_READERS),
-            closed: AtomicBool::new(false),
         }
     }
 
@@ -63,7 +62,7 @@ impl Readers {
             .map_err(|_| unavailable("store is closed"))?;
         let mut kept = self.take_idle();
         loop {
-            if self.closed.load(Ordering::Acquire) {
+            if self.permits.is_closed() {
                 return Err(unavailable("store is closed"));
             }
             let reused = kept.is_some();
@@ -94,14 +93,13 @@ impl Readers {
 
     fn give_back(&self, connection: PgConnection) {
         let mut idle = self.idle.lock().expect("readers lock");
-        if !self.closed.load(Ordering::Acquire) {
+        if !self.permits.is_closed() {
             idle.push(connection);
         }
     }
 
     /// Refuses further reads and closes the idle connections.
     pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
         self.permits.close();
         self.idle.lock().expect("readers lock").clear();
     }

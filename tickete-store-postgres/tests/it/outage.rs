@@ -77,7 +77,7 @@ fn day() -> NaiveDate {
 }
 
 /// The public reads keep connections of their own, with no ping before use: one the server
-/// ended meanwhile fails its read, which runs again on a new connection.
+/// ended meanwhile fails its read, which runs again on another connection.
 #[tokio::test]
 async fn public_reads_survive_the_server_ending_their_sessions() {
     let Some(database) = TestDatabase::create().await else {
