@@ -36,7 +36,7 @@ impl Engine {
             .await
         {
             Ok(stats) => refresh.absorb(
-                vec![(product, date, stats)],
+                [(product, date, stats)],
                 |date, at| self.days_ahead_at(date, at),
                 None,
             ),
@@ -67,8 +67,7 @@ impl Engine {
         refresh.absorb(
             pairs
                 .into_iter()
-                .map(|pair| (pair.product, pair.date, pair.stats))
-                .collect(),
+                .map(|pair| (pair.product, pair.date, pair.stats)),
             |date, at| self.days_ahead_at(date, at),
             Some(started),
         );

@@ -149,7 +149,7 @@ impl RefreshPolicy {
     /// a fill of 1,000 products × 60 days, a second of CPU each time (issue 16).
     pub fn absorb(
         &self,
-        pairs: Vec<(ProductId, NaiveDate, PairStats)>,
+        pairs: impl IntoIterator<Item = (ProductId, NaiveDate, PairStats)>,
         days_ahead_at: impl Fn(NaiveDate, DateTime<Utc>) -> u32,
         loaded_at: Option<DateTime<Utc>>,
     ) {

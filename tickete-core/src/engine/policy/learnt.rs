@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::estimator::{self, Observation, KEPT};
+use super::pair_table::PairTable;
 use crate::domain::ProductId;
 
 /// Observations pooled per (product, nearness bucket).
@@ -194,7 +195,7 @@ pub fn bucket(days_ahead: u32) -> u8 {
 /// Everything learnt, keyed by pair and by product.
 #[derive(Debug, Default)]
 pub struct Learnt {
-    pairs: HashMap<(ProductId, NaiveDate), PairStats>,
+    pairs: PairTable<PairStats>,
     products: HashMap<ProductId, ProductStats>,
     pools: HashMap<(ProductId, u8), (VecDeque<Observation>, Option<f64>)>,
 }
@@ -221,7 +222,9 @@ impl Learnt {
         if let Some(stats) = self.products.get_mut(&product) {
             stats.unknown_since = None;
         }
-        let pair = self.pairs.entry((product, date)).or_default();
+        let pair = self
+            .pairs
+            .get_or_insert_with(product, date, PairStats::default);
         if let Some(observation) = pair.record(changed, empty, now) {
             self.pool(product, days_ahead, observation);
         }
@@ -243,14 +246,14 @@ impl Learnt {
     /// nearness bucket is the one of the observation's time).
     pub fn absorb(
         &mut self,
-        pairs: Vec<(ProductId, NaiveDate, PairStats)>,
+        pairs: impl IntoIterator<Item = (ProductId, NaiveDate, PairStats)>,
         days_ahead_at: impl Fn(NaiveDate, DateTime<Utc>) -> u32,
     ) {
         let mut fresh: Vec<(DateTime<Utc>, ProductId, u32, Observation)> = Vec::new();
         for (product, date, stats) in pairs {
             let known = self
                 .pairs
-                .get(&(product, date))
+                .get(product, date)
                 .and_then(|pair| pair.last_fetched);
             if stats.last_fetched.is_none() || stats.last_fetched <= known {
                 continue;
@@ -263,7 +266,7 @@ impl Learnt {
             if let Some(unknown) = self.products.get_mut(&product) {
                 unknown.unknown_since = None;
             }
-            self.pairs.insert((product, date), stats);
+            self.pairs.insert(product, date, stats);
         }
         fresh.sort_by_key(|(at, ..)| *at);
         for (_, product, days_ahead, observation) in fresh {
@@ -274,7 +277,7 @@ impl Learnt {
     /// The rate (per second) the policy believes for (product, date): the pair's own
     /// estimate pooled with its product's at this nearness, else [`PRIOR_RATE`].
     pub fn rate(&self, product: ProductId, date: NaiveDate, days_ahead: u32) -> f64 {
-        let pair = self.pairs.get(&(product, date));
+        let pair = self.pairs.get(product, date);
         let own = pair.and_then(|p| p.rate);
         let weight = pair.map_or(0.0, |p| estimator::weight_of(p.observations.len()));
         let pool = self
@@ -286,7 +289,7 @@ impl Learnt {
 
     /// The pair's learnt state, if it was ever fetched.
     pub fn pair(&self, product: ProductId, date: NaiveDate) -> Option<&PairStats> {
-        self.pairs.get(&(product, date))
+        self.pairs.get(product, date)
     }
 
     /// The product's learnt state.
@@ -311,12 +314,12 @@ impl Learnt {
 
     /// Forgets dates before `today` (bounded memory: catalogue × horizon).
     pub fn prune_before(&mut self, today: NaiveDate) {
-        self.pairs.retain(|(_, date), _| *date >= today);
+        self.pairs.retain(|_, date, _| date >= today);
     }
 
     /// Forgets a product (deleted from the catalogue).
     pub fn forget_product(&mut self, product: ProductId) {
-        self.pairs.retain(|(id, _), _| *id != product);
+        self.pairs.remove_product(product);
         self.products.remove(&product);
         self.pools.retain(|(id, _), _| *id != product);
     }
@@ -325,8 +328,8 @@ impl Learnt {
     pub fn empty_days(&self) -> impl Iterator<Item = (ProductId, NaiveDate)> + '_ {
         self.pairs
             .iter()
-            .filter(|(_, stats)| stats.is_empty_day())
-            .map(|(key, _)| *key)
+            .filter(|(_, _, stats)| stats.is_empty_day())
+            .map(|(product, date, _)| (product, date))
     }
 }
 

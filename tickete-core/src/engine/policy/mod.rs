@@ -14,6 +14,7 @@
 
 pub mod estimator;
 pub mod learnt;
+mod pair_table;
 pub mod reads;
 
 use std::cmp::Ordering;

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::pair_table::PairTable;
 use crate::domain::ProductId;
 
 /// Reads lose half their weight in this many seconds.
@@ -85,7 +86,7 @@ pub struct ReadDelta {
 /// Reads counted since the last flush: the hot path adds here and nothing else.
 #[derive(Debug, Default)]
 pub struct ReadTally {
-    pairs: HashMap<(ProductId, NaiveDate), f64>,
+    pairs: PairTable<f64>,
     windows: HashMap<ProductId, f64>,
 }
 
@@ -93,8 +94,8 @@ impl ReadTally {
     /// Counts a read of one (product, date) (the slots route). At most [`MAX_PAIRS`] pairs
     /// are counted between flushes.
     pub fn pair(&mut self, product: ProductId, date: NaiveDate) {
-        if self.pairs.len() < MAX_PAIRS || self.pairs.contains_key(&(product, date)) {
-            *self.pairs.entry((product, date)).or_default() += 1.0;
+        if self.pairs.len() < MAX_PAIRS || self.pairs.get(product, date).is_some() {
+            *self.pairs.get_or_insert_with(product, date, f64::default) += 1.0;
         }
     }
 
@@ -118,12 +119,12 @@ impl ReadTally {
         let share = 1.0 / window.len().max(1) as f64;
         for (product, reads) in std::mem::take(&mut self.windows) {
             for date in window {
-                *merged.entry((product, *date)).or_default() += reads * share;
+                *merged.get_or_insert_with(product, *date, f64::default) += reads * share;
             }
         }
         merged
-            .into_iter()
-            .map(|((product, date), count)| ReadDelta {
+            .drain()
+            .map(|(product, date, count)| ReadDelta {
                 product,
                 date,
                 count,
@@ -134,9 +135,9 @@ impl ReadTally {
     /// Puts deltas back (a flush that failed), within the bound.
     pub fn restore(&mut self, deltas: &[ReadDelta]) {
         for delta in deltas {
-            let key = (delta.product, delta.date);
-            if self.pairs.len() < MAX_PAIRS || self.pairs.contains_key(&key) {
-                *self.pairs.entry(key).or_default() += delta.count;
+            let (product, date) = (delta.product, delta.date);
+            if self.pairs.len() < MAX_PAIRS || self.pairs.get(product, date).is_some() {
+                *self.pairs.get_or_insert_with(product, date, f64::default) += delta.count;
             }
         }
     }
@@ -146,7 +147,7 @@ impl ReadTally {
 /// costs nothing: a read at `t` adds that factor, and a weight is read back divided by it.
 #[derive(Debug, Default)]
 pub struct Reads {
-    pairs: HashMap<(ProductId, NaiveDate), f64>,
+    pairs: PairTable<f64>,
     products: HashMap<ProductId, f64>,
     total: f64,
     origin: Option<DateTime<Utc>>,
@@ -165,19 +166,18 @@ impl Reads {
         let mut scale = self.scale(now);
         if scale > 1e12 {
             // Re-base before the scaled counts overflow.
-            for value in self.pairs.values_mut().chain(self.products.values_mut()) {
-                *value /= scale;
-            }
+            self.pairs.values_mut().for_each(|value| *value /= scale);
+            self.products.values_mut().for_each(|value| *value /= scale);
             self.total /= scale;
             self.origin = Some(now);
             scale = 1.0;
         }
         let _ = origin;
-        if self.pairs.len() >= MAX_PAIRS && !self.pairs.contains_key(&(product, date)) {
+        if self.pairs.len() >= MAX_PAIRS && self.pairs.get(product, date).is_none() {
             return;
         }
         let added = count * scale;
-        *self.pairs.entry((product, date)).or_default() += added;
+        *self.pairs.get_or_insert_with(product, date, f64::default) += added;
         *self.products.entry(product).or_default() += added;
         self.total += added;
     }
@@ -185,7 +185,7 @@ impl Reads {
     /// How much reads raise the pair's importance: 1 (no reads) up to `1 + MAX_BOOST`, by its
     /// reads relative to the mean pair read, with its product's share capped.
     pub fn boost(&self, product: ProductId, date: NaiveDate) -> f64 {
-        let Some(&reads) = self.pairs.get(&(product, date)) else {
+        let Some(&reads) = self.pairs.get(product, date) else {
             return 1.0;
         };
         if self.total <= 0.0 || self.pairs.is_empty() {
@@ -218,7 +218,7 @@ impl Reads {
             if !(weight.is_finite() && weight > 0.0) || self.pairs.len() >= MAX_PAIRS {
                 continue;
             }
-            *self.pairs.entry((product, date)).or_default() += weight;
+            *self.pairs.get_or_insert_with(product, date, f64::default) += weight;
             *self.products.entry(product).or_default() += weight;
             self.total += weight;
         }
@@ -227,16 +227,19 @@ impl Reads {
     /// The pairs read, with their decayed counts at `now` (for sharing through the store).
     pub fn snapshot(&self, now: DateTime<Utc>) -> Vec<((ProductId, NaiveDate), f64)> {
         let scale = self.scale(now);
-        self.pairs.iter().map(|(k, v)| (*k, v / scale)).collect()
+        self.pairs
+            .iter()
+            .map(|(product, date, value)| ((product, date), value / scale))
+            .collect()
     }
 
     /// Forgets dates before `today`.
     pub fn prune_before(&mut self, today: NaiveDate) {
         let mut dropped: HashMap<ProductId, f64> = HashMap::new();
-        self.pairs.retain(|(product, date), value| {
-            let keep = *date >= today;
+        self.pairs.retain(|product, date, value| {
+            let keep = date >= today;
             if !keep {
-                *dropped.entry(*product).or_default() += *value;
+                *dropped.entry(product).or_default() += *value;
             }
             keep
         });
