@@ -3,8 +3,6 @@
 //! axum's own extractors answer malformed input with plain-text bodies; these helpers keep
 //! every failure in the SPEC error shape.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
@@ -17,9 +15,10 @@ use tickete_core::{PageRequest, ProductId};
 
 use crate::error::ApiError;
 
-/// Query parameters as given (last value wins), parsed on demand.
+/// Query parameters as given (last value wins), parsed on demand. A list, not a hash map:
+/// requests carry one or two, and a lookup in a short list costs less than hashing.
 #[derive(Debug, Default)]
-pub struct QueryParams(HashMap<String, String>);
+pub struct QueryParams(Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
@@ -39,7 +38,11 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 impl QueryParams {
     /// The raw value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.0
+            .iter()
+            .rev()
+            .find(|(given, _)| given == name)
+            .map(|(_, value)| value.as_str())
     }
 
     /// A required `YYYY-MM-DD` date.
@@ -107,17 +110,33 @@ impl QueryParams {
 
 /// Parses a `YYYY-MM-DD` date named `name`.
 pub fn parse_date(name: &str, value: &str) -> Result<NaiveDate, ApiError> {
-    let well_formed =
-        value.len() == 10 && value.as_bytes()[4] == b'-' && value.as_bytes()[7] == b'-';
-    well_formed
-        .then(|| NaiveDate::parse_from_str(value, "%Y-%m-%d").ok())
-        .flatten()
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "`{name}` is `{}`: expected a calendar date YYYY-MM-DD",
-                excerpt(value)
-            ))
-        })
+    calendar_date(value).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "`{name}` is `{}`: expected a calendar date YYYY-MM-DD",
+            excerpt(value)
+        ))
+    })
+}
+
+/// `YYYY-MM-DD`, digits exactly there, naming a real day. By hand rather than with a
+/// format string, which chrono parses anew on every call (a slots read parses one date).
+fn calendar_date(value: &str) -> Option<NaiveDate> {
+    let bytes = value.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes.iter().enumerate().all(|(at, byte)| match at {
+            4 | 7 => *byte == b'-',
+            _ => byte.is_ascii_digit(),
+        });
+    if !shaped {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        bytes[range]
+            .iter()
+            .fold(0u32, |n, digit| n * 10 + u32::from(digit - b'0'))
+    };
+    let year = i32::try_from(number(0..4)).ok()?;
+    NaiveDate::from_ymd_opt(year, number(5..7), number(8..10))
 }
 
 /// One path parameter as text.
@@ -259,4 +278,45 @@ fn contains_nul(value: &serde_json::Value) -> bool {
 
 fn excerpt(value: &str) -> String {
     value.chars().take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_dates_are_exactly_yyyy_mm_dd_of_a_real_day() {
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(calendar_date("2025-03-25"), date(2025, 3, 25));
+        assert_eq!(calendar_date("2024-02-29"), date(2024, 2, 29));
+        assert_eq!(calendar_date("0001-01-01"), date(1, 1, 1));
+        for bad in [
+            "2025-02-29",
+            "2025-13-01",
+            "2025-00-10",
+            "2025-04-31",
+            "25-03-2025",
+            "2025-3-25",
+            "2025-03-5 ",
+            "+202-03-25",
+            "2025/03/25",
+            "2025-03-2x",
+            "２０２５-03-25",
+            "",
+        ] {
+            assert_eq!(calendar_date(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_last_value_of_a_query_parameter_wins() {
+        let query = QueryParams(vec![
+            ("date".into(), "2025-01-01".into()),
+            ("page".into(), "2".into()),
+            ("date".into(), "2025-01-02".into()),
+        ]);
+        assert_eq!(query.get("date"), Some("2025-01-02"));
+        assert_eq!(query.get("page"), Some("2"));
+        assert_eq!(query.get("limit"), None);
+    }
 }

@@ -108,6 +108,7 @@ impl Catalogue for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(db("upsert product"))?;
+        self.note_served_write();
         Ok(())
     }
 
@@ -127,6 +128,7 @@ impl Catalogue for SqliteStore {
         .await
         .map_err(db("update product"))?
         .ok_or_else(|| StoreError::NotFound(format!("product {id}")))?;
+        self.note_served_write();
         Ok(Product {
             id: product_id(row.id)?,
             name: row.name,
@@ -141,6 +143,7 @@ impl Catalogue for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(db("delete product"))?;
+        self.note_served_write();
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("product {id}")));
         }
@@ -226,6 +229,7 @@ impl Catalogue for SqliteStore {
                 .execute(&self.pool)
                 .await
                 .map_err(db("record partner status"))?;
+                self.note_served_write();
                 Ok(updated.rows_affected() > 0)
             }
         }

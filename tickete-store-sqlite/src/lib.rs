@@ -67,6 +67,14 @@ impl SqliteStore {
         self.readers.as_ref()
     }
 
+    /// Tells the public reads' shared snapshots that a write of the served tables (day
+    /// states, products) was committed, so no read that starts after it misses it.
+    pub(crate) fn note_served_write(&self) {
+        if let Some(readers) = &self.readers {
+            readers.note_write();
+        }
+    }
+
     /// Opens (creating if missing) the database at `url` and migrates its schema.
     ///
     /// `url` is `sqlite://path/to/file.db` (relative to the working directory),
@@ -116,7 +124,7 @@ impl SqliteStore {
         if !in_memory {
             // Opened on first use, so after the migrations ran.
             let path = options.get_filename().to_path_buf();
-            store.readers = Some(Arc::new(readers::Readers::new(path)));
+            store.readers = Some(readers::Readers::new(path, readers::SNAPSHOT_TTL));
         }
         Ok(store)
     }

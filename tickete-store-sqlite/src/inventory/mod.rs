@@ -90,6 +90,8 @@ impl Inventory for SqliteStore {
             .await
             .map_err(db("apply day"))?;
         if touched.rows_affected() > 0 {
+            // `synced_at` is served too (`Last-Modified`).
+            self.note_served_write();
             return Ok(ApplyOutcome::Unchanged);
         }
         // IMMEDIATE takes the write lock up front: concurrent applies queue on the busy timeout
@@ -101,6 +103,7 @@ impl Inventory for SqliteStore {
             .map_err(db("apply day"))?;
         let outcome = apply_in(&mut tx, product, snapshot, &hash, synced_at, false).await?;
         tx.commit().await.map_err(db("apply day"))?;
+        self.note_served_write();
         Ok(outcome)
     }
 
@@ -126,6 +129,7 @@ impl Inventory for SqliteStore {
                 .push(apply_in(&mut tx, product, snapshot, &hash, apply.synced_at, true).await?);
         }
         tx.commit().await.map_err(db("apply days"))?;
+        self.note_served_write();
         Ok(outcomes)
     }
 
@@ -149,6 +153,7 @@ impl Inventory for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(db("record day error"))?;
+        self.note_served_write();
         if written.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("product {product}")));
         }
@@ -205,6 +210,7 @@ impl Inventory for SqliteStore {
             .await
             .map_err(db("prune day states"))?;
         tx.commit().await.map_err(db("commit prune"))?;
+        self.note_served_write();
         Ok(days.rows_affected())
     }
 
@@ -243,7 +249,7 @@ impl Inventory for SqliteStore {
         let (id, date_text) = (i64::from(product.get()), day(date));
         let key = day_key(id, date);
         let (row, known): (Option<ServedDayRow>, bool) = match &self.readers {
-            Some(readers) => readers.read("read slots", |connection| {
+            Some(readers) => readers.read_in_snapshot("read slots", |connection| {
                 let row = connection
                     .prepare_cached(SERVED_SLOTS)?
                     .query_row((key, id, &date_text), ServedDayRow::of)
@@ -298,7 +304,7 @@ impl Inventory for SqliteStore {
     ) -> Result<ServedDates, StoreError> {
         let (id, from_text, until_text) = (i64::from(product.get()), day(from), day(until));
         let row: Option<DatesRow> = match &self.readers {
-            Some(readers) => readers.read("read dates", |connection| {
+            Some(readers) => readers.read_in_snapshot("read dates", |connection| {
                 connection
                     .prepare_cached(SERVED_DATES)?
                     .query_row((id, &from_text, &until_text), DatesRow::of)

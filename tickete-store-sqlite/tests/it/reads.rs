@@ -73,3 +73,50 @@ async fn a_closed_store_refuses_public_reads() {
         );
     }
 }
+
+/// The public reads share read transactions (snapshots) between writes: every write of the
+/// served tables, by this store or another on the same file, is seen by the next read.
+#[tokio::test]
+async fn a_store_on_the_same_file_reads_every_write_at_once() {
+    let (dir, writer, id, date) = store_with_a_day().await;
+    let url = format!("sqlite://{}", dir.path().join("tickete.db").display());
+    let reader = SqliteStore::open(&url).await.expect("second store");
+    let next = date.succ_opt().expect("next");
+    let before = reader.served_slots(id, date).await.expect("read");
+
+    let three = sample_day(date, &["09:00", "11:00", "13:00"]);
+    writer
+        .apply_day(id, &three, Utc::now())
+        .await
+        .expect("changed day");
+    let changed = reader.served_slots(id, date).await.expect("read");
+    assert_ne!(changed.body, before.body, "a changed day is read at once");
+    assert_eq!(changed.body, slots_body(&three.slots));
+
+    let later = Utc::now() + chrono::Duration::hours(1);
+    writer
+        .apply_day(id, &three, later)
+        .await
+        .expect("unchanged day");
+    let touched = reader.served_slots(id, date).await.expect("read");
+    assert_eq!(
+        touched.synced_at.map(|at| at.timestamp()),
+        Some(later.timestamp()),
+        "the fetch time of an unchanged day is read at once"
+    );
+    assert_eq!(
+        reader
+            .served_dates(id, date, next)
+            .await
+            .expect("dates")
+            .synced_at
+            .map(|at| at.timestamp()),
+        Some(later.timestamp())
+    );
+
+    writer.delete_product(id).await.expect("delete");
+    let gone = reader.served_slots(id, date).await;
+    assert!(matches!(gone, Err(StoreError::NotFound(_))), "{gone:?}");
+    let gone = reader.served_dates(id, date, next).await;
+    assert!(matches!(gone, Err(StoreError::NotFound(_))), "{gone:?}");
+}
