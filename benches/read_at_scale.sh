@@ -72,33 +72,9 @@ today=$(date -u +%F)
 dates=()
 for n in $(seq 0 $((DAYS - 1))); do dates+=("$(date -u -d "$today + $n day" +%F)"); done
 
-# wrk scripts: a random product and date per request. Every request's text is built once per
-# thread in `init` and drawn at random per request: built per request (wrk.format in Lua), it
-# cost wrk about a third more CPU per request than /healthz's static request, and that CPU
-# comes out of the same two cores the server runs on.
-cat >"${workdir}/random.lua" <<LUA
-local dates = { $(printf '"%s",' "${dates[@]}") }
-local products, mode = ${PRODUCTS}, os.getenv("LOAD_MODE") or "slots"
-local slots_requests, dates_requests, n = {}, {}, 0
-setup = function(thread) thread:set("seed", math.random(1, 1000000)) end
-init = function(args)
-  math.randomseed(seed or os.time())
-  for product = 1, products do
-    dates_requests[product] = wrk.format("GET", "/api/v1/experience/" .. product .. "/dates")
-    for _, date in ipairs(dates) do
-      slots_requests[#slots_requests + 1] =
-        wrk.format("GET", "/api/v1/experience/" .. product .. "/slots?date=" .. date)
-    end
-  end
-end
-request = function()
-  n = n + 1
-  if mode == "dates" or (mode == "mixed" and n % 10 == 0) then
-    return dates_requests[math.random(1, products)]
-  end
-  return slots_requests[math.random(1, #slots_requests)]
-end
-LUA
+# shellcheck source=benches/random_reads.sh
+source benches/random_reads.sh
+write_random_reads_lua "${workdir}/random.lua" "$PRODUCTS" "${dates[@]}"
 
 to_ms() { # wrk latency (850.00us, 1.20ms, 1.01s) -> ms
   echo "$1" | awk '/us$/ {sub("us",""); print $1/1000; next} /ms$/ {sub("ms",""); print $1; next} /s$/ {sub("s",""); print $1*1000}'
