@@ -49,7 +49,7 @@ start() { # name bin-dir port
   port[$name]=$3
   cp "$FILLED_DB" "${workdir}/${name}.db"
   DATABASE_URL="sqlite://${workdir}/${name}.db" TICKETE_PRODUCTS="$(seq -s, 1 "$PRODUCTS")" \
-    TICKETE_PARTNER_URL=sim TICKETE_ADMIN_TOKEN=compare-reads-admin-token RUST_LOG=warn \
+    TICKETE_PARTNER_URL=http://127.0.0.1:9 TICKETE_ADMIN_TOKEN=compare-reads-admin-token RUST_LOG=warn \
     TICKETE_BIND="127.0.0.1:$3" TICKETE_PUBLIC_RATE_PER_MINUTE=0 \
     "$dir"/tickete-server >"${workdir}/${name}.log" 2>&1 &
   server[$name]=$!
@@ -61,7 +61,8 @@ for name in A B; do
   for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:${port[$name]}/readyz" >/dev/null && break; sleep 0.1; done
   curl -fs "http://127.0.0.1:${port[$name]}/readyz" >/dev/null \
     || { echo "server $name is not ready:"; tail -20 "${workdir}/${name}.log"; exit 1; }
-  # Syncing paused: neither server calls the partner or writes during the run.
+  # Syncing paused (as the fill left it; again, to be sure): neither server calls the
+  # partner, an address nothing listens on, or writes inventory during the run.
   curl -fs -X POST -H "Authorization: Bearer compare-reads-admin-token" \
     "http://127.0.0.1:${port[$name]}/api/v1/sync/pause" >/dev/null
 done
