@@ -89,6 +89,17 @@ impl Reader {
     }
 }
 
+/// Clears [`Readers::sweep_scheduled`] when a scheduled sweep is dropped before it ran.
+struct SweepScheduled(Option<Weak<Readers>>);
+
+impl Drop for SweepScheduled {
+    fn drop(&mut self) {
+        if let Some(readers) = self.0.take().and_then(|readers| readers.upgrade()) {
+            readers.sweep_scheduled.store(false, Ordering::Release);
+        }
+    }
+}
+
 /// The reading connections of one file database, opened on first use.
 #[derive(Debug)]
 pub(crate) struct Readers {
@@ -123,22 +134,27 @@ impl Readers {
     /// scheduled; it schedules the next while snapshots are left. False when there is no
     /// Tokio runtime to run it on.
     fn schedule_sweep(&self) -> bool {
-        if self.sweep_scheduled.swap(true, Ordering::AcqRel) {
+        // A plain load first: every read asks, and one is almost always scheduled.
+        if self.sweep_scheduled.load(Ordering::Acquire)
+            || self.sweep_scheduled.swap(true, Ordering::AcqRel)
+        {
             return true;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             self.sweep_scheduled.store(false, Ordering::Release);
             return false;
         };
-        let (readers, ttl) = (self.me.clone(), self.snapshot_ttl);
+        // Moved into the task, so the flag is cleared also when the task is dropped before
+        // it ran (its runtime shut down).
+        let mut scheduled = SweepScheduled(Some(self.me.clone()));
+        let ttl = self.snapshot_ttl;
         runtime.spawn(async move {
             tokio::time::sleep(ttl).await;
-            let Some(readers) = readers.upgrade() else {
-                return;
-            };
-            readers.sweep_scheduled.store(false, Ordering::Release);
-            if readers.end_idle_snapshots(false) {
-                readers.schedule_sweep();
+            if let Some(readers) = scheduled.0.take().and_then(|readers| readers.upgrade()) {
+                readers.sweep_scheduled.store(false, Ordering::Release);
+                if readers.end_idle_snapshots(false) {
+                    readers.schedule_sweep();
+                }
             }
         });
         true
@@ -390,6 +406,29 @@ mod tests {
         assert_eq!(value_in_snapshot(&readers), 9);
         tokio::time::advance(Duration::from_secs(61)).await;
         assert_eq!(value_in_snapshot(&readers), 10, "the TTL ends the snapshot");
+    }
+
+    #[test]
+    fn a_sweep_dropped_with_its_runtime_does_not_stop_later_ones() {
+        let ttl = Duration::from_millis(20);
+        let (dir, readers) = readers_with_ttl(ttl);
+        let writer = writer(&dir);
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .expect("runtime")
+        };
+        // A sweep is scheduled on a runtime that shuts down before it runs.
+        runtime().block_on(async { assert_eq!(value_in_snapshot(&readers), 7) });
+        runtime().block_on(async {
+            assert_eq!(value_in_snapshot(&readers), 7);
+            writer.execute("UPDATE t SET a = 8", []).expect("write");
+            tokio::time::sleep(ttl * 2).await;
+            tokio::task::yield_now().await;
+            assert_eq!(checkpoint(&writer), (0, 0, 0), "the next snapshot is swept");
+        });
     }
 
     #[tokio::test(start_paused = true)]
