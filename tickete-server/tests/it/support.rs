@@ -200,6 +200,19 @@ impl TestServer {
         self.wait_run(body["runId"].as_i64().unwrap()).await
     }
 
+    /// The logged runs of `job` (up to 100, newest first).
+    pub async fn runs_of(&self, job: &str) -> Vec<Value> {
+        let (status, body) = self
+            .admin(
+                reqwest::Method::GET,
+                &format!("/api/v1/admin/runs?job={job}&page=1&limit=100"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["data"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Polls a run until it is no longer running.
     pub async fn wait_run(&self, id: i64) -> Value {
         for _ in 0..600 {
