@@ -105,8 +105,8 @@ done
 
 echo "A = $A_DIR, B = $B_DIR; ${ROUNDS} rounds of ${SECONDS_PER_BURST} s bursts, ${CONNECTIONS} connections, ${PRODUCTS} products × ${DAYS} days"
 printf '%-8s %10s %10s %9s %9s %9s %9s  %-8s %s\n' phase "A req/s" "B req/s" "A ratio" "B ratio" "A µs/req" "B µs/req" "B ÷ A" "(per round)"
+mean() { awk -v s="$1" -v n="$ROUNDS" 'BEGIN {printf "%.0f", s / n}'; }
 for phase in "${phases[@]}"; do
-  mean() { awk -v s="$1" -v n="$ROUNDS" 'BEGIN {printf "%.0f", s / n}'; }
   a=$(mean "${rps_sum[A.$phase]}"); b=$(mean "${rps_sum[B.$phase]}")
   ah=$(mean "${rps_sum[A.healthz]}"); bh=$(mean "${rps_sum[B.healthz]}")
   printf '%-8s %10s %10s %9.2f %9.2f %9.1f %9.1f  %-8.2f %s\n' "$phase" "$a" "$b" \

@@ -68,7 +68,9 @@ impl SqliteStore {
     }
 
     /// Tells the public reads' shared snapshots that a write of the served tables (day
-    /// states, products) was committed, so no read that starts after it misses it.
+    /// states, products) was committed, so no read that starts after it misses it. Called
+    /// by each writer after its commit returns, not from SQLite's commit hook: that hook
+    /// runs before the commit is visible, and a snapshot taken in between would miss it.
     pub(crate) fn note_served_write(&self) {
         if let Some(readers) = &self.readers {
             readers.note_write();

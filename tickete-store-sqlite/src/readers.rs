@@ -73,6 +73,13 @@ struct Snapshot {
     writes: u64,
 }
 
+impl Snapshot {
+    /// Whether it has lived its `ttl`: it serves no more reads and is swept.
+    fn expired(&self, ttl: Duration) -> bool {
+        self.taken.elapsed() >= ttl
+    }
+}
+
 impl Reader {
     /// Ends the held read transaction, if any, so the next statement sees the latest commit.
     fn end_snapshot(&mut self) -> rusqlite::Result<()> {
@@ -85,7 +92,7 @@ impl Reader {
     /// Whether the held snapshot may serve a read when `writes` writes have been counted.
     fn snapshot_serves(&self, writes: u64, ttl: Duration) -> bool {
         self.snapshot
-            .is_some_and(|snapshot| snapshot.writes == writes && snapshot.taken.elapsed() < ttl)
+            .is_some_and(|snapshot| snapshot.writes == writes && !snapshot.expired(ttl))
     }
 }
 
@@ -174,7 +181,7 @@ impl Readers {
         idle.retain_mut(|reader| {
             let stale = reader
                 .snapshot
-                .is_some_and(|snapshot| all || snapshot.taken.elapsed() >= self.snapshot_ttl);
+                .is_some_and(|snapshot| all || snapshot.expired(self.snapshot_ttl));
             // A connection that cannot end its transaction is closed (which ends it).
             !stale || reader.end_snapshot().is_ok()
         });

@@ -345,15 +345,7 @@ async fn jobs_are_editable_at_run_time() {
         "2 products × the edited 3-day window: {run}"
     );
 
-    let (status, runs) = server
-        .admin(
-            Method::GET,
-            "/api/v1/admin/runs?job=sync-next-7-days&page=1&limit=5",
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    let runs = runs["data"].as_array().unwrap();
+    let runs = server.runs_of("sync-next-7-days").await;
     assert!(
         runs.iter().all(|run| run["job"] == "sync-next-7-days"),
         "{runs:?}"
