@@ -1,5 +1,7 @@
 //! `tickete-server`: parses settings, binds, and runs the service until SIGINT/SIGTERM.
 
+mod allocator;
+
 use clap::Parser;
 use tickete_app::logging::{self, LogTarget};
 use tickete_app::settings::{CommonArgs, ServerArgs};
@@ -19,8 +21,20 @@ struct Cli {
     server: ServerArgs,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    // First, before the runtime's threads start: it may execute the program again.
+    let allocator = allocator::tune();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("tickete-server: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(allocator))
+}
+
+async fn serve(allocator: allocator::Tuning) -> std::process::ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::resolve_server(&cli.common, &cli.server) {
         Ok(settings) => settings,
@@ -30,6 +44,7 @@ async fn main() -> std::process::ExitCode {
         }
     };
     logging::init(LogTarget::Service, settings.log.json);
+    allocator.log();
     let bind = settings.server.bind;
     let listener = match tokio::net::TcpListener::bind(bind).await {
         Ok(listener) => listener,

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server on a loopback port, SQLite in a temp dir, and the partner
 //! simulator (or wiremock at the partner boundary), driven over HTTP.
 
+mod allocator;
 mod connections;
 mod dashboard;
 mod edges;
