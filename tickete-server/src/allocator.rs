@@ -1,6 +1,6 @@
 //! glibc's allocator, set up for a server that runs for weeks (issue 16).
 //!
-//! glibc's defaults grow a long-running server's memory without bound in use:
+//! With glibc's defaults a long-running server holds much more memory than it uses:
 //! - it makes an arena per thread, up to 8 per core, each keeping freed memory of its own;
 //! - after a large block is freed, it raises the size at which blocks get their own mapping
 //!   (up to 32 MiB) and the slack each arena keeps (twice that).
