@@ -15,7 +15,8 @@
 //! way (`mallopt`) needs `unsafe`, which the workspace forbids. So the server, when started
 //! without `GLIBC_TUNABLES`, executes itself again at once with them set: same process id,
 //! arguments, environment and open descriptors, nothing run yet. An operator who sets
-//! `GLIBC_TUNABLES` (to anything, even empty) keeps exactly that.
+//! `GLIBC_TUNABLES` (to anything, even empty) keeps exactly that. A service that embeds
+//! [`launch()`](crate::launch::launch) in a binary of its own can call [`tune`] first thing in its `main` too.
 
 /// How the allocator was set up, to be logged once logging runs.
 #[derive(Debug)]

@@ -4,6 +4,7 @@
 //! (auth, limits, caching, metrics, OpenAPI). Binaries call [`launch()`] with a bound
 //! listener, so tests can bind port 0.
 
+pub mod allocator;
 pub mod app;
 pub mod cache;
 pub mod dashboard;

@@ -1,12 +1,10 @@
 //! `tickete-server`: parses settings, binds, and runs the service until SIGINT/SIGTERM.
 
-mod allocator;
-
 use clap::Parser;
 use tickete_app::logging::{self, LogTarget};
 use tickete_app::settings::{CommonArgs, ServerArgs};
 use tickete_app::Settings;
-use tickete_server::launch;
+use tickete_server::{allocator, launch};
 
 #[derive(Parser)]
 #[command(
