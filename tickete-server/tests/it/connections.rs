@@ -31,6 +31,10 @@ async fn half_open_requests_get_408_after_the_header_timeout() {
         header_read_timeout: Duration::from_secs(10),
     };
     let (address, _stop) = small_server(limits).await;
+    // An idle keep-alive connection (no request begun), opened with the others: opened after
+    // them, the test's own 30 s timeout below could be the only timer when the paused clock
+    // auto-advances, before the server had accepted it and started its header timer.
+    let mut idle = TcpStream::connect(&address).await.unwrap();
     let mut half_open = Vec::new();
     for _ in 0..20 {
         let mut stream = TcpStream::connect(&address).await.unwrap();
@@ -50,8 +54,7 @@ async fn half_open_requests_get_408_after_the_header_timeout() {
         waited >= Duration::from_secs(10) && waited < Duration::from_secs(11),
         "{waited:?}"
     );
-    // An idle keep-alive connection (no request begun) is closed without a 408.
-    let mut idle = TcpStream::connect(&address).await.unwrap();
+    // The idle connection is closed without a 408.
     let mut buffer = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(30), idle.read_to_end(&mut buffer)).await;
     assert!(closed.is_ok(), "the idle connection was closed");
