@@ -22,50 +22,15 @@ B_DIR=${2:?bin dir of build B}
 ROUNDS=${3:-4}
 SECONDS_PER_BURST=${4:-5}
 CONNECTIONS=${5:-64}
-PRODUCTS="${PRODUCTS:-1000}"
-DAYS="${DAYS:-60}"
-: "${FILLED_DB:?FILLED_DB must name a filled SQLite database (see benches/read_at_scale.sh)}"
-[[ -f $FILLED_DB ]] || { echo "FILLED_DB=$FILLED_DB does not exist"; exit 2; }
-command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
+# shellcheck source=benches/servers_on_fill.sh
+source benches/servers_on_fill.sh
+prepare_reads_on_fill
 
-workdir="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-today=$(date -u +%F)
-dates=()
-for n in $(seq 0 $((DAYS - 1))); do dates+=("$(date -u -d "$today + $n day" +%F)"); done
-# shellcheck source=benches/random_reads.sh
-source benches/random_reads.sh
-write_random_reads_lua "${workdir}/random.lua" "$PRODUCTS" "${dates[@]}"
-
-declare -A port server
-start() { # name bin-dir port
-  local name=$1 dir=$2
-  port[$name]=$3
-  cp "$FILLED_DB" "${workdir}/${name}.db"
-  DATABASE_URL="sqlite://${workdir}/${name}.db" TICKETE_PRODUCTS="$(seq -s, 1 "$PRODUCTS")" \
-    TICKETE_PARTNER_URL=http://127.0.0.1:9 TICKETE_ADMIN_TOKEN=compare-reads-admin-token RUST_LOG=warn \
-    TICKETE_BIND="127.0.0.1:$3" TICKETE_PUBLIC_RATE_PER_MINUTE=0 \
-    "$dir"/tickete-server >"${workdir}/${name}.log" 2>&1 &
-  server[$name]=$!
-  pids+=($!)
-}
-start A "$A_DIR" "${TICKETE_COMPARE_PORT_A:-3991}"
-start B "$B_DIR" "${TICKETE_COMPARE_PORT_B:-3992}"
-for name in A B; do
-  for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:${port[$name]}/readyz" >/dev/null && break; sleep 0.1; done
-  curl -fs "http://127.0.0.1:${port[$name]}/readyz" >/dev/null \
-    || { echo "server $name is not ready:"; tail -20 "${workdir}/${name}.log"; exit 1; }
-  # Syncing paused (as the fill left it; again, to be sure): neither server calls the
-  # partner, an address nothing listens on, or writes inventory during the run.
-  curl -fs -X POST -H "Authorization: Bearer compare-reads-admin-token" \
-    "http://127.0.0.1:${port[$name]}/api/v1/sync/pause" >/dev/null
-done
+declare -A port=([A]="${TICKETE_COMPARE_PORT_A:-3991}" [B]="${TICKETE_COMPARE_PORT_B:-3992}") server
+start_server_on_fill A "$A_DIR" "${port[A]}"
+server[A]=$started_pid
+start_server_on_fill B "$B_DIR" "${port[B]}"
+server[B]=$started_pid
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 burst() { # name phase seconds -> "req/s server-µs/req"

@@ -17,44 +17,17 @@ cd "$(dirname "$0")/.."
 BIN_DIR="${1:?usage: FILLED_DB=<fill> bash benches/sustained_rss.sh <bin dir> [seconds] [connections]}"
 DURATION="${2:-130}"
 CONNECTIONS="${3:-64}"
-PRODUCTS="${PRODUCTS:-1000}"
-DAYS="${DAYS:-60}"
 PORT="${TICKETE_SUSTAINED_PORT:-3993}"
 # The first reads flush comes a minute after start; samples from then on count as after it.
 FLUSH_AT=58
-: "${FILLED_DB:?FILLED_DB must name a filled SQLite database (see benches/read_at_scale.sh)}"
-[[ -f $FILLED_DB ]] || { echo "FILLED_DB=$FILLED_DB does not exist"; exit 2; }
-command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
+# shellcheck source=benches/servers_on_fill.sh
+source benches/servers_on_fill.sh
+prepare_reads_on_fill
 
-workdir="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-today=$(date -u +%F)
-dates=()
-for n in $(seq 0 $((DAYS - 1))); do dates+=("$(date -u -d "$today + $n day" +%F)"); done
-# shellcheck source=benches/random_reads.sh
-source benches/random_reads.sh
-write_random_reads_lua "${workdir}/random.lua" "$PRODUCTS" "${dates[@]}"
-
-cp "$FILLED_DB" "${workdir}/load.db"
 read -r -a extra_env <<<"${SERVER_ENV:-}"
-env "${extra_env[@]}" DATABASE_URL="sqlite://${workdir}/load.db" \
-  TICKETE_PRODUCTS="$(seq -s, 1 "$PRODUCTS")" TICKETE_PARTNER_URL=http://127.0.0.1:9 \
-  TICKETE_ADMIN_TOKEN=sustained-rss-admin-token RUST_LOG=warn TICKETE_BIND="127.0.0.1:${PORT}" \
-  TICKETE_PUBLIC_RATE_PER_MINUTE=0 "$BIN_DIR"/tickete-server >"${workdir}/server.log" 2>&1 &
-server=$!
-pids+=("$server")
+start_server_on_fill load "$BIN_DIR" "$PORT" "${extra_env[@]}"
+server=$started_pid
 base="http://127.0.0.1:${PORT}"
-for _ in $(seq 1 600); do curl -fs "$base/readyz" >/dev/null && break; sleep 0.1; done
-curl -fs "$base/readyz" >/dev/null || { echo "the server is not ready:"; tail -20 "${workdir}/server.log"; exit 1; }
-# Syncing paused (as the fill left it; again, to be sure): the server calls no partner (an
-# address nothing listens on) and writes no inventory during the run.
-curl -fs -X POST -H "Authorization: Bearer sustained-rss-admin-token" "$base/api/v1/sync/pause" >/dev/null
 
 started=$SECONDS
 LOAD_MODE=mixed wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "${workdir}/random.lua" "$base" >"${workdir}/wrk.out" &
