@@ -6,12 +6,10 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use tickete_core::engine::{EngineConfig, LocalScheduler, PartnerBudget, Scheduler, WorkQueue};
 use tickete_core::{
-    DaySnapshot, Engine, InventorySource, InventoryStore, PageRequest, Product, ProductId,
-    SourceError, StoreError, SyncJob, SystemClock,
+    DaySnapshot, Engine, EngineProcess, InventorySource, InventoryStore, PageRequest, ProcessKind,
+    Product, ProductId, SourceError, StoreError, SyncJob, SystemClock,
 };
-use tickete_store_postgres::coordination::{
-    replica_name, Coordination, PostgresBudget, PostgresQueue,
-};
+use tickete_store_postgres::coordination::{Coordination, PostgresBudget, PostgresQueue};
 use tickete_store_postgres::PostgresStore;
 use tickete_store_sqlite::{SqliteBudget, SqliteStore};
 
@@ -107,10 +105,13 @@ impl App {
         &self,
         source: Arc<dyn InventorySource>,
     ) -> Result<(Engine, Arc<dyn Scheduler>), StoreError> {
-        let mut builder = Engine::builder(self.store.clone(), source).config(self.engine_config());
+        let process = EngineProcess::current(ProcessKind::Server, chrono::Utc::now());
+        let mut builder = Engine::builder(self.store.clone(), source)
+            .config(self.engine_config())
+            .process(process.clone());
         let mut scheduler: Arc<dyn Scheduler> = Arc::new(LocalScheduler);
         if let Some(postgres) = &self.postgres {
-            let replica = replica_name();
+            let replica = process.id;
             let coordination = Coordination::new(
                 postgres,
                 &replica,
@@ -136,7 +137,10 @@ impl App {
         &self,
         source: Arc<dyn InventorySource>,
     ) -> Result<Engine, StoreError> {
-        let mut builder = Engine::builder(self.store.clone(), source).config(self.engine_config());
+        let process = EngineProcess::current(ProcessKind::Cli, chrono::Utc::now());
+        let mut builder = Engine::builder(self.store.clone(), source)
+            .config(self.engine_config())
+            .process(process);
         if let Some(budget) = self.shared_budget() {
             builder = builder.budget(budget);
         }

@@ -49,28 +49,15 @@ pub struct Running {
 }
 
 impl Running {
-    /// Does the upkeep due at start, then spawns the worker, the scheduler and the upkeep
-    /// loop. `shared` is true when other processes (replicas) may be running on the store.
+    /// Spawns the worker, the scheduler and the upkeep loop. Runs left by processes that are
+    /// gone (a crash, a kill) are rescued by the scheduler once their owner's lease has run
+    /// out; a live process's runs (a CLI sync beside this server) are never touched.
     pub async fn start(
         engine: Engine,
         scheduler: Arc<dyn Scheduler>,
         partner: Partner,
-        shared: bool,
         after_prune: Option<AfterPrune>,
     ) -> Result<Self, StoreError> {
-        if !shared {
-            // Single node: a run still `running` was cut off by a crash or kill.
-            let stale = engine
-                .store()
-                .interrupt_running_runs(engine.clock().now())
-                .await?;
-            if stale > 0 {
-                tracing::info!(
-                    stale,
-                    "marked runs left over from a previous process as interrupted"
-                );
-            }
-        }
         let stop = CancellationToken::new();
         let worker = Worker::spawn(&engine);
         let background = vec![

@@ -75,5 +75,5 @@ pub use engine::{Engine, EngineConfig, EngineError, EngineEvent, EngineStatus};
 pub use source::{InventorySource, SourceError};
 pub use store::{
     ApplyOutcome, Catalogue, Control, DayApply, Inventory, InventoryStore, Page, PageRequest,
-    PauseState, RunLog, StoreError,
+    PauseState, Processes, RunLog, StoreError,
 };

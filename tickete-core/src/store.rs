@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    DaySnapshot, DayState, JobPatch, NewRun, PartnerStatus, Product, ProductId, ProductPatch,
-    ProductView, RunId, Slot, SyncJob, SyncRun,
+    DaySnapshot, DayState, EngineProcess, JobPatch, NewRun, PartnerStatus, Product, ProductId,
+    ProductPatch, ProductView, RunId, Slot, SyncJob, SyncRun,
 };
 use crate::feed::{Events, Webhooks};
 use crate::learning::Learning;
@@ -121,7 +121,7 @@ pub struct PauseState {
 
 /// The capability traits in scope, for calling store methods (`use tickete_core::store::prelude::*`).
 pub mod prelude {
-    pub use super::{Catalogue as _, Control as _, Inventory as _, RunLog as _};
+    pub use super::{Catalogue as _, Control as _, Inventory as _, Processes as _, RunLog as _};
     pub use crate::feed::{Events as _, Webhooks as _};
     pub use crate::learning::Learning as _;
 }
@@ -132,7 +132,17 @@ pub mod prelude {
 /// Every method is a complete operation: `apply_day` is atomic, readers never see half a day,
 /// and failures come back as [`StoreError`] (a store that is down is `Unavailable`, never a panic).
 pub trait InventoryStore:
-    Catalogue + Inventory + RunLog + Control + Events + Webhooks + Learning + Send + Sync + 'static
+    Catalogue
+    + Inventory
+    + RunLog
+    + Processes
+    + Control
+    + Events
+    + Webhooks
+    + Learning
+    + Send
+    + Sync
+    + 'static
 {
 }
 
@@ -140,6 +150,7 @@ impl<T> InventoryStore for T where
     T: Catalogue
         + Inventory
         + RunLog
+        + Processes
         + Control
         + Events
         + Webhooks
@@ -273,10 +284,13 @@ pub trait RunLog: Send + Sync + 'static {
     /// Changes a job; `NotFound` when unknown.
     async fn update_job(&self, name: &str, patch: &JobPatch) -> Result<SyncJob, StoreError>;
 
-    /// Records a new run in status `running` with zero counts.
+    /// Records a new run in status `running` with zero counts. When it re-plans an
+    /// interrupted run (`replans`), the same transaction claims that re-plan: `Conflict` when
+    /// the run is not waiting for one (another process claimed it), and nothing is recorded.
     async fn create_run(&self, run: &NewRun) -> Result<SyncRun, StoreError>;
 
-    /// Overwrites a run's status, counts, errors and finish time.
+    /// Overwrites a run's status, counts, errors, finish time, `replan_pending` and
+    /// `skipped_ticks`.
     async fn save_run(&self, run: &SyncRun) -> Result<(), StoreError>;
 
     /// One run; `NotFound` when unknown.
@@ -292,9 +306,41 @@ pub trait RunLog: Send + Sync + 'static {
     /// The run of `job` with the latest `due_at`, if any.
     async fn last_run(&self, job: &str) -> Result<Option<SyncRun>, StoreError>;
 
-    /// Marks every `running` run as `interrupted` (finished at `at`), its pairs without an
-    /// outcome counted as `missed`; returns how many.
-    async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Ends, as `interrupted` and waiting for a re-plan, every `running` run whose owner is
+    /// gone: no owner recorded, or no registered process of that id seen at or after
+    /// `alive_since`. Pairs without an outcome count as `missed`; processes not seen since
+    /// `alive_since` are forgotten. One statement: of two processes rescuing at once, each run
+    /// is ended (and returned) by exactly one. Returns the ended runs' ids.
+    async fn interrupt_orphaned_runs(
+        &self,
+        alive_since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<RunId>, StoreError>;
+
+    /// Interrupted runs waiting for a re-plan (`replan_pending`), oldest first.
+    async fn runs_to_replan(&self) -> Result<Vec<SyncRun>, StoreError>;
+}
+
+/// The engine processes working on this store (servers, CLIs, replicas), each kept alive by
+/// its heartbeat. A run whose owner is not among the live ones is rescued by a live server.
+#[async_trait]
+pub trait Processes: Send + Sync + 'static {
+    /// Registers `process` (or refreshes its row).
+    async fn register_process(&self, process: &EngineProcess) -> Result<(), StoreError>;
+
+    /// Records a heartbeat of process `id` at `at`; false when the process is not registered
+    /// (it was forgotten as gone), so it must register again.
+    async fn beat_process(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// Removes process `id` (a clean shutdown).
+    async fn remove_process(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Processes seen at or after `alive_since`, oldest start first.
+    async fn list_processes(
+        &self,
+        alive_since: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Page<EngineProcess>, StoreError>;
 }
 
 /// Reachability and the persisted pause flag.

@@ -55,15 +55,9 @@ pub async fn launch(
     let cache = state.clone();
     let engine_for_feed = engine.clone();
     let after_prune = Arc::new(move |_days: u64| cache.cache().clear());
-    let running = Running::start(
-        engine,
-        scheduler,
-        partner,
-        app.is_shared(),
-        Some(after_prune),
-    )
-    .await?
-    .deliver_webhooks(app.delivery_worker(&engine_for_feed)?);
+    let running = Running::start(engine, scheduler, partner, Some(after_prune))
+        .await?
+        .deliver_webhooks(app.delivery_worker(&engine_for_feed)?);
 
     let stop = CancellationToken::new();
     let http_upkeep = tokio::spawn(http_upkeep(state.clone(), stop.clone()));

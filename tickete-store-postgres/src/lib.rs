@@ -33,6 +33,7 @@ mod error;
 pub mod feed;
 mod inventory;
 mod learning;
+mod processes;
 mod readers;
 mod runs;
 mod webhooks;

@@ -32,6 +32,7 @@ mod error;
 mod feed;
 mod inventory;
 mod learning;
+mod processes;
 mod readers;
 mod runs;
 mod webhooks;

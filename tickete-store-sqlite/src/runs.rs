@@ -10,7 +10,7 @@ use tickete_core::{
 use crate::codec::{instant, limit_offset};
 use crate::error::{corrupt, db};
 use crate::SqliteStore;
-use tickete_store_sql::rows::{self, JobRow, JOB_COLUMNS, RUN_COLUMNS};
+use tickete_store_sql::rows::{self, products_text, JobRow, JOB_COLUMNS, RUN_COLUMNS};
 
 type RunRow = rows::RunRow<i64, String>;
 type PauseRow = rows::PauseRow<i64>;
@@ -71,9 +71,26 @@ impl RunLog for SqliteStore {
     }
 
     async fn create_run(&self, new: &NewRun) -> Result<SyncRun, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db("create run"))?;
+        if let Some(original) = new.replans {
+            let claimed = sqlx::query(
+                "UPDATE runs SET replan_pending = 0 WHERE id = ?1 AND replan_pending = 1",
+            )
+            .bind(original.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("claim re-plan"))?;
+            if claimed.rows_affected() == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "run {original} is not waiting for a re-plan"
+                )));
+            }
+        }
+        let owner = new.owner.as_ref();
         let row: RunRow = sqlx::query_as(&format!(
-            "INSERT INTO runs (job, trigger, started_at, due_at, status, window_days)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO runs (job, trigger, started_at, due_at, status, window_days, products,
+                               manual, owner_process, owner_kind, owner_host, owner_pid, replans)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              RETURNING {RUN_COLUMNS}"
         ))
         .bind(&new.job)
@@ -82,9 +99,17 @@ impl RunLog for SqliteStore {
         .bind(instant(new.due_at))
         .bind(RunStatus::Running.as_str())
         .bind(i64::from(new.window_days))
-        .fetch_one(&self.pool)
+        .bind(products_text(new.products.as_deref()))
+        .bind(new.manual)
+        .bind(owner.map(|o| o.process.as_str()))
+        .bind(owner.map(|o| o.kind.as_str()))
+        .bind(owner.map(|o| o.host.as_str()))
+        .bind(owner.map(|o| i64::from(o.pid)))
+        .bind(new.replans.map(|id| id.0))
+        .fetch_one(&mut *tx)
         .await
         .map_err(db("create run"))?;
+        tx.commit().await.map_err(db("create run"))?;
         row.into_run()
     }
 
@@ -94,7 +119,7 @@ impl RunLog for SqliteStore {
         let saved = sqlx::query(
             "UPDATE runs SET status = ?2, finished_at = ?3, planned = ?4, fetched = ?5, changed = ?6,
                              unchanged = ?7, skipped_fresh = ?8, failed = ?9, errors = ?10,
-                             missed = ?11
+                             missed = ?11, replan_pending = ?12, skipped_ticks = ?13
              WHERE id = ?1",
         )
         .bind(record.id.0)
@@ -108,6 +133,8 @@ impl RunLog for SqliteStore {
         .bind(i64::from(c.failed))
         .bind(errors)
         .bind(i64::from(c.missed))
+        .bind(record.replan_pending)
+        .bind(i64::from(record.skipped_ticks))
         .execute(&self.pool)
         .await
         .map_err(db("save run"))?;
@@ -171,19 +198,47 @@ impl RunLog for SqliteStore {
         row.map(RunRow::into_run).transpose()
     }
 
-    async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE runs SET status = ?1, finished_at = ?2,
+    async fn interrupt_orphaned_runs(
+        &self,
+        alive_since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<RunId>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db("interrupt runs"))?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE runs SET status = ?1, finished_at = ?2, replan_pending = 1,
                     missed = MAX(planned - fetched - failed - skipped_fresh, missed)
-              WHERE status = ?3",
+              WHERE status = ?3
+                AND NOT EXISTS (SELECT 1 FROM processes p
+                                 WHERE p.id = runs.owner_process AND p.last_seen_at >= ?4)
+              RETURNING id",
         )
         .bind(RunStatus::Interrupted.as_str())
         .bind(instant(at))
         .bind(RunStatus::Running.as_str())
-        .execute(&self.pool)
+        .bind(instant(alive_since))
+        .fetch_all(&mut *tx)
         .await
         .map_err(db("interrupt runs"))?;
-        Ok(done.rows_affected())
+        sqlx::query("DELETE FROM processes WHERE last_seen_at < ?1")
+            .bind(instant(alive_since))
+            .execute(&mut *tx)
+            .await
+            .map_err(db("forget gone processes"))?;
+        tx.commit().await.map_err(db("interrupt runs"))?;
+        let mut ids: Vec<RunId> = ids.into_iter().map(RunId).collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn runs_to_replan(&self) -> Result<Vec<SyncRun>, StoreError> {
+        let rows: Vec<RunRow> = sqlx::query_as(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE replan_pending = 1 AND status = ?1 ORDER BY id"
+        ))
+        .bind(RunStatus::Interrupted.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list runs to re-plan"))?;
+        rows.into_iter().map(RunRow::into_run).collect()
     }
 }
 

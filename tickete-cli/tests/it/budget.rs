@@ -59,7 +59,7 @@ fn the_server_and_the_cli_on_one_sqlite_file_share_one_budget() {
         app.seed().await.unwrap();
         let partner = Partner::start(&app.settings().partner).await.unwrap();
         let (engine, scheduler) = app.service_engine(partner.source.clone()).await.unwrap();
-        let running = Running::start(engine, scheduler, partner, app.is_shared(), None)
+        let running = Running::start(engine, scheduler, partner, None)
             .await
             .unwrap();
         let _ = stopped.await;

@@ -9,7 +9,7 @@ use chrono::{Days, Utc};
 use serde_json::Value;
 use sqlx::Connection;
 use tickete_core::engine::{PartnerBudget, WorkQueue};
-use tickete_core::{NewRun, Product, ProductId, SyncTask, TaskPriority, Trigger};
+use tickete_core::{NewRun, Product, ProductId, SyncTask, TaskPriority, Trigger, WorkClass};
 use tickete_store_postgres::coordination::{PostgresBudget, PostgresQueue};
 use tickete_store_postgres::PostgresStore;
 
@@ -37,6 +37,10 @@ fn status_shows_the_queue_the_replicas_share() {
                 started_at: now,
                 due_at: now,
                 window_days: 3,
+                products: None,
+                manual: false,
+                owner: None,
+                replans: None,
             })
             .await
             .unwrap();
@@ -48,6 +52,7 @@ fn status_shows_the_queue_the_replicas_share() {
                     product,
                     date,
                     priority: TaskPriority {
+                        class: WorkClass::Scheduled,
                         date,
                         synced_at: None,
                     },

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::SyncRun;
+use super::{RunOwner, SyncRun};
 
 /// A run of the execution log.
 #[derive(Debug, Serialize)]
@@ -22,7 +22,8 @@ pub struct RunBody {
     pub due_at: DateTime<Utc>,
     /// End time.
     pub finished_at: Option<DateTime<Utc>>,
-    /// `running`, `succeeded`, `partial`, `failed` or `interrupted`.
+    /// `running`, `succeeded`, `partial`, `failed`, `interrupted` or `skipped` (ticks not
+    /// run while paused; `skippedTicks` says how many).
     pub status: String,
     /// (product, date) pairs in the window.
     pub planned: u32,
@@ -41,6 +42,67 @@ pub struct RunBody {
     pub missed: u32,
     /// Error lines.
     pub errors: Vec<String>,
+    /// The process that runs it; `null` for runs recorded before owners were kept.
+    pub owner: Option<OwnerBody>,
+    /// What it covers.
+    pub scope: ScopeBody,
+    /// The interrupted run this one re-plans, if it is a re-plan.
+    pub replans: Option<i64>,
+    /// For a `skipped` row: the consecutive ticks it stands for (0 otherwise).
+    pub skipped_ticks: u32,
+}
+
+/// The process that owns a run.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OwnerBody {
+    /// `server` or `cli`.
+    pub kind: String,
+    /// Host name.
+    pub host: String,
+    /// Process id.
+    pub pid: u32,
+}
+
+/// What a run covers: its products and window.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeBody {
+    /// Product ids, or `"all"` for every enabled product.
+    pub products: ScopeProducts,
+    /// Days from today.
+    pub window_days: u32,
+}
+
+/// `"all"` or a list of product ids.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum ScopeProducts {
+    /// These products only.
+    Only(Vec<u32>),
+    /// Every enabled product.
+    All(AllProducts),
+}
+
+/// The spelling `"all"`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AllProducts {
+    /// Every enabled product.
+    #[serde(rename = "all")]
+    All,
+}
+
+impl From<&RunOwner> for OwnerBody {
+    fn from(owner: &RunOwner) -> Self {
+        Self {
+            kind: owner.kind.as_str().to_owned(),
+            host: owner.host.clone(),
+            pid: owner.pid,
+        }
+    }
 }
 
 impl From<&SyncRun> for RunBody {
@@ -61,6 +123,16 @@ impl From<&SyncRun> for RunBody {
             failed: run.counts.failed,
             missed: run.counts.missed,
             errors: run.errors.clone(),
+            owner: run.owner.as_ref().map(OwnerBody::from),
+            scope: ScopeBody {
+                products: match &run.products {
+                    Some(ids) => ScopeProducts::Only(ids.iter().map(|id| id.get()).collect()),
+                    None => ScopeProducts::All(AllProducts::All),
+                },
+                window_days: run.window_days,
+            },
+            replans: run.replans.map(|id| id.0),
+            skipped_ticks: run.skipped_ticks,
         }
     }
 }

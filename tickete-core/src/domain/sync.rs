@@ -1,10 +1,7 @@
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ProductId, RunId};
+use super::{ProductId, RunId, RunOwner};
 
 /// A stored, editable sync job: a cron schedule and a window of days from today.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,10 +70,15 @@ pub enum RunStatus {
     Partial,
     /// Every task that was attempted failed.
     Failed,
-    /// Shutdown stopped the run; the next start re-plans the rest.
+    /// Its owner stopped (or is gone); a live process re-plans the rest.
     Interrupted,
+    /// Ticks of the job that were not run: sync was paused (or the job was disabled before
+    /// they could be caught up). One row stands for consecutive skipped ticks
+    /// (`skipped_ticks`), due at the first of them.
+    Skipped,
 }
 
+/// `as_str`, `Display` and `FromStr` for a fieldless enum with fixed spellings.
 macro_rules! text_enum {
     ($ty:ty { $($variant:ident => $text:literal),* $(,)? }) => {
         impl $ty {
@@ -85,12 +87,12 @@ macro_rules! text_enum {
                 match self { $(Self::$variant => $text),* }
             }
         }
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
-        impl FromStr for $ty {
+        impl std::str::FromStr for $ty {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, String> {
                 match s {
@@ -105,6 +107,8 @@ macro_rules! text_enum {
     };
 }
 
+pub(crate) use text_enum;
+
 text_enum!(Trigger { Schedule => "schedule", Manual => "manual", CatchUp => "catch-up" });
 text_enum!(RunStatus {
     Running => "running",
@@ -112,6 +116,7 @@ text_enum!(RunStatus {
     Partial => "partial",
     Failed => "failed",
     Interrupted => "interrupted",
+    Skipped => "skipped",
 });
 
 /// Counters of a run (SPEC §2). `planned` = every (product, date) of the window.
@@ -178,8 +183,17 @@ pub struct NewRun {
     pub started_at: DateTime<Utc>,
     /// The time it was due: data fetched at or after this is fresh for it.
     pub due_at: DateTime<Utc>,
-    /// Days of its window, from today (kept so an interrupted one-off sync can be re-planned).
+    /// Days of its window, from today (kept so an interrupted run can be re-planned).
     pub window_days: u32,
+    /// The products it covers; `None` = every enabled product.
+    pub products: Option<Vec<ProductId>>,
+    /// Manual work (a trigger, a one-off sync, or the re-plan of one), fetched before
+    /// scheduled work.
+    pub manual: bool,
+    /// The process that starts it.
+    pub owner: Option<RunOwner>,
+    /// The interrupted run this one re-plans: creating it claims that re-plan, once.
+    pub replans: Option<RunId>,
 }
 
 /// One recorded run of a job (SPEC §2 execution log).
@@ -198,6 +212,24 @@ pub struct SyncRun {
     /// Days of its window, from today; 0 when unknown (runs recorded before it was kept).
     #[serde(default)]
     pub window_days: u32,
+    /// The products it covers; `None` = every enabled product.
+    #[serde(default)]
+    pub products: Option<Vec<ProductId>>,
+    /// Manual work, fetched before scheduled work.
+    #[serde(default)]
+    pub manual: bool,
+    /// The process that started it (or adopted it); `None` for runs recorded before owners.
+    #[serde(default)]
+    pub owner: Option<RunOwner>,
+    /// The interrupted run this one re-plans.
+    #[serde(default)]
+    pub replans: Option<RunId>,
+    /// Interrupted and not re-planned yet: a live server re-plans it (then it is false).
+    #[serde(default)]
+    pub replan_pending: bool,
+    /// For a `skipped` row: how many consecutive ticks it stands for.
+    #[serde(default)]
+    pub skipped_ticks: u32,
     /// When it finished, if it did.
     pub finished_at: Option<DateTime<Utc>>,
     /// Current status.
@@ -228,9 +260,33 @@ pub struct DayState {
     pub last_error: Option<String>,
 }
 
-/// Ordering key of a task: nearer dates first, then older data (never synced first).
+/// Which work goes first: manual work (triggers, one-off syncs) before scheduled work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WorkClass {
+    /// Asked for by an operator; fetched first.
+    Manual,
+    /// Planned by the schedule (ticks and their catch-ups).
+    #[default]
+    Scheduled,
+}
+
+impl WorkClass {
+    /// The class of a run's tasks.
+    pub fn of(manual: bool) -> Self {
+        if manual {
+            WorkClass::Manual
+        } else {
+            WorkClass::Scheduled
+        }
+    }
+}
+
+/// Ordering key of a task: manual work first, then nearer dates, then older data (never
+/// synced first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskPriority {
+    /// Manual before scheduled.
+    pub class: WorkClass,
     /// The task's date; earlier sorts first.
     pub date: NaiveDate,
     /// Last successful sync; `None` (never) sorts before any time.

@@ -10,6 +10,7 @@ mod config;
 pub mod cron;
 mod freshness;
 mod learning;
+mod lifeline;
 mod local_queue;
 mod partner_status;
 mod planner;
@@ -35,6 +36,7 @@ use tokio::sync::{broadcast, watch, Notify};
 pub use budget::{Pacer, PartnerBudget};
 pub use config::{EngineConfig, RetryPolicy, DEFAULT_MAX_HOLD};
 pub use freshness::{job_freshness, record_freshness, JobFreshness};
+pub use lifeline::{HEARTBEAT, OWNER_LEASE};
 pub use local_queue::LocalQueue;
 pub use planner::{plan, window_dates};
 pub use policy::PolicyKind;
@@ -47,7 +49,9 @@ pub use work_queue::{
 };
 
 use crate::clock::{Clock, SystemClock};
-use crate::domain::{NewRun, ProductId, RunId, SyncRun, Trigger};
+use crate::domain::{
+    EngineProcess, NewRun, ProcessKind, ProductId, RunId, SyncRun, Trigger, WorkClass,
+};
 use crate::source::InventorySource;
 use crate::store::{InventoryStore, PauseState, StoreError};
 
@@ -127,6 +131,8 @@ struct Inner {
     budget: Arc<dyn PartnerBudget>,
     clock: Arc<dyn Clock>,
     queue: Arc<dyn WorkQueue>,
+    /// This process, as registered in the store; it owns the runs this engine starts.
+    process: EngineProcess,
     refresh: Arc<RefreshPolicy>,
     partner_status: partner_status::RecordedStatus,
     spare: spare::SpareCalls,
@@ -148,6 +154,7 @@ pub struct EngineBuilder {
     clock: Arc<dyn Clock>,
     budget: Option<Arc<dyn PartnerBudget>>,
     queue: Option<Arc<dyn WorkQueue>>,
+    process: Option<EngineProcess>,
 }
 
 impl EngineBuilder {
@@ -175,6 +182,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Names the process this engine runs in (default: a server process of this host and
+    /// pid). A CLI passes [`ProcessKind::Cli`]; replicas pass the name their queue uses.
+    pub fn process(mut self, process: EngineProcess) -> Self {
+        self.process = Some(process);
+        self
+    }
+
     /// Loads the persisted pause flag and returns the engine.
     pub async fn build(self) -> Result<Engine, StoreError> {
         let pause = self.store.pause_state().await?;
@@ -184,6 +198,9 @@ impl EngineBuilder {
         let queue = self
             .queue
             .unwrap_or_else(|| Arc::new(LocalQueue::new(self.store.clone())));
+        let process = self
+            .process
+            .unwrap_or_else(|| EngineProcess::current(ProcessKind::Server, self.clock.now()));
         let (events, _) = broadcast::channel(1024);
         let refresh = Arc::new(RefreshPolicy::new(
             self.config.policy,
@@ -197,6 +214,7 @@ impl EngineBuilder {
                 budget,
                 clock: self.clock,
                 queue,
+                process,
                 refresh,
                 partner_status: partner_status::RecordedStatus::default(),
                 spare: spare::SpareCalls::default(),
@@ -224,7 +242,13 @@ impl Engine {
             clock: Arc::new(SystemClock),
             budget: None,
             queue: None,
+            process: None,
         }
+    }
+
+    /// The process this engine runs in; it owns the runs the engine starts.
+    pub fn process(&self) -> &EngineProcess {
+        &self.inner.process
     }
 
     /// The store the engine writes to.
@@ -301,17 +325,19 @@ impl Engine {
         })
     }
 
-    /// Records a run for `request`, queues its tasks and returns the run as recorded.
+    /// Records a run for `request`, owned by this process, queues its tasks and returns the
+    /// run as recorded.
     ///
     /// Refused while paused. A tick (scheduled or catch-up) of a job whose previous run is
     /// still going supersedes that run: it ends at once, what it had not reached counted as
-    /// `missed`. A manual request is refused while a run of the same job is in progress.
+    /// `missed`. A manual request is refused while a run of the same job is in progress. A
+    /// re-plan supersedes nothing: it only takes over what its interrupted run lacked.
     pub async fn start_run(&self, request: RunRequest) -> Result<SyncRun, EngineError> {
         let _serialised = self.inner.start_lock.lock().await;
         if self.inner.pause.borrow().paused {
             return Err(EngineError::Paused);
         }
-        let superseding = self.is_running(&request.job).await?;
+        let superseding = request.replans.is_none() && self.is_running(&request.job).await?;
         if superseding && request.trigger == Trigger::Manual {
             return Err(EngineError::AlreadyRunning(request.job));
         }
@@ -326,10 +352,16 @@ impl Engine {
                     run = %run.id, job = %run.job, missed = run.counts.missed,
                     "a new tick supersedes the run still going"
                 );
+                let mut run = run;
+                if run.errors.len() < SyncRun::MAX_ERRORS {
+                    run.errors
+                        .push("superseded by a newer tick of its job before it finished".into());
+                    self.inner.store.save_run(&run).await?;
+                }
                 self.announce(run).await;
             }
         }
-        if request.trigger != Trigger::Manual {
+        if request.trigger != Trigger::Manual && request.replans.is_none() {
             let outcome = if superseding { "superseded" } else { "ran" };
             record_tick(&request.job, outcome);
         }
@@ -350,6 +382,10 @@ impl Engine {
                 started_at: now,
                 due_at,
                 window_days: request.window_days,
+                products: request.products.clone(),
+                manual: request.manual,
+                owner: Some(self.inner.process.as_owner()),
+                replans: request.replans,
             })
             .await?;
         run.counts.planned = planned;
@@ -457,6 +493,12 @@ impl Engine {
         }
         let enabled = self.update_policy().await?;
         let products = match &request.products {
+            // A re-plan drops products deleted or disabled since its run started.
+            Some(only) if request.replans.is_some() => only
+                .iter()
+                .copied()
+                .filter(|id| enabled.contains(id))
+                .collect(),
             Some(only) => only.clone(),
             None => enabled,
         };
@@ -466,6 +508,10 @@ impl Engine {
         let states = self.inner.store.day_states(today, until).await?;
         let due_at = request.due_at.unwrap_or_else(|| self.inner.clock.now());
         let (mut tasks, mut skipped) = plan(&products, &dates, &states, due_at);
+        let class = WorkClass::of(request.manual);
+        for task in &mut tasks {
+            task.priority.class = class;
+        }
         // Products the partner does not know are probed once a day (SPEC §4): the rest of
         // their window counts as fresh, it cannot be had.
         let now = self.inner.clock.now();

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
-use crate::domain::{DayState, ProductId, SyncTask, TaskPriority};
+use crate::domain::{DayState, ProductId, SyncTask, TaskPriority, WorkClass};
 
 /// The dates of a window of `days` starting `today`: `[today, today + days)`.
 pub fn window_dates(today: NaiveDate, days: u32) -> Vec<NaiveDate> {
@@ -37,7 +37,11 @@ pub fn plan(
             tasks.push(SyncTask {
                 product,
                 date,
-                priority: TaskPriority { date, synced_at },
+                priority: TaskPriority {
+                    class: WorkClass::Scheduled,
+                    date,
+                    synced_at,
+                },
             });
         }
     }

@@ -510,7 +510,11 @@ mod tests {
                     SyncTask {
                         product,
                         date,
-                        priority: TaskPriority { date, synced_at },
+                        priority: TaskPriority {
+                            class: crate::domain::WorkClass::Scheduled,
+                            date,
+                            synced_at,
+                        },
                     }
                 })
                 .collect();

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::MANUAL_SYNC_JOB;
-use crate::domain::{ProductId, SyncJob, Trigger};
+use crate::domain::{ProductId, RunId, SyncJob, SyncRun, Trigger};
 
 /// What a run covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,11 @@ pub struct RunRequest {
     pub trigger: Trigger,
     /// When it was due; `None` = now.
     pub due_at: Option<DateTime<Utc>>,
+    /// Manual work, fetched before scheduled work (a trigger, a one-off sync, a re-plan of
+    /// one).
+    pub manual: bool,
+    /// The interrupted run this re-plans (its re-plan is claimed when the run is recorded).
+    pub replans: Option<RunId>,
 }
 
 impl RunRequest {
@@ -32,6 +37,8 @@ impl RunRequest {
             products: None,
             trigger,
             due_at: None,
+            manual: trigger == Trigger::Manual,
+            replans: None,
         }
     }
 
@@ -43,6 +50,22 @@ impl RunRequest {
             products: None,
             trigger: Trigger::Manual,
             due_at: None,
+            manual: true,
+            replans: None,
+        }
+    }
+
+    /// The re-plan of interrupted run `run`: its own scope (job, products, window, class),
+    /// due as it was, so what it fetched counts as fresh and only what it lacked is fetched.
+    pub fn replan_of(run: &SyncRun) -> Self {
+        Self {
+            job: run.job.clone(),
+            window_days: run.window_days.clamp(1, super::MAX_WINDOW_DAYS),
+            products: run.products.clone(),
+            trigger: Trigger::CatchUp,
+            due_at: Some(run.due_at),
+            manual: run.manual,
+            replans: Some(run.id),
         }
     }
 }

@@ -99,6 +99,7 @@ impl RunTracker {
                 run.counts.missed += tracked.outstanding;
                 run.status = status;
                 run.finished_at = Some(now);
+                run.replan_pending = status == RunStatus::Interrupted;
                 run
             })
             .collect()

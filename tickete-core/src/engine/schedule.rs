@@ -10,8 +10,8 @@ use croner::Cron;
 use tokio_util::sync::CancellationToken;
 
 use super::upkeep::{self, SkippedTicks};
-use super::{Engine, EngineError, RunRequest, MANUAL_SYNC_JOB};
-use crate::domain::{RunId, RunStatus, SyncJob, Trigger};
+use super::{Engine, EngineError, RunRequest};
+use crate::domain::{NewRun, RunStatus, SyncJob, SyncRun, Trigger};
 use crate::store::StoreError;
 
 /// A cron expression that does not parse.
@@ -99,10 +99,11 @@ const RESCAN: Duration = Duration::from_secs(5);
 
 /// Runs the cron loop until `shutdown`: one catch-up run per job at start (or a first fill
 /// when the job never ran), then every tick of every enabled job. It also keeps the queue in
-/// step with the calendar and the other processes: at start it ends the runs no process will
-/// finish and re-plans them (one-off syncs too), work for dates that have passed is dropped at
-/// start and at each midnight (before that midnight's ticks), and each job that missed ticks
-/// while paused gets one catch-up run on resume.
+/// step with the calendar and the other processes: every few seconds it rescues the runs of
+/// processes that are gone and re-plans interrupted runs with their own scope (one-off syncs
+/// too, see [`super::lifeline`]), work for dates that have passed is dropped at start and at
+/// each midnight (before that midnight's ticks), ticks skipped while paused are recorded in
+/// the run log, and each job that missed ticks while paused gets one catch-up run on resume.
 pub async fn run_scheduler(
     engine: Engine,
     scheduler: Arc<dyn Scheduler>,
@@ -131,6 +132,7 @@ pub async fn run_scheduler(
         if !ticker.skipped.is_empty() && !engine.pause_state().paused {
             ticker.resume().await;
         }
+        look_after_orphans(&engine).await;
         let mut wake_at = (now + chrono::Duration::from_std(RESCAN).expect("small"))
             .min(upkeep::next_midnight(tz, now));
         match engine.store().list_jobs().await {
@@ -140,7 +142,7 @@ pub async fn run_scheduler(
                         continue;
                     };
                     if let Some(due) = latest_tick_between(&cron, tz, cursor, now) {
-                        ticker.fire(job, Trigger::Schedule, due, None).await;
+                        ticker.fire(job, Trigger::Schedule, due).await;
                     }
                     if let Some(next) = next_tick(&cron, tz, now) {
                         wake_at = wake_at.min(next);
@@ -172,7 +174,8 @@ struct Ticker<'a> {
 
 impl Ticker<'_> {
     /// At start: one catch-up run per enabled job that missed ticks (or never ran, or whose
-    /// last run a shutdown interrupted), and the re-plan of an interrupted one-off sync.
+    /// last ticks were skipped while paused). Interrupted runs are re-planned by
+    /// [`look_after_orphans`], with their own scope.
     async fn catch_up(&mut self, now: DateTime<Utc>) {
         let engine = self.engine;
         let jobs = match engine.store().list_jobs().await {
@@ -194,37 +197,20 @@ impl Ticker<'_> {
                 Ok(None) => {
                     let week_ago = now - chrono::Duration::days(7);
                     let due = latest_tick_between(&cron, tz, week_ago, now).unwrap_or(now);
-                    self.fire(job, Trigger::CatchUp, due, None).await;
+                    self.fire(job, Trigger::CatchUp, due).await;
                 }
-                // A missed tick, else the unfinished work of a run a shutdown interrupted
-                // (due as it was, so what it already fetched counts as fresh and only the
-                // rest is fetched).
+                // A missed tick, or ticks skipped while paused before a restart.
                 Ok(Some(last)) => {
-                    if let Some(due) = latest_tick_between(&cron, tz, last.due_at, now) {
-                        self.fire(job, Trigger::CatchUp, due, None).await;
-                    } else if last.status == RunStatus::Interrupted {
-                        self.fire(job, Trigger::CatchUp, last.due_at, Some(last.id))
-                            .await;
+                    let latest = latest_tick_between(&cron, tz, last.due_at, now);
+                    let skipped = (last.status == RunStatus::Skipped).then_some(last.due_at);
+                    if let Some(due) = latest.or(skipped) {
+                        self.fire(job, Trigger::CatchUp, due).await;
                     }
                 }
                 Err(error) => {
                     tracing::warn!(job = %job.name, %error, "could not read the last run")
                 }
             }
-        }
-        match engine.store().last_run(MANUAL_SYNC_JOB).await {
-            Ok(Some(last)) if last.status == RunStatus::Interrupted && last.window_days > 0 => {
-                let one_off = SyncJob {
-                    name: MANUAL_SYNC_JOB.to_owned(),
-                    schedule: String::new(),
-                    window_days: last.window_days.min(super::MAX_WINDOW_DAYS),
-                    enabled: true,
-                };
-                self.fire(&one_off, Trigger::CatchUp, last.due_at, Some(last.id))
-                    .await;
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "could not read the last one-off sync"),
         }
     }
 
@@ -233,45 +219,30 @@ impl Ticker<'_> {
         for tick in self.skipped.take() {
             tracing::info!(job = %tick.job.name, due = %tick.due, "resumed: one catch-up run for what was skipped while paused");
             // A stored job is read again: it may have been edited or disabled meanwhile.
-            let job = if tick.job.name == MANUAL_SYNC_JOB {
-                tick.job
-            } else {
-                match self.engine.store().get_job(&tick.job.name).await {
-                    Ok(job) if job.enabled => job,
-                    Ok(_) => continue,
-                    Err(error) => {
-                        tracing::warn!(job = %tick.job.name, %error, "could not read the job to catch up");
-                        continue;
-                    }
+            let job = match self.engine.store().get_job(&tick.job.name).await {
+                Ok(job) if job.enabled => job,
+                Ok(job) => {
+                    self.note_on_skipped(&job, "job disabled before the resume; not caught up")
+                        .await;
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(job = %tick.job.name, %error, "could not read the job to catch up");
+                    continue;
                 }
             };
-            self.fire(&job, Trigger::CatchUp, tick.due, tick.replans)
-                .await;
+            self.fire(&job, Trigger::CatchUp, tick.due).await;
         }
     }
 
-    /// Starts the run of `job` due at `due` if this process claims it. `replans` names the
-    /// interrupted run it re-plans: each interrupted run is re-planned once in the cluster,
-    /// also when the re-plan is interrupted in turn (same due time, new claim).
-    async fn fire(
-        &mut self,
-        job: &SyncJob,
-        trigger: Trigger,
-        due: DateTime<Utc>,
-        replans: Option<RunId>,
-    ) {
+    /// Starts the run of `job` due at `due` if this process claims it.
+    async fn fire(&mut self, job: &SyncJob, trigger: Trigger, due: DateTime<Utc>) {
         let engine = self.engine;
         if engine.pause_state().paused {
-            tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
-            super::record_tick(&job.name, "skipped");
-            self.skipped.skipped(job, due, replans);
+            self.skip(job, due).await;
             return;
         }
-        let claim = match replans {
-            Some(run) => format!("{}#replan-{run}", job.name),
-            None => job.name.clone(),
-        };
-        match self.scheduler.claim_tick(&claim, due).await {
+        match self.scheduler.claim_tick(&job.name, due).await {
             Ok(true) => {}
             Ok(false) => return,
             Err(error) => {
@@ -285,13 +256,87 @@ impl Ticker<'_> {
         };
         match engine.start_run(request).await {
             Ok(_) => {}
-            Err(EngineError::Paused) => {
-                tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
-                super::record_tick(&job.name, "skipped");
-                self.skipped.skipped(job, due, replans);
-            }
+            Err(EngineError::Paused) => self.skip(job, due).await,
             Err(error) => tracing::warn!(job = %job.name, %error, "could not start the run"),
         }
+    }
+}
+
+impl Ticker<'_> {
+    /// A tick not run because sync is paused: remembered for one catch-up at resume, counted
+    /// in `/metrics`, and recorded in the run log (once in the cluster), where consecutive
+    /// skipped ticks of a job share one `skipped` row.
+    async fn skip(&mut self, job: &SyncJob, due: DateTime<Utc>) {
+        tracing::info!(job = %job.name, %due, "tick skipped: sync is paused");
+        super::record_tick(&job.name, "skipped");
+        self.skipped.skipped(job, due);
+        match self
+            .scheduler
+            .claim_tick(&format!("{}#skipped", job.name), due)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(job = %job.name, %error, "could not claim the skipped tick");
+                return;
+            }
+        }
+        if let Err(error) = self.record_skipped(job, due).await {
+            tracing::warn!(job = %job.name, %error, "could not record the skipped tick");
+        }
+    }
+
+    async fn record_skipped(&self, job: &SyncJob, due: DateTime<Utc>) -> Result<(), StoreError> {
+        let store = self.engine.store();
+        let now = self.engine.clock().now();
+        let mut row = match store.last_run(&job.name).await? {
+            Some(last) if last.status == RunStatus::Skipped => last,
+            _ => {
+                let mut row = store
+                    .create_run(&NewRun {
+                        job: job.name.clone(),
+                        trigger: Trigger::Schedule,
+                        started_at: now,
+                        due_at: due,
+                        window_days: job.window_days,
+                        products: None,
+                        manual: false,
+                        owner: Some(self.engine.process().as_owner()),
+                        replans: None,
+                    })
+                    .await?;
+                row.status = RunStatus::Skipped;
+                row.errors.push("sync was paused".into());
+                row
+            }
+        };
+        row.skipped_ticks += 1;
+        row.finished_at = Some(now);
+        store.save_run(&row).await
+    }
+
+    /// Adds `note` to the job's `skipped` row, when its latest run is one.
+    async fn note_on_skipped(&self, job: &SyncJob, note: &str) {
+        let store = self.engine.store();
+        if let Ok(Some(mut row)) = store.last_run(&job.name).await {
+            if row.status == RunStatus::Skipped && row.errors.len() < SyncRun::MAX_ERRORS {
+                row.errors.push(note.to_owned());
+                if let Err(error) = store.save_run(&row).await {
+                    tracing::warn!(job = %job.name, %error, "could not note the skipped ticks");
+                }
+            }
+        }
+    }
+}
+
+/// Rescues the runs of processes that are gone and re-plans interrupted runs.
+async fn look_after_orphans(engine: &Engine) {
+    if let Err(error) = engine.rescue_orphaned_runs().await {
+        tracing::warn!(%error, "could not rescue the runs of processes that are gone");
+    }
+    if let Err(error) = engine.replan_interrupted().await {
+        tracing::warn!(%error, "could not re-plan interrupted runs");
     }
 }
 

@@ -107,8 +107,8 @@ impl TaskQueue {
         Some((task, entry))
     }
 
-    /// Takes the ready task `chooser` picks among all ready ones (in priority order), and
-    /// marks it in flight.
+    /// Takes the ready task `chooser` picks among the ready ones of the first class that has
+    /// any (manual work before scheduled work; in priority order), and marks it in flight.
     pub fn pop_chosen(
         &mut self,
         now: DateTime<Utc>,
@@ -117,10 +117,12 @@ impl TaskQueue {
         if chooser.takes_first() {
             return self.pop_ready(now);
         }
+        let ready = |entry: &TaskEntry| entry.not_before.is_none_or(|at| at <= now);
+        let (&(first, _), _) = self.pending.iter().find(|(_, entry)| ready(entry))?;
         let candidates: Vec<SyncTask> = self
             .pending
             .iter()
-            .filter(|(_, entry)| entry.not_before.is_none_or(|at| at <= now))
+            .filter(|(&(priority, _), entry)| priority.class == first.class && ready(entry))
             .map(|(&(priority, product), _)| SyncTask {
                 product,
                 date: priority.date,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Days, LocalResult, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::{DropTasks, Engine};
-use crate::domain::{ProductId, RunId, SyncJob};
+use crate::domain::{ProductId, SyncJob};
 use crate::store::StoreError;
 
 /// Drops queued work for dates before today (service time zone): at midnight the windows move,
@@ -114,6 +114,7 @@ impl Engine {
         self.inner
             .started
             .get_or_init(|| async {
+                self.register_process().await;
                 recover(self).await;
                 drop_past_dates(self).await;
                 // What was learnt before a restart (or by other replicas) counts from the
@@ -167,17 +168,14 @@ pub(crate) struct SkippedTick {
     pub job: SyncJob,
     /// The tick.
     pub due: DateTime<Utc>,
-    /// The interrupted run it was to re-plan, if that is what it was.
-    pub replans: Option<RunId>,
 }
 
 impl SkippedTicks {
     /// Remembers that `job`'s tick due at `due` was skipped.
-    pub fn skipped(&mut self, job: &SyncJob, due: DateTime<Utc>, replans: Option<RunId>) {
+    pub fn skipped(&mut self, job: &SyncJob, due: DateTime<Utc>) {
         let tick = SkippedTick {
             job: job.clone(),
             due,
-            replans,
         };
         match self.latest.get(&job.name) {
             Some(kept) if kept.due > due => {}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{ProductId, RunCounts, SyncRun, SyncTask};
+use crate::domain::{ProductId, RunCounts, RunOwner, SyncRun, SyncTask};
 use crate::store::{ApplyOutcome, StoreError};
 
 /// Final outcome of one task.
@@ -166,8 +166,9 @@ pub trait WorkQueue: Send + Sync + 'static {
     ) -> Result<Vec<SyncRun>, StoreError>;
     /// Current sizes.
     async fn depth(&self) -> Result<QueueDepth, StoreError>;
-    /// This worker stops: returns the runs that ended `interrupted` because of it (on a
-    /// shared queue, only when no other process is left to finish them).
+    /// This worker stops: returns the runs that ended `interrupted` because of it, waiting
+    /// for a re-plan (a local queue: every run it holds; a shared queue: only when no other
+    /// replica is left to go on with them).
     async fn stop(&self, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError>;
     /// This process starts on the queue. A shared queue registers it as alive and, when no
     /// other process is, ends the runs a previous process left `running` as `interrupted`
@@ -175,6 +176,16 @@ pub trait WorkQueue: Send + Sync + 'static {
     /// queue starts empty (its front-end interrupts leftover runs of the store).
     async fn recover(&self, _now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
         Ok(Vec::new())
+    }
+    /// Takes over, as `owner`, the running runs whose owner was not seen since `alive_since`
+    /// and that this queue can go on with (a shared queue: runs with tasks still queued), so
+    /// they are not interrupted. Returns how many. A local queue holds only its own runs.
+    async fn adopt_orphaned_runs(
+        &self,
+        _owner: &RunOwner,
+        _alive_since: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(0)
     }
     /// Tells other processes this one is still alive (called every few seconds).
     async fn heartbeat(&self) -> Result<(), StoreError> {

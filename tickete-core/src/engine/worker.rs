@@ -44,6 +44,11 @@ impl Engine {
     pub async fn run(&self, shutdown: CancellationToken) {
         // Nothing left by a previous process (or of a date that has passed) is taken first.
         self.start_upkeep().await;
+        let heartbeat = CancellationToken::new();
+        let beating = tokio::spawn({
+            let (engine, heartbeat) = (self.clone(), heartbeat.clone());
+            async move { engine.keep_alive(heartbeat).await }
+        });
         let capacity = Arc::new(Semaphore::new(self.inner.config.max_in_flight.max(1)));
         let mut in_flight = JoinSet::new();
         loop {
@@ -105,6 +110,8 @@ impl Engine {
             in_flight.spawn(self.clone().execute(claimed, permit));
         }
         while in_flight.join_next().await.is_some() {}
+        heartbeat.cancel();
+        let _ = beating.await;
         self.stop_worker().await;
     }
 
@@ -332,6 +339,7 @@ impl Engine {
             }
             Err(error) => tracing::warn!(%error, "could not record the interrupted runs"),
         }
+        self.leave().await;
         record_queue_depth(self).await;
     }
 }

@@ -34,6 +34,7 @@ mod feed;
 mod hostile;
 mod inventory;
 mod learning;
+mod owners;
 mod reads;
 mod retention;
 mod runs;
@@ -47,6 +48,7 @@ pub use feed::*;
 pub use hostile::*;
 pub use inventory::*;
 pub use learning::*;
+pub use owners::*;
 pub use reads::*;
 pub use retention::*;
 pub use runs::*;
@@ -159,7 +161,10 @@ macro_rules! store_contract_tests {
             save_run_overwrites_status_counts_errors_and_finish,
             list_runs_is_newest_first_filtered_and_paged,
             last_run_is_the_latest_due_at,
-            interrupt_running_runs_marks_only_running_ones,
+            processes_register_beat_and_leave,
+            only_runs_whose_owner_is_gone_are_interrupted_once,
+            a_replan_is_claimed_once_and_scope_round_trips,
+            skipped_rows_keep_their_count_and_replan_state_is_saved,
             pause_flag_keeps_the_first_paused_at,
             control_characters_in_partner_text_are_refused_before_the_store,
             served_slots_equal_the_applied_day,

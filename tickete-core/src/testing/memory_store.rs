@@ -32,7 +32,8 @@ pub(super) struct State {
     pub(super) days: HashMap<(ProductId, NaiveDate), DaySnapshot>,
     pub(super) day_states: BTreeMap<(ProductId, NaiveDate), DayState>,
     jobs: BTreeMap<String, SyncJob>,
-    runs: BTreeMap<RunId, SyncRun>,
+    pub(super) runs: BTreeMap<RunId, SyncRun>,
+    pub(super) processes: BTreeMap<String, crate::domain::EngineProcess>,
     pause: PauseState,
     pub(super) feed: super::memory_feed::FeedState,
     pub(super) learning: super::memory_learning::LearningState,
@@ -322,6 +323,15 @@ impl RunLog for MemoryStore {
 
     async fn create_run(&self, run: &NewRun) -> Result<SyncRun, StoreError> {
         self.with(|s| {
+            if let Some(original) = run.replans {
+                let waiting = s.runs.get_mut(&original).filter(|r| r.replan_pending);
+                let Some(waiting) = waiting else {
+                    return Err(StoreError::Conflict(format!(
+                        "run {original} is not waiting for a re-plan"
+                    )));
+                };
+                waiting.replan_pending = false;
+            }
             let id = RunId(s.runs.keys().next_back().map_or(1, |last| last.0 + 1));
             let record = SyncRun {
                 id,
@@ -330,6 +340,12 @@ impl RunLog for MemoryStore {
                 started_at: run.started_at,
                 due_at: run.due_at,
                 window_days: run.window_days,
+                products: run.products.clone(),
+                manual: run.manual,
+                owner: run.owner.clone(),
+                replans: run.replans,
+                replan_pending: false,
+                skipped_ticks: 0,
                 finished_at: None,
                 status: RunStatus::Running,
                 counts: Default::default(),
@@ -350,6 +366,8 @@ impl RunLog for MemoryStore {
             stored.counts = run.counts.clone();
             stored.errors = run.errors.clone();
             stored.finished_at = run.finished_at;
+            stored.replan_pending = run.replan_pending;
+            stored.skipped_ticks = run.skipped_ticks;
             Ok(())
         })
     }
@@ -390,22 +408,47 @@ impl RunLog for MemoryStore {
         })
     }
 
-    async fn interrupt_running_runs(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn interrupt_orphaned_runs(
+        &self,
+        alive_since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<RunId>, StoreError> {
         self.with(|s| {
-            let mut count = 0;
-            for run in s.runs.values_mut() {
-                if run.status == RunStatus::Running {
-                    run.status = RunStatus::Interrupted;
-                    run.finished_at = Some(at);
-                    let c = &mut run.counts;
-                    c.missed = c
-                        .planned
-                        .max(c.fetched + c.failed + c.skipped_fresh + c.missed)
-                        - (c.fetched + c.failed + c.skipped_fresh);
-                    count += 1;
-                }
+            let live = |process: &str| {
+                s.processes
+                    .get(process)
+                    .is_some_and(|p| p.last_seen_at >= alive_since)
+            };
+            let orphans: Vec<RunId> = s
+                .runs
+                .values()
+                .filter(|run| run.status == RunStatus::Running)
+                .filter(|run| !run.owner.as_ref().is_some_and(|o| live(&o.process)))
+                .map(|run| run.id)
+                .collect();
+            for id in &orphans {
+                let run = s.runs.get_mut(id).expect("listed above");
+                run.status = RunStatus::Interrupted;
+                run.finished_at = Some(at);
+                run.replan_pending = true;
+                let c = &mut run.counts;
+                c.missed = c
+                    .planned
+                    .max(c.fetched + c.failed + c.skipped_fresh + c.missed)
+                    - (c.fetched + c.failed + c.skipped_fresh);
             }
-            Ok(count)
+            s.processes.retain(|_, p| p.last_seen_at >= alive_since);
+            Ok(orphans)
+        })
+    }
+
+    async fn runs_to_replan(&self) -> Result<Vec<SyncRun>, StoreError> {
+        self.with(|s| {
+            Ok(s.runs
+                .values()
+                .filter(|run| run.status == RunStatus::Interrupted && run.replan_pending)
+                .cloned()
+                .collect())
         })
     }
 }

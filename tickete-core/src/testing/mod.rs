@@ -7,6 +7,7 @@ mod fake_source;
 mod memory_catalogue;
 mod memory_feed;
 mod memory_learning;
+mod memory_processes;
 mod memory_store;
 pub mod queue_contract;
 mod samples;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    NewRun, Product, ProductId, RunStatus, SyncRun, SyncTask, TaskPriority, Trigger,
+    NewRun, Product, ProductId, RunStatus, SyncRun, SyncTask, TaskPriority, Trigger, WorkClass,
 };
 use crate::engine::{DropTasks, TaskOutcome, WorkQueue};
 use crate::store::{ApplyOutcome, InventoryStore};
@@ -35,6 +35,7 @@ fn task(product: u32, offset: u64) -> SyncTask {
         product: pid(product),
         date: day(offset),
         priority: TaskPriority {
+            class: WorkClass::Scheduled,
             date: day(offset),
             synced_at: None,
         },
@@ -67,6 +68,10 @@ async fn queued_run(
             started_at: Utc::now(),
             due_at: Utc::now(),
             window_days: 7,
+            products: None,
+            manual: false,
+            owner: None,
+            replans: None,
         })
         .await
         .expect("create run");

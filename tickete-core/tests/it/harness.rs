@@ -121,7 +121,8 @@ impl Harness {
         )));
     }
 
-    /// Records a finished run of `job`, as an earlier process would have left it.
+    /// Records a finished run of `job`, as an earlier process would have left it (an
+    /// interrupted one waiting for its re-plan, as a stopping process leaves it).
     pub async fn record_run(&self, job: &str, due_at: DateTime<Utc>, status: RunStatus) -> SyncRun {
         let new = NewRun {
             job: job.into(),
@@ -129,9 +130,14 @@ impl Harness {
             started_at: due_at,
             due_at,
             window_days: 1,
+            products: None,
+            manual: false,
+            owner: None,
+            replans: None,
         };
         let mut run = self.store.create_run(&new).await.unwrap();
         run.status = status;
+        run.replan_pending = status == RunStatus::Interrupted;
         self.store.save_run(&run).await.unwrap();
         run
     }

@@ -283,19 +283,22 @@ async fn resume_gives_each_job_that_missed_ticks_one_catch_up_run() {
     h.start_scheduler();
     tokio::time::sleep(Duration::from_secs(1)).await;
     h.engine.pause().await.unwrap();
-    // 08:15, 08:30 and 08:45 pass while paused.
+    // 08:15, 08:30 and 08:45 pass while paused: not run, but not silent either: one
+    // `skipped` row stands for the three, due at the first.
     tokio::time::sleep(Duration::from_secs(50 * 60)).await;
-    assert_eq!(
-        runs_of(&h.store, "sync-today").await.len(),
-        1,
-        "nothing ran while paused"
-    );
+    let runs = runs_of(&h.store, "sync-today").await;
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let skipped = &runs[0];
+    assert_eq!(skipped.status, RunStatus::Skipped);
+    assert_eq!(skipped.skipped_ticks, 3);
+    assert_eq!(skipped.due_at, due + chrono::Duration::minutes(15));
+    assert_eq!(skipped.counts.planned, 0, "nothing ran while paused");
     assert_eq!(h.source.calls().len(), 0);
     h.engine.resume().await.unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await;
 
     let runs = runs_of(&h.store, "sync-today").await;
-    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs.len(), 3, "{runs:?}");
     let catch_up = &runs[0];
     assert_eq!(catch_up.trigger, Trigger::CatchUp);
     assert_eq!(

@@ -49,13 +49,3 @@ impl Coordination {
         }
     }
 }
-
-/// A name for this process that no other replica has: host, pid and a random suffix.
-pub fn replica_name() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
-    format!(
-        "{host}-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    )
-}

@@ -6,7 +6,9 @@ use sqlx::{PgPool, Postgres, Transaction};
 use tickete_core::engine::{
     ClaimedTask, DropTasks, QueueDepth, Readiness, TaskChooser, TaskOutcome, WorkQueue,
 };
-use tickete_core::{RunCounts, RunId, StoreError, SyncRun, SyncTask, TaskPriority};
+use tickete_core::{
+    RunCounts, RunId, RunOwner, StoreError, SyncRun, SyncTask, TaskPriority, WorkClass,
+};
 
 use crate::error::{column, count, db, product_id};
 use crate::runs;
@@ -76,6 +78,7 @@ impl WorkQueue for PostgresQueue {
     async fn is_running(&self, job: &str) -> Result<bool, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT EXISTS (SELECT 1 FROM runs WHERE job = $1 AND status = 'running'
+                AND owner_kind IS DISTINCT FROM 'cli'
                 AND (outstanding > 0 OR started_at > now() - INTERVAL '{STALE_RUN}'))"
         ))
         .bind(job)
@@ -90,28 +93,36 @@ impl WorkQueue for PostgresQueue {
         let days: Vec<NaiveDate> = tasks.iter().map(|t| t.date).collect();
         let synced: Vec<Option<DateTime<Utc>>> =
             tasks.iter().map(|t| t.priority.synced_at).collect();
+        let manual: Vec<bool> = tasks
+            .iter()
+            .map(|t| t.priority.class == WorkClass::Manual)
+            .collect();
         let mut tx = self.begin().await?;
         // Never the run being queued: it has nothing outstanding yet.
         sqlx::query(&format!(
-            "UPDATE runs SET status = 'interrupted', finished_at = now()
+            "UPDATE runs SET status = 'interrupted', finished_at = now(), replan_pending = TRUE
               WHERE status = 'running' AND outstanding = 0 AND id <> $1
+                AND owner_kind IS DISTINCT FROM 'cli'
                 AND started_at < now() - INTERVAL '{STALE_RUN}'"
         ))
         .bind(run.id.0)
         .execute(&mut *tx)
         .await
         .map_err(db("reap stale runs"))?;
-        // A merged task keeps the higher priority: never-synced (NULL) beats any time.
+        // A merged task keeps the higher priority: manual beats scheduled, never-synced (NULL)
+        // beats any time.
         sqlx::query(
-            "INSERT INTO sync_tasks (product_id, day, synced_at)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::DATE[], $3::TIMESTAMPTZ[])
+            "INSERT INTO sync_tasks (product_id, day, synced_at, manual)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::DATE[], $3::TIMESTAMPTZ[], $4::BOOLEAN[])
              ON CONFLICT (product_id, day) DO UPDATE SET synced_at =
                  CASE WHEN sync_tasks.synced_at IS NULL OR EXCLUDED.synced_at IS NULL THEN NULL
-                      ELSE LEAST(sync_tasks.synced_at, EXCLUDED.synced_at) END",
+                      ELSE LEAST(sync_tasks.synced_at, EXCLUDED.synced_at) END,
+                 manual = sync_tasks.manual OR EXCLUDED.manual",
         )
         .bind(&products)
         .bind(&days)
         .bind(&synced)
+        .bind(&manual)
         .execute(&mut *tx)
         .await
         .map_err(db("queue tasks"))?;
@@ -163,10 +174,10 @@ impl WorkQueue for PostgresQueue {
                     SELECT product_id, day FROM sync_tasks
                      WHERE (lease_until IS NULL OR lease_until <= clock_timestamp())
                        AND (not_before IS NULL OR not_before <= $1)
-                     ORDER BY day, synced_at NULLS FIRST, product_id
+                     ORDER BY manual DESC, day, synced_at NULLS FIRST, product_id
                      LIMIT 1
                      FOR UPDATE SKIP LOCKED)
-             RETURNING product_id, day, synced_at, attempts",
+             RETURNING product_id, day, synced_at, attempts, manual",
         )
         .bind(now)
         .bind(&self.replica)
@@ -314,14 +325,16 @@ impl WorkQueue for PostgresQueue {
         // (task, its run links, then the runs), so the two wait rather than deadlock.
         sqlx::query(
             "DELETE FROM sync_task_runs WHERE run_id IN
-                (SELECT id FROM runs WHERE job = $1 AND status = 'running')",
+                (SELECT id FROM runs WHERE job = $1 AND status = 'running'
+                    AND owner_kind IS DISTINCT FROM 'cli')",
         )
         .bind(job)
         .execute(&mut *tx)
         .await
         .map_err(db("detach superseded runs"))?;
         let rows = sqlx::query(
-            "SELECT id, outstanding FROM runs WHERE job = $1 AND status = 'running' FOR UPDATE",
+            "SELECT id, outstanding FROM runs WHERE job = $1 AND status = 'running'
+                AND owner_kind IS DISTINCT FROM 'cli' FOR UPDATE",
         )
         .bind(job)
         .fetch_all(&mut *tx)
@@ -429,7 +442,7 @@ impl WorkQueue for PostgresQueue {
         let ended = if others_alive(&mut tx, &self.replica).await? {
             Vec::new()
         } else {
-            interrupt_all(&mut tx, now).await?
+            interrupt_all(&mut tx, &self.replica, now).await?
         };
         tx.commit().await.map_err(db("commit stop"))?;
         self.reread(ended).await
@@ -448,10 +461,32 @@ impl WorkQueue for PostgresQueue {
         let ended = if alive {
             Vec::new()
         } else {
-            interrupt_all(&mut tx, now).await?
+            interrupt_all(&mut tx, &self.replica, now).await?
         };
         tx.commit().await.map_err(db("commit recovery"))?;
         self.reread(ended).await
+    }
+
+    async fn adopt_orphaned_runs(
+        &self,
+        owner: &RunOwner,
+        alive_since: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let adopted = sqlx::query(
+            "UPDATE runs SET owner_process = $1, owner_kind = $2, owner_host = $3, owner_pid = $4
+              WHERE status = 'running' AND outstanding > 0
+                AND NOT EXISTS (SELECT 1 FROM processes p
+                                 WHERE p.id = runs.owner_process AND p.last_seen_at >= $5)",
+        )
+        .bind(&owner.process)
+        .bind(owner.kind.as_str())
+        .bind(&owner.host)
+        .bind(i64::from(owner.pid))
+        .bind(alive_since)
+        .execute(&self.pool)
+        .await
+        .map_err(db("adopt runs"))?;
+        Ok(adopted.rows_affected())
     }
 
     async fn heartbeat(&self) -> Result<(), StoreError> {
@@ -470,6 +505,7 @@ struct TaskRow {
     day: NaiveDate,
     synced_at: Option<DateTime<Utc>>,
     attempts: i32,
+    manual: bool,
 }
 
 impl TaskRow {
@@ -479,6 +515,7 @@ impl TaskRow {
                 product: product_id(self.product_id)?,
                 date: self.day,
                 priority: TaskPriority {
+                    class: WorkClass::of(self.manual),
                     date: self.day,
                     synced_at: self.synced_at,
                 },

@@ -46,12 +46,13 @@ pub(super) async fn others_alive(
     column(&row, 0)
 }
 
-/// No process is left to finish the running runs of the shared queue: they end
-/// `interrupted` (what they had not reached counted as missed) and the queue is emptied; the
-/// next start re-plans them. Runs of a CLI's own in-process queue (nothing outstanding here,
-/// started recently) are left to it.
+/// No replica is left to finish the running runs of the shared queue: they end
+/// `interrupted` (what they had not reached counted as missed), waiting for a re-plan, and the
+/// queue is emptied; the next start re-plans them. Runs whose owner is another live process
+/// (a CLI with its own in-process queue) are left to it.
 pub(super) async fn interrupt_all(
     tx: &mut Transaction<'static, Postgres>,
+    replica: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<RunId>, StoreError> {
     // Tasks before runs, the order settling and queueing take their locks in.
@@ -60,13 +61,19 @@ pub(super) async fn interrupt_all(
         .await
         .map_err(db("clear the queue"))?;
     let ids: Vec<i64> = sqlx::query_scalar(&format!(
-        "UPDATE runs SET status = 'interrupted', finished_at = $1,
+        "UPDATE runs SET status = 'interrupted', finished_at = $1, replan_pending = TRUE,
                 missed = missed + GREATEST(outstanding, 0), outstanding = 0
           WHERE status = 'running'
-            AND (outstanding > 0 OR started_at < now() - INTERVAL '{STALE_RUN}')
+            AND (outstanding > 0 OR started_at < now() - INTERVAL '{STALE_RUN}'
+                 OR owner_process = $2)
+            AND NOT EXISTS (SELECT 1 FROM processes p
+                             WHERE p.id = runs.owner_process AND p.id <> $2
+                               AND p.last_seen_at >= $1 - $3 * INTERVAL '1 microsecond')
       RETURNING id"
     ))
     .bind(now)
+    .bind(replica)
+    .bind(i64::try_from(tickete_core::engine::OWNER_LEASE.as_micros()).unwrap_or(i64::MAX))
     .fetch_all(&mut **tx)
     .await
     .map_err(db("interrupt runs"))?;

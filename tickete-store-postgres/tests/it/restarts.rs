@@ -14,7 +14,7 @@ use tickete_core::engine::{RunRequest, Scheduler, TaskOutcome, WorkQueue, MANUAL
 use tickete_core::testing::FakeSource;
 use tickete_core::{
     ApplyOutcome, Engine, EngineConfig, NewRun, PageRequest, Product, ProductId, RunStatus,
-    SyncJob, SyncRun, SyncTask, TaskPriority, TokioClock, Trigger,
+    SyncJob, SyncRun, SyncTask, TaskPriority, TokioClock, Trigger, WorkClass,
 };
 use tickete_store_postgres::coordination::{PostgresQueue, PostgresScheduler};
 use tickete_store_postgres::PostgresStore;
@@ -56,6 +56,10 @@ async fn queued_run(store: &PostgresStore, queue: &PostgresQueue) -> SyncRun {
             started_at: now,
             due_at: now,
             window_days: 3,
+            products: None,
+            manual: false,
+            owner: None,
+            replans: None,
         })
         .await
         .unwrap();
@@ -69,6 +73,7 @@ async fn queued_run(store: &PostgresStore, queue: &PostgresQueue) -> SyncRun {
                 product: pid(1),
                 date,
                 priority: TaskPriority {
+                    class: WorkClass::Scheduled,
                     date,
                     synced_at: None,
                 },

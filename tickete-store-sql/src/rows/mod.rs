@@ -9,4 +9,6 @@ pub use feed::{
     ClaimRow, DeliveryRow, EventRow, WebhookRow, DELIVERY_COLUMNS, EVENT_COLUMNS, WEBHOOK_COLUMNS,
 };
 pub use learning::{LearntPairRow, ReadCountRow, LEARNT_COLUMNS, READ_COLUMNS};
-pub use runs::{JobRow, PauseRow, RunRow, JOB_COLUMNS, RUN_COLUMNS};
+pub use runs::{
+    products_text, JobRow, PauseRow, ProcessRow, RunRow, JOB_COLUMNS, PROCESS_COLUMNS, RUN_COLUMNS,
+};

@@ -125,6 +125,10 @@ pub async fn events_are_read_in_order_after_a_sequence(store: Arc<dyn InventoryS
             started_at: t,
             due_at: t,
             window_days: 1,
+            products: None,
+            manual: false,
+            owner: None,
+            replans: None,
         })
         .await
         .unwrap();

@@ -15,13 +15,17 @@ fn job(name: &str, schedule: &str, window_days: u32, enabled: bool) -> SyncJob {
     }
 }
 
-fn new_run(job: &str, trigger: Trigger, started_at: &str, due_at: &str) -> NewRun {
+pub(super) fn new_run(job: &str, trigger: Trigger, started_at: &str, due_at: &str) -> NewRun {
     NewRun {
         job: job.into(),
         trigger,
         started_at: at(started_at),
         due_at: at(due_at),
         window_days: 7,
+        products: None,
+        manual: false,
+        owner: None,
+        replans: None,
     }
 }
 
@@ -132,6 +136,12 @@ pub async fn create_run_starts_running_with_zero_counts(store: Arc<dyn Inventory
             started_at: at("2025-03-25T04:00:01.234567Z"),
             due_at: at("2025-03-25T03:45:00Z"),
             window_days: 7,
+            products: None,
+            manual: false,
+            owner: None,
+            replans: None,
+            replan_pending: false,
+            skipped_ticks: 0,
             finished_at: None,
             status: RunStatus::Running,
             counts: RunCounts::default(),
@@ -302,67 +312,6 @@ pub async fn last_run_is_the_latest_due_at(store: Arc<dyn InventoryStore>) {
         Some(later_due)
     );
     assert_eq!(store.last_run("sync-never").await.expect("unknown"), None);
-}
-
-/// `interrupt_running_runs` finishes every running run as interrupted and nothing else; what
-/// a run had not settled is counted as missed.
-pub async fn interrupt_running_runs_marks_only_running_ones(store: Arc<dyn InventoryStore>) {
-    let t = "2025-03-25T04:00:00Z";
-    let running_a = store
-        .create_run(&new_run("a", Trigger::Schedule, t, t))
-        .await
-        .expect("a");
-    let running_a = SyncRun {
-        counts: RunCounts {
-            planned: 10,
-            fetched: 3,
-            changed: 1,
-            unchanged: 2,
-            skipped_fresh: 2,
-            failed: 1,
-            missed: 0,
-        },
-        ..running_a
-    };
-    store.save_run(&running_a).await.expect("progress");
-    let running_b = store
-        .create_run(&new_run("b", Trigger::Manual, t, t))
-        .await
-        .expect("b");
-    let done = store
-        .create_run(&new_run("a", Trigger::Schedule, t, t))
-        .await
-        .expect("done");
-    let done = SyncRun {
-        status: RunStatus::Succeeded,
-        finished_at: Some(at("2025-03-25T04:01:00Z")),
-        ..done
-    };
-    store.save_run(&done).await.expect("finish");
-
-    let stop = at("2025-03-25T04:30:00.000007Z");
-    assert_eq!(
-        store.interrupt_running_runs(stop).await.expect("interrupt"),
-        2
-    );
-    for (running, missed) in [(running_a, 4), (running_b, 0)] {
-        let stored = store.get_run(running.id).await.expect("get");
-        assert_eq!(stored.status, RunStatus::Interrupted);
-        assert_eq!(stored.finished_at, Some(stop));
-        let counts = RunCounts {
-            missed,
-            ..running.counts
-        };
-        assert_eq!(stored.counts, counts);
-    }
-    assert_eq!(store.get_run(done.id).await.expect("get done"), done);
-    assert_eq!(
-        store
-            .interrupt_running_runs(at("2025-03-25T05:00:00Z"))
-            .await
-            .expect("again"),
-        0
-    );
 }
 
 /// The pause flag starts off; pausing twice keeps the first time; resuming clears it.

@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use tickete_core::engine::{ClaimedTask, TaskChooser};
-use tickete_core::{StoreError, SyncTask, TaskPriority};
+use tickete_core::{StoreError, SyncTask, TaskPriority, WorkClass};
 
 use super::PostgresQueue;
 use crate::error::{column, count, db, product_id};
 
 impl PostgresQueue {
-    /// The refresh policy picks among every ready task (read without locks); the lease is
+    /// The refresh policy picks among the ready tasks of the first class that has any (manual
+    /// work before scheduled work; read without locks); the lease is
     /// then taken only if the task is still free, re-checked under the row lock, so two
     /// replicas never claim one pair (the loser claims again).
     pub(super) async fn claim_chosen_by(
@@ -17,10 +18,10 @@ impl PostgresQueue {
         chooser: &dyn TaskChooser,
     ) -> Result<Option<ClaimedTask>, StoreError> {
         let rows = sqlx::query(
-            "SELECT product_id, day, synced_at, attempts FROM sync_tasks
+            "SELECT product_id, day, synced_at, attempts, manual FROM sync_tasks
               WHERE (lease_until IS NULL OR lease_until <= clock_timestamp())
                 AND (not_before IS NULL OR not_before <= $1)
-              ORDER BY day, synced_at NULLS FIRST, product_id",
+              ORDER BY manual DESC, day, synced_at NULLS FIRST, product_id",
         )
         .bind(now)
         .fetch_all(&self.pool)
@@ -30,10 +31,18 @@ impl PostgresQueue {
         let mut attempts = Vec::with_capacity(rows.len());
         for row in &rows {
             let date: NaiveDate = column(row, 1)?;
+            let class = WorkClass::of(column(row, 4)?);
+            if candidates
+                .first()
+                .is_some_and(|first: &SyncTask| first.priority.class != class)
+            {
+                break;
+            }
             candidates.push(SyncTask {
                 product: product_id(column(row, 0)?)?,
                 date,
                 priority: TaskPriority {
+                    class,
                     date,
                     synced_at: column(row, 2)?,
                 },

@@ -1,0 +1,85 @@
+//! The engine processes working on this database, with their heartbeats.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tickete_core::{EngineProcess, Page, PageRequest, Processes, StoreError};
+use tickete_store_sql::rows::{ProcessRow, PROCESS_COLUMNS};
+
+use crate::error::db;
+use crate::error::limit_offset;
+use crate::PostgresStore;
+
+#[async_trait]
+impl Processes for PostgresStore {
+    async fn register_process(&self, process: &EngineProcess) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO processes (id, kind, host, pid, started_at, last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+        )
+        .bind(&process.id)
+        .bind(process.kind.as_str())
+        .bind(&process.host)
+        .bind(i64::from(process.pid))
+        .bind(process.started_at)
+        .bind(process.last_seen_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("register process"))?;
+        Ok(())
+    }
+
+    async fn beat_process(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let beat = sqlx::query(
+            "UPDATE processes SET last_seen_at = GREATEST(last_seen_at, $2) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("report process alive"))?;
+        Ok(beat.rows_affected() == 1)
+    }
+
+    async fn remove_process(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM processes WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db("remove process"))?;
+        Ok(())
+    }
+
+    async fn list_processes(
+        &self,
+        alive_since: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Page<EngineProcess>, StoreError> {
+        let (limit, offset) = limit_offset(page);
+        let mut tx = self.pool.begin().await.map_err(db("list processes"))?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM processes WHERE last_seen_at >= $1")
+                .bind(alive_since)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db("list processes"))?;
+        let rows: Vec<ProcessRow<DateTime<Utc>>> = sqlx::query_as(&format!(
+            "SELECT {PROCESS_COLUMNS} FROM processes WHERE last_seen_at >= $1
+             ORDER BY started_at, id LIMIT $2 OFFSET $3"
+        ))
+        .bind(alive_since)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("list processes"))?;
+        tx.commit().await.map_err(db("list processes"))?;
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(ProcessRow::into_process)
+                .collect::<Result<_, _>>()?,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+}
