@@ -2,8 +2,10 @@
 //! `--json`. With feature `openapi` they carry their OpenAPI schemas.
 
 mod freshness;
+mod processes;
 pub use freshness::{DemandBody, JobFreshnessBody};
-pub use tickete_core::RunBody;
+pub use processes::ProcessBody;
+pub use tickete_core::{OwnerBody, RunBody, ScopeBody, ScopeProducts};
 
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use rust_decimal::Decimal;

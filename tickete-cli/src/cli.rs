@@ -79,6 +79,12 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<RunsCommand>,
     },
+    /// The engine processes on this store (servers, CLIs, replicas) with their last heartbeat.
+    Processes {
+        /// Page flags.
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Change-feed webhooks and their deliveries (default: list).
     Webhooks {
         /// Action.

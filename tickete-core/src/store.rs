@@ -290,7 +290,9 @@ pub trait RunLog: Send + Sync + 'static {
     async fn create_run(&self, run: &NewRun) -> Result<SyncRun, StoreError>;
 
     /// Overwrites a run's status, counts, errors, finish time, `replan_pending` and
-    /// `skipped_ticks`.
+    /// `skipped_ticks`. A run that has ended keeps its status: saving another one is a
+    /// `Conflict` that changes nothing (a process that was taken for gone, and whose run was
+    /// rescued, cannot bring it back).
     async fn save_run(&self, run: &SyncRun) -> Result<(), StoreError>;
 
     /// One run; `NotFound` when unknown.

@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/cron/{name}", put(admin::update_job))
         .route("/admin/runs", get(admin::list_runs))
         .route("/admin/runs/{id}", get(admin::get_run))
+        .route("/admin/processes", get(admin::list_processes))
         .route(
             "/admin/products/{id}",
             put(admin::put_product).delete(admin::delete_product),

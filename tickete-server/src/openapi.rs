@@ -18,6 +18,7 @@ use crate::routes::{admin, events, ops, public, webhooks};
         public::product_dates, public::product_slots,
         admin::pause, admin::resume, admin::status, admin::clear_hold, admin::list_jobs, admin::toggle_job,
         admin::update_job, admin::trigger_job, admin::sync_days, admin::list_runs, admin::get_run,
+        admin::list_processes,
         admin::put_product, admin::delete_product,
         ops::healthz, ops::readyz, ops::metrics,
         webhooks::list_webhooks, webhooks::create_webhook, webhooks::get_webhook,

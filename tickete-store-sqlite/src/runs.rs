@@ -120,7 +120,7 @@ impl RunLog for SqliteStore {
             "UPDATE runs SET status = ?2, finished_at = ?3, planned = ?4, fetched = ?5, changed = ?6,
                              unchanged = ?7, skipped_fresh = ?8, failed = ?9, errors = ?10,
                              missed = ?11, replan_pending = ?12, skipped_ticks = ?13
-             WHERE id = ?1",
+             WHERE id = ?1 AND (status = ?14 OR status = ?2)",
         )
         .bind(record.id.0)
         .bind(record.status.as_str())
@@ -135,11 +135,23 @@ impl RunLog for SqliteStore {
         .bind(i64::from(c.missed))
         .bind(record.replan_pending)
         .bind(i64::from(record.skipped_ticks))
+        .bind(RunStatus::Running.as_str())
         .execute(&self.pool)
         .await
         .map_err(db("save run"))?;
         if saved.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("run {}", record.id)));
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT status FROM runs WHERE id = ?1")
+                    .bind(record.id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("save run"))?;
+            return Err(match stored {
+                Some(status) => {
+                    StoreError::Conflict(format!("run {} has ended {status}", record.id))
+                }
+                None => StoreError::NotFound(format!("run {}", record.id)),
+            });
         }
         Ok(())
     }

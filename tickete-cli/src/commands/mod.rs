@@ -35,6 +35,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Products { action } => products::run(&ctx, action).await,
         Command::Jobs { action } => jobs::run(&ctx, action).await,
         Command::Runs { action } => runs::run(&ctx, action).await,
+        Command::Processes { page } => runs::processes(&ctx, page).await,
         Command::Webhooks { action } => webhooks::run(&ctx, action).await,
         Command::Pause => control::pause(&ctx, true).await,
         Command::Resume => control::pause(&ctx, false).await,

@@ -1,4 +1,4 @@
-//! `tickete runs [list|show]`: the execution log.
+//! `tickete runs [list|show]`: the execution log; `tickete processes`: who owns its runs.
 
 use tickete_app::views::DataEnvelope;
 use tickete_core::PageRequest;
@@ -30,8 +30,8 @@ pub async fn run(ctx: &Ctx, action: Option<RunsCommand>) -> Result<(), CliError>
                 return output::json(&body);
             }
             let mut table = Table::new(&[
-                "id", "job", "trigger", "status", "started", "planned", "fetched", "changed",
-                "fresh", "failed", "missed",
+                "id", "job", "trigger", "status", "started", "owner", "scope", "planned",
+                "fetched", "changed", "fresh", "failed", "missed",
             ]);
             for run in &body.data {
                 table.row(vec![
@@ -40,6 +40,8 @@ pub async fn run(ctx: &Ctx, action: Option<RunsCommand>) -> Result<(), CliError>
                     run.trigger.clone(),
                     run.status.clone(),
                     time(run.started_at),
+                    run.owner_text(),
+                    run.scope_text(),
                     run.planned.to_string(),
                     run.fetched.to_string(),
                     run.changed.to_string(),
@@ -71,6 +73,10 @@ pub async fn run(ctx: &Ctx, action: Option<RunsCommand>) -> Result<(), CliError>
                 ("started", time(run.started_at)),
                 ("due", time(run.due_at)),
                 ("finished", or_dash(run.finished_at.map(time))),
+                ("owner", run.owner_text()),
+                ("scope", run.scope_text()),
+                ("re-plans", or_dash(run.replans.map(|id| id.to_string()))),
+                ("skipped ticks", run.skipped_ticks.to_string()),
                 ("planned", run.planned.to_string()),
                 ("fetched", run.fetched.to_string()),
                 ("changed", run.changed.to_string()),
@@ -91,4 +97,30 @@ pub async fn run(ctx: &Ctx, action: Option<RunsCommand>) -> Result<(), CliError>
             Ok(())
         }
     }
+}
+
+/// `tickete processes`: the live engine processes on the store.
+pub async fn processes(ctx: &Ctx, page: PageArgs) -> Result<(), CliError> {
+    let actions = ctx.actions().await?;
+    let request = PageRequest {
+        page: page.page,
+        limit: page.limit,
+    };
+    let body = actions.list_processes(request).await?;
+    if ctx.json {
+        return output::json(&body);
+    }
+    let mut table = Table::new(&["kind", "host", "pid", "started", "last seen", "id"]);
+    for process in &body.data {
+        table.row(vec![
+            process.kind.clone(),
+            process.host.clone(),
+            process.pid.to_string(),
+            time(process.started_at),
+            time(process.last_seen_at),
+            process.id.clone(),
+        ]);
+    }
+    table.print_or("no live engine process on this store");
+    Ok(())
 }

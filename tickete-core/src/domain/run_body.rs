@@ -95,6 +95,27 @@ pub enum AllProducts {
     All,
 }
 
+impl RunBody {
+    /// The owner in one word, `server@host:pid`, or `-` when none was recorded.
+    pub fn owner_text(&self) -> String {
+        self.owner.as_ref().map_or_else(
+            || "-".to_owned(),
+            |owner| format!("{}@{}:{}", owner.kind, owner.host, owner.pid),
+        )
+    }
+
+    /// The scope in one word: `all×30d`, or the product ids, `2,15×7d`.
+    pub fn scope_text(&self) -> String {
+        let products = match &self.scope.products {
+            ScopeProducts::All(_) => "all".to_owned(),
+            ScopeProducts::Only(ids) => {
+                ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+            }
+        };
+        format!("{products}×{}d", self.scope.window_days)
+    }
+}
+
 impl From<&RunOwner> for OwnerBody {
     fn from(owner: &RunOwner) -> Self {
         Self {

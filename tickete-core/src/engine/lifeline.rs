@@ -25,8 +25,16 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 pub const OWNER_LEASE: Duration = Duration::from_secs(15);
 
 impl Engine {
-    /// Registers this process in the store (at start, and again if it was forgotten).
-    pub(crate) async fn register_process(&self) {
+    /// Registers this process in the store once (at start, or before its first run).
+    pub(crate) async fn ensure_registered(&self) {
+        self.inner
+            .registered
+            .get_or_init(|| self.register_process())
+            .await;
+    }
+
+    /// Registers this process in the store (and again if it was forgotten as gone).
+    async fn register_process(&self) {
         let mut process = self.inner.process.clone();
         process.last_seen_at = self.inner.clock.now();
         if let Err(error) = self.inner.store.register_process(&process).await {

@@ -47,11 +47,24 @@ impl LocalQueue {
     }
 
     /// Saves each run, retrying a failing store a few times: a final status lost here would
-    /// leave the run `running` in the log although it is over.
+    /// leave the run `running` in the log although it is over. A run the store refuses as
+    /// ended (a server took it for orphaned and rescued it) is no longer this queue's: it is
+    /// forgotten with the work only it waited on.
     async fn save_all(&self, runs: &[SyncRun]) -> Result<(), StoreError> {
         for run in runs {
             let mut attempt = 1;
-            while let Err(error) = self.store.save_run(run).await {
+            loop {
+                let error = match self.store.save_run(run).await {
+                    Ok(()) => break,
+                    Err(StoreError::Conflict(reason)) => {
+                        tracing::warn!(run = %run.id, %reason, "run taken over by another process; leaving it");
+                        let mut work = self.work();
+                        work.queue.detach_run(run.id);
+                        work.runs.forget(run.id);
+                        break;
+                    }
+                    Err(error) => error,
+                };
                 if attempt == SAVE_ATTEMPTS {
                     return Err(error);
                 }

@@ -138,6 +138,8 @@ struct Inner {
     spare: spare::SpareCalls,
     start_lock: tokio::sync::Mutex<()>,
     started: tokio::sync::OnceCell<()>,
+    /// Set once this process is registered in the store (before it owns any run).
+    registered: tokio::sync::OnceCell<()>,
     /// Serialises pause, resume and re-reads of the flag, so a re-read that began before a
     /// pause cannot overwrite it with the old value.
     pause_lock: tokio::sync::Mutex<()>,
@@ -220,6 +222,7 @@ impl EngineBuilder {
                 spare: spare::SpareCalls::default(),
                 start_lock: tokio::sync::Mutex::new(()),
                 started: tokio::sync::OnceCell::new(),
+                registered: tokio::sync::OnceCell::new(),
                 pause_lock: tokio::sync::Mutex::new(()),
                 wake: Notify::new(),
                 pause: watch::Sender::new(pause),
@@ -337,6 +340,8 @@ impl Engine {
         if self.inner.pause.borrow().paused {
             return Err(EngineError::Paused);
         }
+        // Registered before it owns a run, so no rescuer ever sees the run without its owner.
+        self.ensure_registered().await;
         let superseding = request.replans.is_none() && self.is_running(&request.job).await?;
         if superseding && request.trigger == Trigger::Manual {
             return Err(EngineError::AlreadyRunning(request.job));
@@ -360,10 +365,6 @@ impl Engine {
                 }
                 self.announce(run).await;
             }
-        }
-        if request.trigger != Trigger::Manual && request.replans.is_none() {
-            let outcome = if superseding { "superseded" } else { "ran" };
-            record_tick(&request.job, outcome);
         }
         let now = self.inner.clock.now();
         let due_at = request.due_at.unwrap_or(now);
@@ -397,6 +398,11 @@ impl Engine {
         self.inner.store.save_run(&run).await?;
         if !tasks.is_empty() {
             self.inner.queue.enqueue(&run, &tasks).await?;
+        }
+        // Counted once the run is in the log, so the two always agree.
+        if request.trigger != Trigger::Manual && request.replans.is_none() {
+            let outcome = if superseding { "superseded" } else { "ran" };
+            record_tick(&request.job, outcome);
         }
         tracing::info!(
             run = %run.id, job = %run.job, trigger = %run.trigger,

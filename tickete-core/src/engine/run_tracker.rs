@@ -90,6 +90,11 @@ impl RunTracker {
         Some(tracked.run)
     }
 
+    /// Forgets `run_id` (another process took it over).
+    pub fn forget(&mut self, run_id: RunId) {
+        self.runs.remove(&run_id);
+    }
+
     /// Ends every tracked run with `status`; returns them for saving.
     pub fn end_all(&mut self, status: RunStatus, now: DateTime<Utc>) -> Vec<SyncRun> {
         self.runs

@@ -114,7 +114,7 @@ impl Engine {
         self.inner
             .started
             .get_or_init(|| async {
-                self.register_process().await;
+                self.ensure_registered().await;
                 recover(self).await;
                 drop_past_dates(self).await;
                 // What was learnt before a restart (or by other replicas) counts from the

@@ -44,11 +44,19 @@ impl Engine {
     pub async fn run(&self, shutdown: CancellationToken) {
         // Nothing left by a previous process (or of a date that has passed) is taken first.
         self.start_upkeep().await;
+        // The heartbeat goes on beside the work (partner calls run on tasks of their own, so a
+        // slow one never holds it up) and ends with it, also when the worker is dropped.
         let heartbeat = CancellationToken::new();
-        let beating = tokio::spawn({
-            let (engine, heartbeat) = (self.clone(), heartbeat.clone());
-            async move { engine.keep_alive(heartbeat).await }
-        });
+        let work = async {
+            self.work(&shutdown).await;
+            heartbeat.cancel();
+        };
+        tokio::join!(work, self.keep_alive(heartbeat.clone()));
+        self.stop_worker().await;
+    }
+
+    /// Claims, fetches and settles until `shutdown`, then waits for the calls in flight.
+    async fn work(&self, shutdown: &CancellationToken) {
         let capacity = Arc::new(Semaphore::new(self.inner.config.max_in_flight.max(1)));
         let mut in_flight = JoinSet::new();
         loop {
@@ -110,9 +118,6 @@ impl Engine {
             in_flight.spawn(self.clone().execute(claimed, permit));
         }
         while in_flight.join_next().await.is_some() {}
-        heartbeat.cancel();
-        let _ = beating.await;
-        self.stop_worker().await;
     }
 
     /// Waits until queued work is ready (or, with a spare share, an early refresh may go).
@@ -330,7 +335,11 @@ impl Engine {
         }
     }
 
+    /// This process leaves the store's live processes first, so whatever of its runs the
+    /// queue leaves running (a shared queue with other replicas alive) is theirs to adopt at
+    /// once; then the queue ends its share.
     async fn stop_worker(&self) {
+        self.leave().await;
         match self.inner.queue.stop(self.inner.clock.now()).await {
             Ok(interrupted) => {
                 for run in interrupted {
@@ -339,7 +348,6 @@ impl Engine {
             }
             Err(error) => tracing::warn!(%error, "could not record the interrupted runs"),
         }
-        self.leave().await;
         record_queue_depth(self).await;
     }
 }

@@ -362,6 +362,12 @@ impl RunLog for MemoryStore {
                 .runs
                 .get_mut(&run.id)
                 .ok_or_else(|| StoreError::NotFound(format!("run {}", run.id)))?;
+            if stored.status != RunStatus::Running && stored.status != run.status {
+                return Err(StoreError::Conflict(format!(
+                    "run {} has ended {}",
+                    run.id, stored.status
+                )));
+            }
             stored.status = run.status;
             stored.counts = run.counts.clone();
             stored.errors = run.errors.clone();

@@ -341,6 +341,78 @@ pub async fn outcomes_count_in_every_run_waiting_on_them(
     );
 }
 
+/// A chooser that always takes the last candidate it is offered, so a queue that offered
+/// scheduled work beside manual work would hand out scheduled work.
+struct LastCandidate;
+
+impl crate::engine::TaskChooser for LastCandidate {
+    fn choose(&self, candidates: &[SyncTask], _now: DateTime<Utc>) -> Option<usize> {
+        candidates.len().checked_sub(1)
+    }
+}
+
+/// Manual work (a trigger, a one-off sync) is claimed before scheduled work, nearest dates
+/// first, whatever the scheduled work's dates; the refresh policy only chooses within the
+/// class. A scheduled task merged with a manual one of the same pair becomes manual.
+pub async fn manual_work_is_claimed_before_scheduled_work(
+    store: Arc<dyn InventoryStore>,
+    queue: Arc<dyn WorkQueue>,
+) {
+    catalogue(store.as_ref(), &[1, 2, 3]).await;
+    let scheduled: Vec<SyncTask> = (0..4).map(|offset| task(1, offset)).collect();
+    queued_run(
+        store.as_ref(),
+        queue.as_ref(),
+        "sync-next-7-days",
+        &scheduled,
+    )
+    .await;
+    let manual_task = |product, offset| SyncTask {
+        priority: TaskPriority {
+            class: WorkClass::Manual,
+            ..task(product, offset).priority
+        },
+        ..task(product, offset)
+    };
+    let manual = vec![manual_task(2, 5), manual_task(2, 6), manual_task(1, 3)];
+    queued_run(store.as_ref(), queue.as_ref(), "manual-sync", &manual).await;
+
+    let now = Utc::now();
+    let mut order = Vec::new();
+    let first = queue
+        .claim_chosen(now, &LastCandidate)
+        .await
+        .expect("claim")
+        .expect("ready");
+    order.push((first.task.product.get(), first.task.date));
+    // Six pairs in all: (1, day 3) is queued by both runs.
+    for _ in 0..5 {
+        let claimed = queue.claim(now).await.expect("claim").expect("ready");
+        order.push((claimed.task.product.get(), claimed.task.date));
+    }
+    assert!(queue.claim(now).await.expect("claim").is_none());
+    let manual_pairs = [(2, day(5)), (2, day(6)), (1, day(3))];
+    assert!(
+        order[..3].iter().all(|pair| manual_pairs.contains(pair)),
+        "the three manual pairs come first (the merged (1, day 3) among them): {order:?}"
+    );
+    assert_eq!(
+        order[0],
+        (2, day(6)),
+        "the chooser picked among the manual pairs only: {order:?}"
+    );
+    assert_eq!(
+        &order[1..3],
+        &[(1, day(3)), (2, day(5))][..],
+        "then the manual pairs nearest first: {order:?}"
+    );
+    assert_eq!(
+        &order[3..],
+        &[(1, day(0)), (1, day(1)), (1, day(2))][..],
+        "then scheduled work, nearest first: {order:?}"
+    );
+}
+
 /// One `#[tokio::test]` per work-queue contract case. `$make` is evaluated per test and must
 /// give `Option<(Arc<dyn InventoryStore>, Arc<dyn WorkQueue>, impl Teardown)>`: `None` skips
 /// (e.g. no Postgres), the third value is awaited as `.finish()` afterwards.
@@ -353,6 +425,7 @@ macro_rules! queue_contract_tests {
             dropping_a_product_leaves_the_others,
             a_task_released_after_its_run_ended_leaves_the_queue,
             outcomes_count_in_every_run_waiting_on_them,
+            manual_work_is_claimed_before_scheduled_work,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -44,10 +44,21 @@
     var status = document.createElement("span");
     status.className = "status " + run.status;
     status.textContent = run.status;
-    [a, run.job, run.trigger, status, timeEl(run.startedAt),
+    [a, run.job, run.trigger, status, timeEl(run.startedAt), ownerText(run), scopeText(run),
       run.fetched + " / " + run.planned, run.changed, run.failed, run.missed
     ].forEach(function (c) { tr.appendChild(cell(c)); });
     return tr;
+  }
+
+  // The same words as RunBody::owner_text and RunBody::scope_text on the server.
+  function ownerText(run) {
+    var o = run.owner;
+    return o ? o.kind + "@" + o.host + ":" + o.pid : "-";
+  }
+
+  function scopeText(run) {
+    var p = run.scope.products;
+    return (Array.isArray(p) ? p.join(",") : "all") + "\u00d7" + run.scope.windowDays + "d";
   }
 
   function applyRun(root, run) {

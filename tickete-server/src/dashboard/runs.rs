@@ -23,7 +23,7 @@ pub fn runs_table(runs: &[RunBody], live: Option<u32>) -> Markup {
             table.runs {
                 thead { tr {
                     th { "Run" } th { "Job" } th { "Trigger" } th { "Status" } th { "Started" }
-                    th { "Fetched / planned" } th { "Changed" } th { "Failed" } th { "Missed" }
+                    th { "Owner" } th { "Scope" } th { "Fetched / planned" } th { "Changed" } th { "Failed" } th { "Missed" }
                 } }
                 tbody data-live-runs=[live] {
                     @for run in runs {
@@ -33,6 +33,8 @@ pub fn runs_table(runs: &[RunBody], live: Option<u32>) -> Markup {
                             td { (run.trigger) }
                             td { span class=(format!("status {}", run.status)) { (run.status) } }
                             td { (time(Some(run.started_at))) }
+                            td { (run.owner_text()) }
+                            td { (run.scope_text()) }
                             td { (run.fetched) " / " (run.planned) }
                             td { (run.changed) }
                             td { (run.failed) }
@@ -132,6 +134,14 @@ pub async fn detail(
             dt { "Due" } dd { (time(Some(run.due_at))) }
             dt { "Started" } dd { (time(Some(run.started_at))) }
             dt { "Finished" } dd data-live="finishedAt" { (time(run.finished_at)) }
+            dt { "Owner" } dd { (run.owner_text()) }
+            dt { "Scope" } dd { (run.scope_text()) }
+            @if let Some(original) = run.replans {
+                dt { "Re-plans" } dd { a href=(format!("/admin/runs/{original}")) { "#" (original) } }
+            }
+            @if run.skipped_ticks > 0 {
+                dt { "Skipped ticks" } dd { (run.skipped_ticks) }
+            }
             dt { "Planned" } dd data-live="planned" { (run.planned) }
             dt { "Fetched" } dd data-live="fetched" { (run.fetched) }
             dt { "Changed" } dd data-live="changed" { (run.changed) }

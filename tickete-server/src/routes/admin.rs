@@ -8,7 +8,7 @@ use tickete_core::engine::MAX_WINDOW_DAYS;
 use tickete_core::RunId;
 
 use crate::dto::{
-    AcceptedRun, DataEnvelope, JobBody, JobUpdateRequest, PageEnvelope, ProductBody,
+    AcceptedRun, DataEnvelope, JobBody, JobUpdateRequest, PageEnvelope, ProcessBody, ProductBody,
     ProductUpdateRequest, RunBody, SyncStatusBody, ToggleRequest,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -150,6 +150,19 @@ pub async fn get_run(
         .parse()
         .map_err(|e| ApiError::bad_request(format!("run id: {e}")))?;
     Ok(Json(DataEnvelope::ok(state.actions().get_run(id).await?)))
+}
+
+/// The engine processes on this store (servers, CLIs, replicas) with their last heartbeat:
+/// those seen within the owners' lease, oldest start first.
+#[utoipa::path(get, path = "/api/v1/admin/processes", tag = "admin", security(("bearer" = [])),
+    params(("page" = Option<u32>, Query, description = "1-based, default 1", minimum = 1, maximum = 1000000), ("limit" = Option<u32>, Query, description = "1..=100, default 10", minimum = 1, maximum = 100)),
+    responses((status = 200, body = PageEnvelope<ProcessBody>), (status = 400, body = ErrorBody)))]
+pub async fn list_processes(
+    State(state): State<AppState>,
+    query: QueryParams,
+) -> ApiResult<Json<PageEnvelope<ProcessBody>>> {
+    let page = query.page()?;
+    Ok(Json(state.actions().list_processes(page).await?))
 }
 
 /// Adds a product to the catalogue, or changes its name or enabled flag.

@@ -437,10 +437,16 @@ async fn openapi_documents_every_error_the_routes_return() {
         }
     }
     assert_eq!(
-        checked, 31,
-        "22 operations of SPEC §2 and 9 of the change feed (§6)"
+        checked, 32,
+        "23 operations of SPEC §2 and 9 of the change feed (§6)"
     );
     let paths = &doc["paths"];
+    let processes = &paths["/api/v1/admin/processes"]["get"];
+    assert!(processes["responses"]["200"].is_object(), "{processes}");
+    let run = &doc["components"]["schemas"]["RunBody"]["properties"];
+    for field in ["owner", "scope", "replans", "skippedTicks"] {
+        assert!(run[field].is_object(), "RunBody documents {field}: {run}");
+    }
     assert!(paths["/api/v1/sync/clear-hold"]["post"].is_object());
     assert!(paths["/api/v1/admin/cron/trigger"]["post"]["responses"]["400"].is_object());
     assert!(paths["/api/v1/admin/products/{id}"]["delete"]["responses"]["400"].is_object());

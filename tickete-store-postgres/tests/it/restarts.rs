@@ -13,8 +13,8 @@ use tickete_core::engine::schedule::run_scheduler;
 use tickete_core::engine::{RunRequest, Scheduler, TaskOutcome, WorkQueue, MANUAL_SYNC_JOB};
 use tickete_core::testing::FakeSource;
 use tickete_core::{
-    ApplyOutcome, Engine, EngineConfig, NewRun, PageRequest, Product, ProductId, RunStatus,
-    SyncJob, SyncRun, SyncTask, TaskPriority, TokioClock, Trigger, WorkClass,
+    ApplyOutcome, Engine, EngineConfig, EngineProcess, NewRun, PageRequest, ProcessKind, Product,
+    ProductId, RunStatus, SyncJob, SyncRun, SyncTask, TaskPriority, TokioClock, Trigger, WorkClass,
 };
 use tickete_store_postgres::coordination::{PostgresQueue, PostgresScheduler};
 use tickete_store_postgres::PostgresStore;
@@ -194,6 +194,10 @@ impl Process {
             .config(config)
             .clock(Arc::new(TokioClock::starting_at(at(start))))
             .queue(Arc::new(queue(store, replica)))
+            .process(EngineProcess {
+                id: replica.into(),
+                ..EngineProcess::current(ProcessKind::Server, at(start))
+            })
             .build()
             .await
             .unwrap();

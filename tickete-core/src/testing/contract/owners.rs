@@ -265,3 +265,40 @@ pub async fn skipped_rows_keep_their_count_and_replan_state_is_saved(
     store.save_run(&dismissed).await.expect("dismiss");
     assert!(store.runs_to_replan().await.expect("none").is_empty());
 }
+
+/// A run that has ended keeps its status: a process that was taken for gone cannot bring its
+/// rescued run back to `running` or give it another end. Edits that keep the status pass.
+pub async fn an_ended_run_keeps_its_status(store: Arc<dyn InventoryStore>) {
+    let running = store
+        .create_run(&owned_run("a", None))
+        .await
+        .expect("create");
+    store
+        .interrupt_orphaned_runs(at("2025-03-25T04:00:00Z"), at("2025-03-25T04:01:00Z"))
+        .await
+        .expect("rescue");
+    let rescued = store.get_run(running.id).await.expect("get");
+    for status in [RunStatus::Running, RunStatus::Succeeded] {
+        let zombie = SyncRun {
+            status,
+            counts: RunCounts {
+                fetched: 1,
+                ..RunCounts::default()
+            },
+            ..running.clone()
+        };
+        let refused = store.save_run(&zombie).await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict(_))),
+            "{status}: {refused:?}"
+        );
+        assert_eq!(store.get_run(running.id).await.expect("get"), rescued);
+    }
+    let noted = SyncRun {
+        errors: vec!["not re-planned: a newer run of its job covers it".into()],
+        replan_pending: false,
+        ..rescued
+    };
+    store.save_run(&noted).await.expect("same status");
+    assert_eq!(store.get_run(running.id).await.expect("get"), noted);
+}
