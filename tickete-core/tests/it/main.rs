@@ -9,6 +9,7 @@ mod pause;
 mod policy;
 mod queue_contract;
 mod scheduling;
+mod silent_ticks;
 mod spare;
 mod store_contract;
 mod validation;

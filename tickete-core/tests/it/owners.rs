@@ -281,3 +281,71 @@ fn page() -> tickete_core::PageRequest {
         limit: 100,
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_manual_syncs_pairs_all_go_before_any_pair_of_a_later_tick() {
+    // sync-today over 40 products every quarter hour at 2 calls a minute: the schedule alone
+    // asks for more than the budget, so its ticks keep the queue full.
+    let products: Vec<u32> = (1..=40).collect();
+    let mut h = Harness::new(&products, 2).await;
+    for mut job in SyncJob::defaults() {
+        job.enabled = job.name == "sync-today";
+        h.store.insert_job_if_missing(&job).await.unwrap();
+    }
+    h.start_worker();
+    h.start_scheduler();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+
+    // A one-off sync of products 1..=10 over a week: 70 pairs, 35 minutes of budget, during
+    // which the 08:15 and 08:30 ticks queue products 11..=40 for today.
+    let manual = h
+        .engine
+        .start_run(RunRequest {
+            products: Some((1..=10).map(pid).collect()),
+            ..RunRequest::next_days(7)
+        })
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let finished = wait_until_finished(&h.store, manual.id).await;
+    let done = tokio::time::Instant::now();
+    assert_eq!(finished.status, RunStatus::Succeeded, "{finished:?}");
+    assert_eq!(
+        finished.counts.fetched + finished.counts.skipped_fresh,
+        70,
+        "{finished:?}"
+    );
+    let calls = h.source.calls();
+    let during: Vec<_> = calls
+        .iter()
+        .filter(|call| call.at > started && call.at <= done)
+        .collect();
+    // The call in flight when the sync was asked for may be scheduled work; none after it.
+    let scheduled_only: Vec<_> = during
+        .iter()
+        .skip(1)
+        .filter(|call| call.product.get() > 10)
+        .collect();
+    assert!(
+        scheduled_only.is_empty(),
+        "scheduled pairs fetched while manual work waited: {scheduled_only:?}"
+    );
+    let ticks = runs_of(&h.store, "sync-today").await;
+    assert!(
+        ticks
+            .iter()
+            .any(|run| run.trigger == Trigger::Schedule && run.started_at > manual.started_at),
+        "a later tick came while the manual sync ran: {ticks:?}"
+    );
+
+    // Once the manual work is done, scheduled work goes on.
+    tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+    let after = h
+        .source
+        .calls()
+        .iter()
+        .filter(|call| call.at > done && call.product.get() > 10)
+        .count();
+    assert!(after >= 10, "scheduled work resumed: {after}");
+    h.stop().await;
+}
