@@ -2,6 +2,7 @@
 
 mod admin;
 mod budget;
+mod owners;
 mod postgres;
 mod support;
 mod sync;

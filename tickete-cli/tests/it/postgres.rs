@@ -140,15 +140,15 @@ fn json_of(command: &mut Command) -> Value {
 
 /// A database of its own for one test, created on the server `TICKETE_TEST_POSTGRES_URL`
 /// names and dropped when the test ends (`None`, with a note, when the variable is unset).
-struct TestDatabase {
+pub(crate) struct TestDatabase {
     runtime: tokio::runtime::Runtime,
     base: String,
     name: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl TestDatabase {
-    fn create() -> Option<Self> {
+    pub(crate) fn create() -> Option<Self> {
         let Ok(base) = std::env::var("TICKETE_TEST_POSTGRES_URL") else {
             eprintln!("skipped: TICKETE_TEST_POSTGRES_URL is not set");
             return None;

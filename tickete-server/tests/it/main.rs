@@ -12,6 +12,7 @@ mod feed_replicas;
 mod feed_support;
 mod hardening;
 mod operations;
+mod owners;
 mod policy_reads;
 mod reads;
 mod replicas;

@@ -21,26 +21,35 @@ use crate::support::{server_binary, today, wait_ready, Database, TOKEN};
 /// leaves room for scheduling noise between three processes (at 540/min a window met 11).
 const RATE_PER_MINUTE: u32 = 450;
 const SIM_LIMIT: u32 = 10;
-const PRODUCTS: &str = "1,2,3,4,5,6";
+pub(crate) const PRODUCTS: &str = "1,2,3,4,5,6";
 
-struct Replica {
-    base: String,
-    child: Child,
+pub(crate) struct Replica {
+    pub(crate) base: String,
+    pub(crate) child: Child,
 }
 
-async fn free_port() -> u16 {
+pub(crate) async fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap().port()
 }
 
-async fn start_replica(database_url: &str, partner_url: &str) -> Replica {
+pub(crate) async fn start_replica(database_url: &str, partner_url: &str) -> Replica {
+    start_replica_at(database_url, partner_url, RATE_PER_MINUTE).await
+}
+
+/// A replica pacing the cluster at `rate_per_minute`.
+pub(crate) async fn start_replica_at(
+    database_url: &str,
+    partner_url: &str,
+    rate_per_minute: u32,
+) -> Replica {
     let port = free_port().await;
     let child = server_binary(database_url, port)
         .env("TICKETE_PARTNER_URL", partner_url)
         .env("TICKETE_PARTNER_API_KEY", "partner-key")
         .env(
             "TICKETE_PARTNER_RATE_PER_MINUTE",
-            RATE_PER_MINUTE.to_string(),
+            rate_per_minute.to_string(),
         )
         .env("TICKETE_PRODUCTS", PRODUCTS)
         .env("TICKETE_PUBLIC_RATE_PER_MINUTE", "0")
@@ -56,7 +65,7 @@ async fn start_replica(database_url: &str, partner_url: &str) -> Replica {
     replica
 }
 
-async fn admin(replica: &Replica, method: Method, path: &str) -> (u16, Value) {
+pub(crate) async fn admin(replica: &Replica, method: Method, path: &str) -> (u16, Value) {
     let response = reqwest::Client::new()
         .request(method, format!("{}{path}", replica.base))
         .bearer_auth(TOKEN)
@@ -69,7 +78,7 @@ async fn admin(replica: &Replica, method: Method, path: &str) -> (u16, Value) {
     )
 }
 
-async fn wait_run(replica: &Replica, id: i64) -> Value {
+pub(crate) async fn wait_run(replica: &Replica, id: i64) -> Value {
     for _ in 0..1200 {
         let (_, body) = admin(replica, Method::GET, &format!("/api/v1/admin/runs/{id}")).await;
         if body["data"]["status"] != "running" {
@@ -80,7 +89,7 @@ async fn wait_run(replica: &Replica, id: i64) -> Value {
     panic!("run {id} did not finish");
 }
 
-async fn start_sync(replica: &Replica, days: u32) -> i64 {
+pub(crate) async fn start_sync(replica: &Replica, days: u32) -> i64 {
     let (status, body) = admin(
         replica,
         Method::POST,
