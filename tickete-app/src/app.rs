@@ -95,6 +95,11 @@ impl App {
             time_zone: self.settings.sync.timezone,
             max_hold: self.settings.partner.max_hold,
             spare_share: self.settings.sync.spare_share,
+            live: tickete_core::engine::LiveSettings {
+                wait: self.settings.sync.live_wait,
+                share: self.settings.sync.live_share,
+                per_client_per_minute: self.settings.sync.live_per_client_per_minute,
+            },
             ..EngineConfig::default()
         }
     }

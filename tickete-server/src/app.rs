@@ -225,13 +225,21 @@ async fn public_rate_limit(
 /// The client a request is counted against: the address our proxy appended to
 /// `X-Forwarded-For` when that is trusted, else the peer's.
 pub(crate) fn client_address(state: &AppState, request: &Request) -> Option<std::net::IpAddr> {
+    client_of(state, request.headers(), request.extensions())
+}
+
+/// [`client_address`] from a request's headers and extensions.
+pub(crate) fn client_of(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Option<std::net::IpAddr> {
     let forwarded = state
         .trust_forwarded_for()
-        .then(|| forwarded_client(request))
+        .then(|| forwarded_client(headers))
         .flatten();
     forwarded.or_else(|| {
-        request
-            .extensions()
+        extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|info| info.0.ip())
     })
@@ -259,9 +267,8 @@ pub(crate) fn retry_wait(
 
 /// The right-most address of `X-Forwarded-For`: the one our proxy appended, so a client cannot
 /// choose its own key by sending the header itself.
-fn forwarded_client(request: &Request) -> Option<std::net::IpAddr> {
-    request
-        .headers()
+fn forwarded_client(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+    headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|value| value.to_str().ok())

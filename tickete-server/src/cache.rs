@@ -71,6 +71,8 @@ pub struct CachedBody {
     pub etag: Option<HeaderValue>,
     /// `Last-Modified`, when the data has a fetch time.
     pub last_modified: Option<HeaderValue>,
+    /// When the data was fetched from the partner (the source of `Age`).
+    pub synced_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl CachedBody {
@@ -80,6 +82,7 @@ impl CachedBody {
             body,
             etag: None,
             last_modified: None,
+            synced_at: None,
         }
     }
 

@@ -82,7 +82,7 @@ pub struct PartnerArgs {
     pub partner_sim: bool,
 }
 
-/// `TICKETE_PRODUCTS`, `TICKETE_TIMEZONE`, `TICKETE_SYNC_SPARE_SHARE`.
+/// `TICKETE_PRODUCTS`, `TICKETE_TIMEZONE`, `TICKETE_SYNC_SPARE_SHARE`, `TICKETE_LIVE_*`.
 #[derive(Debug, Clone, Default, Args, Serialize)]
 pub struct SyncArgs {
     /// Product ids seeded into an empty catalogue, comma separated.
@@ -98,6 +98,18 @@ pub struct SyncArgs {
     #[arg(long, env = "TICKETE_SYNC_SPARE_SHARE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_spare_share: Option<f64>,
+    /// Longest a live read (a reader's max-age) waits for its partner call, in milliseconds.
+    #[arg(long, env = "TICKETE_LIVE_WAIT_MS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_wait_ms: Option<u64>,
+    /// Share (0..1) of the partner budget live reads may take in any minute.
+    #[arg(long, env = "TICKETE_LIVE_SHARE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_share: Option<f64>,
+    /// Live fetches one client address may cause in a minute.
+    #[arg(long, env = "TICKETE_LIVE_PER_CLIENT_PER_MINUTE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_per_client_per_minute: Option<u32>,
 }
 
 /// `TICKETE_LOG_FORMAT`.

@@ -105,6 +105,23 @@ pub struct SyncSettings {
         deserialize_with = "read::spare_share"
     )]
     pub spare_share: f64,
+    /// Longest a live read waits for its partner call.
+    #[serde(
+        default = "defaults::live_wait",
+        rename = "live_wait_ms",
+        deserialize_with = "read::live_wait"
+    )]
+    pub live_wait: Duration,
+    /// Share of the budget live reads may take in any minute (0..=1).
+    #[serde(
+        default = "defaults::live_share",
+        rename = "live_share",
+        deserialize_with = "read::live_share"
+    )]
+    pub live_share: f64,
+    /// Live fetches one client address may cause in a minute.
+    #[serde(default = "defaults::live_per_client_per_minute")]
+    pub live_per_client_per_minute: u32,
 }
 
 /// The server's own settings.
@@ -170,6 +187,15 @@ mod defaults {
     }
     pub fn max_hold() -> Duration {
         Duration::from_secs(3600)
+    }
+    pub fn live_wait() -> Duration {
+        tickete_core::engine::LiveSettings::default().wait
+    }
+    pub fn live_share() -> f64 {
+        tickete_core::engine::LiveSettings::default().share
+    }
+    pub fn live_per_client_per_minute() -> u32 {
+        tickete_core::engine::LiveSettings::default().per_client_per_minute
     }
 }
 

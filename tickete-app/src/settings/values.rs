@@ -196,6 +196,27 @@ pub(crate) mod read {
             .map(Secret))
     }
 
+    pub fn live_wait<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let millis = u64::deserialize(d)?;
+        if millis > 30_000 {
+            return Err(D::Error::custom(format!(
+                "TICKETE_LIVE_WAIT_MS {millis} must be from 0 to 30000 (milliseconds)"
+            )));
+        }
+        Ok(Duration::from_millis(millis))
+    }
+
+    pub fn live_share<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let share = f64::deserialize(d)?;
+        if !(0.0..=1.0).contains(&share) {
+            return Err(D::Error::custom(format!(
+                "TICKETE_LIVE_SHARE {share} must be a share between 0 and 1 (0.5: half the \
+                 partner budget in any minute)"
+            )));
+        }
+        Ok(share)
+    }
+
     pub fn task_lease<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let seconds = u64::deserialize(d)?;
         if seconds < 2 {

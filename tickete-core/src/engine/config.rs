@@ -48,6 +48,8 @@ pub struct EngineConfig {
     /// the pairs most likely stale (`TICKETE_SYNC_SPARE_SHARE`); 0 spends only what the
     /// targets need.
     pub spare_share: f64,
+    /// How live reads (a reader's max-age) may spend the budget.
+    pub live: super::LiveSettings,
 }
 
 /// Default of [`EngineConfig::max_hold`]: one hour.
@@ -64,6 +66,7 @@ impl Default for EngineConfig {
             max_hold: DEFAULT_MAX_HOLD,
             policy: PolicyKind::default(),
             spare_share: 0.0,
+            live: super::LiveSettings::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod cron;
 mod freshness;
 mod learning;
 mod lifeline;
+mod live;
 mod local_queue;
 mod partner_status;
 mod planner;
@@ -37,6 +38,7 @@ pub use budget::{Pacer, PartnerBudget};
 pub use config::{EngineConfig, RetryPolicy, DEFAULT_MAX_HOLD};
 pub use freshness::{job_freshness, record_freshness, JobFreshness};
 pub use lifeline::{HEARTBEAT, OWNER_LEASE};
+pub use live::{LiveDay, LiveOutcome, LiveSettings};
 pub use local_queue::LocalQueue;
 pub use planner::{plan, window_dates};
 pub use policy::PolicyKind;
@@ -136,6 +138,7 @@ struct Inner {
     refresh: Arc<RefreshPolicy>,
     partner_status: partner_status::RecordedStatus,
     spare: spare::SpareCalls,
+    live: live::LiveState,
     start_lock: tokio::sync::Mutex<()>,
     started: tokio::sync::OnceCell<()>,
     /// Set once this process is registered in the store (before it owns any run).
@@ -220,6 +223,7 @@ impl EngineBuilder {
                 refresh,
                 partner_status: partner_status::RecordedStatus::default(),
                 spare: spare::SpareCalls::default(),
+                live: live::LiveState::default(),
                 start_lock: tokio::sync::Mutex::new(()),
                 started: tokio::sync::OnceCell::new(),
                 registered: tokio::sync::OnceCell::new(),

@@ -88,6 +88,13 @@ impl Engine {
                 tokio::time::sleep(ERROR_PAUSE).await;
                 continue;
             }
+            // A live read goes ahead of queued work: this turn is its.
+            if self.hand_turn_to_live_read() {
+                if spare.is_some() {
+                    self.spare_dropped();
+                }
+                continue;
+            }
             // Pause may have landed while we waited for the budget.
             if self.pause_state().paused {
                 if spare.is_some() {

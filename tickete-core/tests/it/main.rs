@@ -4,6 +4,7 @@ mod cron_dst;
 mod engine;
 mod fuzz;
 mod harness;
+mod live;
 mod owners;
 mod pause;
 mod policy;

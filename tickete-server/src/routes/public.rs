@@ -17,6 +17,11 @@ use sha2::{Digest, Sha256};
 use tickete_core::served::ENCODING_VERSION;
 use tickete_core::ProductId;
 
+use std::net::IpAddr;
+
+use tickete_core::engine::LiveOutcome;
+
+use super::freshness::{self, Client};
 use crate::cache::{CacheKey, CacheKind, CachedBody};
 use crate::dto::{DataEnvelope, DatesBody, PageEnvelope, ProductBody, SlotsBody};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -35,7 +40,11 @@ where
     F: std::future::Future<Output = ApiResult<CachedBody>>,
 {
     let entry = state.cache().get_or_fill(key, fill).await?;
-    Ok(respond(entry, request))
+    let synced_at = entry.synced_at;
+    let mut response = respond(entry, request);
+    let now = state.engine().clock().now();
+    freshness::stamp(response.headers_mut(), synced_at, now, None);
+    Ok(response)
 }
 
 fn respond(entry: CachedBody, request: &HeaderMap) -> Response {
@@ -135,40 +144,73 @@ async fn slots_of(
     query: &QueryParams,
     request: &HeaderMap,
     wrapped: bool,
+    client: Option<IpAddr>,
 ) -> ApiResult<Response> {
     let date = query.required_date("date")?;
+    let max_age = freshness::requested_max_age(query, request)?;
     let key = CacheKey {
         product: id,
         kind: CacheKind::Slots(date),
         wrapped,
     };
-    let response = cached(state, key, request, async {
-        let served = state.actions().slots(id, date).await?;
-        // The day's content hash names the body; the encoding version and the envelope are
-        // part of the tag, since they change the bytes.
-        let content = served
-            .hash
-            .as_deref()
-            .map_or("none", |hash| &hash[..hash.len().min(32)]);
-        let prefix = match wrapped {
-            true => SLOTS_TAG_WRAPPED.as_str(),
-            false => SLOTS_TAG_BARE.as_str(),
-        };
-        let body = if wrapped {
-            Bytes::from(wrap(&served.body))
-        } else {
-            Bytes::from(served.body)
-        };
-        Ok(CachedBody {
-            body,
-            etag: tag(prefix, content),
-            last_modified: served.synced_at.and_then(http_date),
-        })
-    })
-    .await?;
+    let mut entry = state
+        .cache()
+        .get_or_fill(key, read_slots(state, id, date, wrapped))
+        .await?;
+    let mut fallback = None;
+    if let Some(max_age) = max_age {
+        let now = state.engine().clock().now();
+        let today = state.engine().today();
+        let in_window = date >= today
+            && (date - today).num_days() < i64::from(tickete_core::engine::MAX_WINDOW_DAYS);
+        if in_window && freshness::older_than(entry.synced_at, max_age, now) {
+            match state.engine().live_fetch(id, date, client).await {
+                LiveOutcome::Fetched => {
+                    state.cache().invalidate(id);
+                    entry = read_slots(state, id, date, wrapped).await?;
+                }
+                other => fallback = Some(other),
+            }
+        }
+    }
     // Answered reads (cached or not, never a 404) feed the refresh policy's importance.
     state.engine().note_read(id, date);
+    let synced_at = entry.synced_at;
+    let mut response = respond(entry, request);
+    let now = state.engine().clock().now();
+    freshness::stamp(response.headers_mut(), synced_at, now, fallback);
     Ok(response)
+}
+
+/// The slots body of (product, date) as stored, with its validators.
+async fn read_slots(
+    state: &AppState,
+    id: ProductId,
+    date: chrono::NaiveDate,
+    wrapped: bool,
+) -> ApiResult<CachedBody> {
+    let served = state.actions().slots(id, date).await?;
+    // The day's content hash names the body; the encoding version and the envelope are
+    // part of the tag, since they change the bytes.
+    let content = served
+        .hash
+        .as_deref()
+        .map_or("none", |hash| &hash[..hash.len().min(32)]);
+    let prefix = match wrapped {
+        true => SLOTS_TAG_WRAPPED.as_str(),
+        false => SLOTS_TAG_BARE.as_str(),
+    };
+    let body = if wrapped {
+        Bytes::from(wrap(&served.body))
+    } else {
+        Bytes::from(served.body)
+    };
+    Ok(CachedBody {
+        body,
+        etag: tag(prefix, content),
+        last_modified: served.synced_at.and_then(http_date),
+        synced_at: served.synced_at,
+    })
 }
 
 async fn dates_of(
@@ -193,6 +235,7 @@ async fn dates_of(
             body,
             etag: tag(&DATES_TAG, &digest),
             last_modified: served.synced_at.and_then(http_date),
+            synced_at: served.synced_at,
         })
     })
     .await?;
@@ -208,10 +251,19 @@ async fn dates_of(
 pub async fn experience_slots(
     State(state): State<AppState>,
     PathParam(id): PathParam,
+    Client(client): Client,
     headers: HeaderMap,
     query: QueryParams,
 ) -> ApiResult<Response> {
-    slots_of(&state, parse_product_id(&id)?, &query, &headers, false).await
+    slots_of(
+        &state,
+        parse_product_id(&id)?,
+        &query,
+        &headers,
+        false,
+        client,
+    )
+    .await
 }
 
 /// Bookable dates of a product for the next two months, with their lowest price.
@@ -233,10 +285,19 @@ pub async fn experience_dates(
 pub async fn product_slots(
     State(state): State<AppState>,
     PathParam(id): PathParam,
+    Client(client): Client,
     headers: HeaderMap,
     query: QueryParams,
 ) -> ApiResult<Response> {
-    slots_of(&state, parse_product_id(&id)?, &query, &headers, true).await
+    slots_of(
+        &state,
+        parse_product_id(&id)?,
+        &query,
+        &headers,
+        true,
+        client,
+    )
+    .await
 }
 
 /// Dates, wrapped in the data envelope.
