@@ -3,7 +3,7 @@
 
 mod freshness;
 mod processes;
-pub use freshness::{DemandBody, JobFreshnessBody};
+pub use freshness::{DemandBody, JobFreshnessBody, LiveBody};
 pub use processes::ProcessBody;
 pub use tickete_core::{OwnerBody, RunBody, ScopeBody, ScopeProducts};
 
@@ -354,6 +354,8 @@ pub struct SyncStatusBody {
     pub demand: DemandBody,
     /// Per enabled job, how fresh its window is (SPEC §4).
     pub freshness: Vec<JobFreshnessBody>,
+    /// Live reads' use of the budget (SPEC §2).
+    pub live: LiveBody,
 }
 
 /// `PUT /admin/cron/toggle`.

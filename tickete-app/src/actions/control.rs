@@ -4,7 +4,7 @@ use tickete_core::PageRequest;
 
 use super::Actions;
 use crate::error::ActionError;
-use crate::views::{BudgetBody, DemandBody, RunBody, SyncStatusBody};
+use crate::views::{BudgetBody, DemandBody, LiveBody, RunBody, SyncStatusBody};
 
 impl Actions {
     /// `GET /sync/status`: pause flag, queue, partner budget and the latest run.
@@ -26,6 +26,8 @@ impl Actions {
             .store()
             .list_runs(None, PageRequest { page: 1, limit: 1 })
             .await?;
+        let live = self.engine.config().live;
+        let live_fetches = self.engine.live_fetches_last_minute();
         Ok(SyncStatusBody {
             paused: status.pause.paused,
             paused_at: status.pause.paused_at,
@@ -37,8 +39,18 @@ impl Actions {
                 held_until: status.held_until,
             },
             last_run: last.items.first().map(RunBody::from),
-            demand: DemandBody::from(self.engine.demand()),
+            demand: DemandBody::with_live(
+                self.engine.demand(),
+                live_fetches,
+                status.rate_per_minute,
+            ),
             freshness,
+            live: LiveBody {
+                fetches_last_minute: live_fetches,
+                max_per_minute: (live.share * f64::from(status.rate_per_minute)).floor() as u32,
+                per_client_per_minute: live.per_client_per_minute,
+                wait_ms: u64::try_from(live.wait.as_millis()).unwrap_or(u64::MAX),
+            },
         })
     }
 

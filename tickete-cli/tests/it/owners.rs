@@ -63,6 +63,11 @@ fn cli_sync_survives_a_server_restart(database_url: &str) {
     let began = Instant::now();
     sync.wait_for_fetches(&sim, 5, Duration::from_secs(20));
     let server = server.restart(&runtime);
+    let at_restart: u64 = fetches_of(&sim, SYNCED).values().sum();
+    assert!(
+        at_restart < u64::from(DAYS),
+        "the server restarted while the sync was under way: {at_restart} of {DAYS} fetched"
+    );
     // The restarted server is up and has looked for orphaned runs at its start; the old one
     // has left. The CLI is still listed, and still running.
     let processes = deployment.json(&["processes"]);
@@ -105,7 +110,7 @@ fn cli_sync_survives_a_server_restart(database_url: &str) {
         "nothing was re-planned: {runs:#?}"
     );
     assert_fetched_once(&sim, first_day, DAYS);
-    eprintln!("the sync took {took:?}");
+    eprintln!("the sync took {took:?}; the server restarted after {at_restart} fetches");
 }
 
 #[test]

@@ -47,20 +47,28 @@ impl LocalQueue {
     }
 
     /// Saves each run, retrying a failing store a few times: a final status lost here would
-    /// leave the run `running` in the log although it is over. A run the store refuses as
-    /// ended (a server took it for orphaned and rescued it) is no longer this queue's: it is
-    /// forgotten with the work only it waited on.
-    async fn save_all(&self, runs: &[SyncRun]) -> Result<(), StoreError> {
+    /// leave the run `running` in the log although it is over. Returns the runs as stored. A
+    /// run the store refuses as ended (a server took this process for gone and rescued it)
+    /// is no longer this queue's: it is forgotten with the work only it waited on, and
+    /// returned as the store has it, so whoever waits for it hears that it ended.
+    async fn save_all(&self, runs: Vec<SyncRun>) -> Result<Vec<SyncRun>, StoreError> {
+        let mut saved = Vec::with_capacity(runs.len());
         for run in runs {
             let mut attempt = 1;
             loop {
-                let error = match self.store.save_run(run).await {
-                    Ok(()) => break,
+                let error = match self.store.save_run(&run).await {
+                    Ok(()) => {
+                        saved.push(run);
+                        break;
+                    }
                     Err(StoreError::Conflict(reason)) => {
                         tracing::warn!(run = %run.id, %reason, "run taken over by another process; leaving it");
-                        let mut work = self.work();
-                        work.queue.detach_run(run.id);
-                        work.runs.forget(run.id);
+                        {
+                            let mut work = self.work();
+                            work.queue.detach_run(run.id);
+                            work.runs.forget(run.id);
+                        }
+                        saved.push(self.store.get_run(run.id).await?);
                         break;
                     }
                     Err(error) => error,
@@ -72,7 +80,7 @@ impl LocalQueue {
                 attempt += 1;
             }
         }
-        Ok(())
+        Ok(saved)
     }
 }
 
@@ -149,8 +157,7 @@ impl WorkQueue for LocalQueue {
                 .filter_map(|run| work.runs.record(run, task.product, task.date, outcome, now))
                 .collect()
         };
-        self.save_all(&updated).await?;
-        Ok(updated)
+        self.save_all(updated).await
     }
 
     async fn supersede(&self, job: &str, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {
@@ -164,8 +171,7 @@ impl WorkQueue for LocalQueue {
                 })
                 .collect()
         };
-        self.save_all(&ended).await?;
-        Ok(ended)
+        self.save_all(ended).await
     }
 
     async fn drop_tasks(
@@ -187,8 +193,7 @@ impl WorkQueue for LocalQueue {
                 .filter_map(|(run, pairs)| work.runs.miss(run, pairs, now))
                 .collect()
         };
-        self.save_all(&touched).await?;
-        Ok(touched)
+        self.save_all(touched).await
     }
 
     async fn depth(&self) -> Result<QueueDepth, StoreError> {
@@ -205,7 +210,6 @@ impl WorkQueue for LocalQueue {
             work.queue.clear_pending();
             work.runs.end_all(RunStatus::Interrupted, now)
         };
-        self.save_all(&interrupted).await?;
-        Ok(interrupted)
+        self.save_all(interrupted).await
     }
 }

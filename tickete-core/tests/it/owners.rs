@@ -349,3 +349,45 @@ async fn a_manual_syncs_pairs_all_go_before_any_pair_of_a_later_tick() {
     assert!(after >= 10, "scheduled work resumed: {after}");
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_process_taken_for_gone_hears_that_its_run_ended_and_stops_fetching_it() {
+    let h = quiet_store().await;
+    let cli = Process::start(&h, ProcessKind::Cli, 30, false).await;
+    let mut events = cli.engine.subscribe();
+    let run = cli.sync(&[2], 20).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    // A server took the CLI for gone (it was suspended past its lease) and rescued its run.
+    h.store
+        .remove_process(&cli.engine.process().id)
+        .await
+        .unwrap();
+    let rescued = h
+        .store
+        .interrupt_orphaned_runs(h.clock.now(), h.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(rescued, vec![run.id]);
+    let calls_at_rescue = cli.calls_of(2);
+
+    // What `tickete sync` waits for: the end of its run, among the engine's events.
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(tickete_core::EngineEvent::RunFinished(finished)) = events.recv().await {
+                if finished.id == run.id {
+                    return finished;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the CLI hears the end of its run");
+    assert_eq!(heard.status, RunStatus::Interrupted);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(
+        cli.calls_of(2) <= calls_at_rescue + 1,
+        "at most the call in flight: {} after {calls_at_rescue}",
+        cli.calls_of(2)
+    );
+    cli.stop().await;
+}

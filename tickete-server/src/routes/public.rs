@@ -246,8 +246,8 @@ async fn dates_of(
 
 /// Slots of a product on a date.
 #[utoipa::path(get, path = "/api/v1/experience/{id}/slots", tag = "public",
-    params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64), ("date" = String, Query, description = "Calendar date YYYY-MM-DD", format = Date)),
-    responses((status = 200, body = SlotsBody), (status = 304, description = "Not modified: `If-None-Match` holds the current `ETag`"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64), ("date" = String, Query, description = "Calendar date YYYY-MM-DD", format = Date), ("maxAge" = Option<u32>, Query, description = "Live read: the oldest data accepted, in seconds; older (or never fetched) data is fetched from the partner now, waiting up to TICKETE_LIVE_WAIT_MS", minimum = 0, maximum = 86400), ("Cache-Control" = Option<String>, Header, description = "`max-age=N` (or `no-cache`, as 0): the same as `maxAge`; the smaller of the two applies")),
+    responses((status = 200, body = SlotsBody, headers(("Age" = u64, description = "Seconds since the data was fetched from the partner; 0 after a live fetch"), ("Last-Modified" = String, description = "When the data was fetched from the partner"), ("Tickete-Freshness" = String, description = "Only on a live read served from the store: `timeout`, `hold`, `partner-error` or `budget`"))), (status = 304, description = "Not modified: `If-None-Match` holds the current `ETag`"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn experience_slots(
     State(state): State<AppState>,
     PathParam(id): PathParam,
@@ -280,8 +280,8 @@ pub async fn experience_dates(
 
 /// Slots, wrapped in the data envelope.
 #[utoipa::path(get, path = "/api/v1/products/{id}/slots", tag = "public",
-    params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64), ("date" = String, Query, description = "Calendar date YYYY-MM-DD", format = Date)),
-    responses((status = 200, body = DataEnvelope<SlotsBody>), (status = 304, description = "Not modified: `If-None-Match` holds the current `ETag`"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("id" = u32, Path, description = "Product id: a positive integer", minimum = 1, maximum = 4_294_967_295_f64, format = Int64), ("date" = String, Query, description = "Calendar date YYYY-MM-DD", format = Date), ("maxAge" = Option<u32>, Query, description = "Live read: the oldest data accepted, in seconds; older (or never fetched) data is fetched from the partner now, waiting up to TICKETE_LIVE_WAIT_MS", minimum = 0, maximum = 86400), ("Cache-Control" = Option<String>, Header, description = "`max-age=N` (or `no-cache`, as 0): the same as `maxAge`; the smaller of the two applies")),
+    responses((status = 200, body = DataEnvelope<SlotsBody>, headers(("Age" = u64, description = "Seconds since the data was fetched from the partner; 0 after a live fetch"), ("Last-Modified" = String, description = "When the data was fetched from the partner"), ("Tickete-Freshness" = String, description = "Only on a live read served from the store: `timeout`, `hold`, `partner-error` or `budget`"))), (status = 304, description = "Not modified: `If-None-Match` holds the current `ETag`"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn product_slots(
     State(state): State<AppState>,
     PathParam(id): PathParam,
