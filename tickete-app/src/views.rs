@@ -4,7 +4,7 @@
 mod freshness;
 mod processes;
 pub use freshness::{DemandBody, JobFreshnessBody, LiveBody};
-pub use processes::ProcessBody;
+pub use processes::{DayAgeBody, ProcessBody};
 pub use tickete_core::{OwnerBody, RunBody, ScopeBody, ScopeProducts};
 
 use chrono::{DateTime, NaiveDate, Utc, Weekday};

@@ -54,6 +54,10 @@ pub enum Command {
         /// Date, YYYY-MM-DD (default: today in the service time zone).
         #[arg(long, value_parser = parse_date)]
         date: Option<NaiveDate>,
+        /// Live read: data older than this many seconds (or never fetched) is fetched from
+        /// the partner now, under the deployment's budget (as `Cache-Control: max-age`).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=86_400))]
+        max_age: Option<u32>,
     },
     /// Bookable dates of a product for two months with their lowest price (as
     /// `GET /api/v1/experience/{id}/dates`).

@@ -98,4 +98,34 @@ impl Actions {
         upkeep::drop_product_work(&self.engine, id).await;
         Ok(())
     }
+
+    /// How old each date of the next `days` days of a known product is (`NotFound` for an
+    /// unknown product): when it was fetched and the last fetch error, nearest date first.
+    pub async fn product_days(
+        &self,
+        id: ProductId,
+        days: u32,
+    ) -> Result<Vec<crate::views::DayAgeBody>, ActionError> {
+        self.engine.store().get_product(id).await?;
+        let today = self.engine.today();
+        let dates = tickete_core::engine::window_dates(today, days);
+        let until = dates
+            .last()
+            .map_or(today, |last| *last + chrono::Days::new(1));
+        let states = self.engine.store().day_states(today, until).await?;
+        let now = self.engine.clock().now();
+        Ok(dates
+            .into_iter()
+            .map(|date| {
+                let state = states.iter().find(|s| s.product == id && s.date == date);
+                let synced_at = state.and_then(|s| s.synced_at);
+                crate::views::DayAgeBody {
+                    date,
+                    synced_at,
+                    age_seconds: synced_at.map(|at| (now - at).num_seconds().max(0)),
+                    last_error: state.and_then(|s| s.last_error.clone()),
+                }
+            })
+            .collect())
+    }
 }

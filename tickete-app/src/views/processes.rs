@@ -1,4 +1,5 @@
-//! The engine processes working on the store, as `GET /admin/processes` lists them.
+//! The engine processes working on the store, as `GET /admin/processes` lists them, and how
+//! old each day of a product is.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -21,6 +22,20 @@ pub struct ProcessBody {
     pub started_at: DateTime<Utc>,
     /// Its latest heartbeat.
     pub last_seen_at: DateTime<Utc>,
+}
+
+/// One date of a product: when it was fetched and how old that is.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayAgeBody {
+    /// The date.
+    pub date: chrono::NaiveDate,
+    /// When it was last fetched from the partner; `None` when never.
+    pub synced_at: Option<DateTime<Utc>>,
+    /// Seconds since then.
+    pub age_seconds: Option<i64>,
+    /// The last fetch error, cleared by a successful fetch.
+    pub last_error: Option<String>,
 }
 
 impl From<&EngineProcess> for ProcessBody {

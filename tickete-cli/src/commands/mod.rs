@@ -30,7 +30,11 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
     let ctx = Ctx::new(settings, cli.json);
     match command {
         Command::Sync(args) => sync::run(&ctx, args).await,
-        Command::Slots { product, date } => query::slots(&ctx, product, date).await,
+        Command::Slots {
+            product,
+            date,
+            max_age,
+        } => query::slots(&ctx, product, date, max_age).await,
         Command::Dates { product } => query::dates(&ctx, product).await,
         Command::Products { action } => products::run(&ctx, action).await,
         Command::Jobs { action } => jobs::run(&ctx, action).await,

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 use tickete_app::views::{DatesBody, PriceBody, SlotsBody};
+use tickete_core::engine::LiveOutcome;
 use tickete_core::pricing::dates_window;
 use tickete_core::ProductId;
 
@@ -13,9 +14,38 @@ fn price(price: &PriceBody) -> String {
     format!("{} {}", price.final_price, price.currency_code)
 }
 
-/// Slots of `product` on `date` (default today).
-pub async fn slots(ctx: &Ctx, product: ProductId, date: Option<NaiveDate>) -> Result<(), CliError> {
+/// Slots of `product` on `date` (default today); with `max_age`, fetched live first when the
+/// stored day is older (what was done goes to stderr, the body to stdout as always).
+pub async fn slots(
+    ctx: &Ctx,
+    product: ProductId,
+    date: Option<NaiveDate>,
+    max_age: Option<u32>,
+) -> Result<(), CliError> {
     let date = date.unwrap_or_else(|| ctx.today());
+    if let Some(seconds) = max_age {
+        let (engine, _partner) = ctx.one_off_engine().await?;
+        let max_age = std::time::Duration::from_secs(u64::from(seconds));
+        let day = engine.slots_no_older_than(product, date, max_age).await?;
+        let age = day
+            .synced_at
+            .map(|at| (chrono::Utc::now() - at).num_seconds().max(0));
+        let said = match (day.live, age) {
+            (None, Some(age)) => format!("stored data is {age} s old, within --max-age {seconds}"),
+            (Some(LiveOutcome::Fetched), _) => "fetched from the partner just now".to_owned(),
+            (Some(outcome), Some(age)) => {
+                format!(
+                    "live fetch: {}; stored data is {age} s old",
+                    outcome.as_str()
+                )
+            }
+            (Some(outcome), None) => {
+                format!("live fetch: {}; never fetched before", outcome.as_str())
+            }
+            (None, None) => "never fetched".to_owned(),
+        };
+        eprintln!("tickete: {said}");
+    }
     let served = ctx.actions().await?.slots(product, date).await?;
     let body: SlotsBody = serde_json::from_str(&served.body)
         .map_err(|e| CliError::failure(format!("stored slots body does not parse: {e}")))?;

@@ -12,6 +12,7 @@ mod layout;
 mod live;
 mod login;
 mod overview;
+mod product_days;
 mod products;
 mod runs;
 pub mod session;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/runs", get(runs::list))
         .route("/admin/runs/{id}", get(runs::detail))
         .route("/admin/products", get(products::page).post(products::add))
+        .route("/admin/products/{id}", get(product_days::page))
         .route("/admin/products/{id}/rename", post(products::rename))
         .route("/admin/products/{id}/toggle", post(products::toggle))
         .route("/admin/products/{id}/delete", post(products::delete))

@@ -53,7 +53,7 @@ pub async fn page(
                         tbody {
                             @for product in &products.data {
                                 tr id=(format!("product-{}", product.id)) {
-                                    td { (product.id) }
+                                    td { a href=(format!("/admin/products/{}", product.id)) { (product.id) } }
                                     td {
                                         form.inline.rename method="post" action=(format!("/admin/products/{}/rename", product.id)) {
                                             (csrf_field(&operator))

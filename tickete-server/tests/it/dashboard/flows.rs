@@ -104,6 +104,9 @@ async fn an_operator_runs_the_service_from_the_dashboard() {
     let row = format!("#run-{run_id}");
     browser.wait_text(&row, "sync-today").await;
     browser.wait_text(&row, "succeeded").await;
+    // Whose run it is and what it covers.
+    browser.wait_text(&row, "server@").await;
+    browser.wait_text(&row, "all×1d").await;
     assert_only_own_origin(&browser, &server, "runs").await;
     browser.screenshot("runs").await;
     browser.click(&format!("{row} a")).await;
@@ -204,6 +207,24 @@ async fn an_operator_runs_the_service_from_the_dashboard() {
     // Not fetched yet: the partner is not known to refuse it.
     browser.wait_text("#product-99 td.partner", "ok").await;
     browser.screenshot("products").await;
+
+    // A product's page: each date of its month and how old it is (today was just synced).
+    browser.click("#product-14 a").await;
+    browser.wait_text("h1", "Product 14").await;
+    let today_row = format!("#day-{}", crate::support::today());
+    // Fetched (its time is shown, not `never fetched`), with an age.
+    browser.wait_text(&today_row, "UTC").await;
+    let age = browser
+        .client
+        .find(Locator::Css(&format!("{today_row} td[data-age]")))
+        .await
+        .unwrap()
+        .attr("data-age")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(age.parse::<i64>().is_ok_and(|s| s >= 0), "age `{age}`");
+    browser.screenshot("product-days").await;
 
     // Phone width: every page fits (wide tables scroll inside their own box).
     browser.client.set_window_size(390, 844).await.unwrap();
