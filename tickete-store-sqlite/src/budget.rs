@@ -15,7 +15,7 @@ use crate::codec::{instant, parse_instant};
 use crate::error::db;
 
 /// GCRA with burst 1 on one row: a call is allowed when `next_at ≤ now` and no 429 hold is in
-/// force; taking it moves `next_at` to `now + 60 s / rate` in the same statement (SQLite
+/// force; taking it moves `next_at` to `now + (60 s + margin) / rate` in the same statement (SQLite
 /// serialises writers across processes), so two processes never take the same slot. Time is
 /// the engine's clock; processes on one file share a machine, hence a wall clock.
 pub struct SqliteBudget {
@@ -45,7 +45,10 @@ impl SqliteBudget {
         Self {
             pool,
             rate_per_minute,
-            period_micros: 60_000_000 / i64::from(rate_per_minute.get()),
+            period_micros: i64::try_from(
+                tickete_core::engine::pacing_interval(rate_per_minute).as_micros(),
+            )
+            .unwrap_or(i64::MAX),
             clock,
             known_hold: Mutex::new(None),
         }

@@ -35,7 +35,10 @@ impl Actions {
             in_flight: depth.in_flight,
             partner_budget: BudgetBody {
                 rate_per_minute: status.rate_per_minute,
-                spacing_ms: 60_000 / u64::from(status.rate_per_minute.max(1)),
+                spacing_ms: std::num::NonZeroU32::new(status.rate_per_minute).map_or(0, |rate| {
+                    u64::try_from(tickete_core::engine::pacing_interval(rate).as_millis())
+                        .unwrap_or(u64::MAX)
+                }),
                 held_until: status.held_until,
             },
             last_run: last.items.first().map(RunBody::from),

@@ -93,7 +93,7 @@ fn dry_run_prints_the_plan_and_spends_no_partner_calls() {
     assert_eq!(plan["calls"], 10);
     assert_eq!(plan["products"], serde_json::json!([14, 15]));
     assert_eq!(plan["ratePerMinute"], 600);
-    // Nine gaps of 100 ms after the first call.
+    // Nine gaps of 101.7 ms (61 s / 600, the pacing margin included) after the first call.
     assert_eq!(plan["estimatedSeconds"], 0);
     store
         .tickete(&sim.url)
@@ -101,7 +101,7 @@ fn dry_run_prints_the_plan_and_spends_no_partner_calls() {
         .env("TICKETE_PARTNER_RATE_PER_MINUTE", "30")
         .assert()
         .success()
-        .stdout(contains("62").and(contains("2m 02s at 30/min")));
+        .stdout(contains("62").and(contains("2m 04s at 30/min")));
     assert_eq!(sim.sim.stats().requests, 0);
     assert_eq!(store.json(&["runs", "list"])["totalLength"], 0);
 }

@@ -58,8 +58,21 @@ impl ReasonablyRealtime for TokioGovernorClock {}
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioGovernorClock, NoOpMiddleware<Nanos>>;
 
-/// In-process GCRA pacer: calls are spaced evenly at `60 s / rate` (burst 1), so no 60 s window
-/// ever holds more than `rate` calls, and a queue of work runs at the ceiling.
+/// Margin against the partner's 60 s window: a call may reach the partner up to this much
+/// later than it was sent (a busy machine, the network), so calls are paced as if the window
+/// were this much longer. `rate + 1` calls then span at least 61 s as sent, and no 60 s window
+/// as the partner sees it holds more than `rate`, while the budget is still used at 60/61
+/// (98.4 %).
+pub const PACING_MARGIN: Duration = Duration::from_secs(1);
+
+/// The spacing between two calls at `rate_per_minute`: `(60 s + margin) / rate`.
+pub fn pacing_interval(rate_per_minute: NonZeroU32) -> Duration {
+    (Duration::from_secs(60) + PACING_MARGIN) / rate_per_minute.get()
+}
+
+/// In-process GCRA pacer: calls are spaced evenly at [`pacing_interval`] (burst 1), so no
+/// 60 s window ever holds more than `rate` calls, even as the partner sees them, and a queue
+/// of work runs at the ceiling.
 pub struct Pacer {
     rate_per_minute: NonZeroU32,
     limiter: Limiter,
@@ -82,8 +95,7 @@ impl std::fmt::Debug for Pacer {
 impl Pacer {
     /// A pacer at `rate_per_minute` calls, reading wall time from `clock`.
     pub fn new(rate_per_minute: NonZeroU32, clock: Arc<dyn Clock>) -> Self {
-        let period = Duration::from_secs(60) / rate_per_minute.get();
-        let quota = Quota::with_period(period)
+        let quota = Quota::with_period(pacing_interval(rate_per_minute))
             .expect("period of a non-zero rate is non-zero")
             .allow_burst(NonZeroU32::MIN);
         let governor_clock = TokioGovernorClock {

@@ -89,13 +89,25 @@ pub struct LiveDay {
 
 type Pair = (ProductId, NaiveDate);
 
-/// Live fetches in flight, recent ones (for the caps), and the fetches waiting for a turn.
+/// Live fetches in flight and landed, recent ones (for the caps), and the fetches waiting for
+/// a turn.
 #[derive(Default)]
 pub(super) struct LiveState {
-    in_flight: Mutex<HashMap<Pair, watch::Receiver<Option<LiveOutcome>>>>,
+    calls: Mutex<Calls>,
     recent: Mutex<Recent>,
     waiting_for_turn: Mutex<VecDeque<oneshot::Sender<()>>>,
 }
+
+/// Live calls in flight (readers join them), and when each pair's latest live call landed (a
+/// reader who decided to fetch just before it landed takes it instead of a second call).
+#[derive(Default)]
+struct Calls {
+    in_flight: HashMap<Pair, watch::Receiver<Option<LiveOutcome>>>,
+    landed: HashMap<Pair, DateTime<Utc>>,
+}
+
+/// Landed calls kept before the oldest are forgotten.
+const LANDED_KEPT: usize = 4096;
 
 /// Start times of live fetches in the last minute, in all and per client.
 #[derive(Default)]
@@ -148,17 +160,22 @@ impl Recent {
 }
 
 impl Engine {
-    /// Fetches (product, date) from the partner now for a reader who needs it fresher than
-    /// stored, waiting at most the live wait; concurrent readers of the pair share one call.
-    /// `client` is the reader's address, for its allowance.
+    /// Fetches (product, date) from the partner now for a reader who needs it no older than
+    /// `max_age` and found it older in the store, waiting at most the live wait; concurrent
+    /// readers of the pair share one call, and a call that landed within `max_age` serves
+    /// readers who decided to fetch just before it landed. `client` is the reader's address,
+    /// for its allowance.
     pub async fn live_fetch(
         &self,
         product: ProductId,
         date: NaiveDate,
+        max_age: Duration,
         client: Option<IpAddr>,
     ) -> LiveOutcome {
         let waited = Instant::now();
-        let outcome = self.live_fetch_waiting(product, date, client).await;
+        let outcome = self
+            .live_fetch_waiting(product, date, max_age, client)
+            .await;
         metrics::counter!("tickete_live_reads_total", "outcome" => outcome.as_str()).increment(1);
         metrics::histogram!("tickete_live_wait_seconds").record(waited.elapsed().as_secs_f64());
         outcome
@@ -168,6 +185,7 @@ impl Engine {
         &self,
         product: ProductId,
         date: NaiveDate,
+        max_age: Duration,
         client: Option<IpAddr>,
     ) -> LiveOutcome {
         if self.pause_state().paused {
@@ -185,15 +203,23 @@ impl Engine {
             Err(_) => return LiveOutcome::PartnerError,
         }
         let mut outcome = {
-            let mut in_flight = self.inner.live.in_flight.lock().expect("live lock");
-            match in_flight.get(&(product, date)) {
+            let now = self.inner.clock.now();
+            let mut calls = self.inner.live.calls.lock().expect("live lock");
+            let landed_in_time = calls
+                .landed
+                .get(&(product, date))
+                .is_some_and(|at| (now - *at).to_std().unwrap_or_default() <= max_age);
+            if landed_in_time {
+                return LiveOutcome::Fetched;
+            }
+            match calls.in_flight.get(&(product, date)) {
                 Some(shared) => shared.clone(),
                 None => {
                     if !self.admit_live(client) {
                         return LiveOutcome::Budget;
                     }
                     let (sender, receiver) = watch::channel(None);
-                    in_flight.insert((product, date), receiver.clone());
+                    calls.in_flight.insert((product, date), receiver.clone());
                     tokio::spawn(self.clone().live_call(product, date, sender));
                     receiver
                 }
@@ -242,13 +268,24 @@ impl Engine {
         done: watch::Sender<Option<LiveOutcome>>,
     ) {
         let outcome = self.live_call_outcome(product, date).await;
+        {
+            let mut calls = self.inner.live.calls.lock().expect("live lock");
+            calls.in_flight.remove(&(product, date));
+            if outcome == LiveOutcome::Fetched {
+                if calls.landed.len() >= LANDED_KEPT {
+                    let oldest = calls
+                        .landed
+                        .iter()
+                        .min_by_key(|(_, at)| **at)
+                        .map(|(k, _)| *k);
+                    if let Some(oldest) = oldest {
+                        calls.landed.remove(&oldest);
+                    }
+                }
+                calls.landed.insert((product, date), self.inner.clock.now());
+            }
+        }
         let _ = done.send(Some(outcome));
-        self.inner
-            .live
-            .in_flight
-            .lock()
-            .expect("live lock")
-            .remove(&(product, date));
         let _ = self.inner.events.send(EngineEvent::TaskSettled {
             product,
             date,
@@ -332,7 +369,7 @@ impl Engine {
             .synced_at
             .is_none_or(|at| (now - at).to_std().unwrap_or_default() > max_age);
         let live = match too_old {
-            true => Some(self.live_fetch(product, date, None).await),
+            true => Some(self.live_fetch(product, date, max_age, None).await),
             false => None,
         };
         let served = self.inner.store.served_slots(product, date).await?;

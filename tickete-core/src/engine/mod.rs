@@ -34,7 +34,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify};
 
-pub use budget::{Pacer, PartnerBudget};
+pub use budget::{pacing_interval, Pacer, PartnerBudget, PACING_MARGIN};
 pub use config::{EngineConfig, RetryPolicy, DEFAULT_MAX_HOLD};
 pub use freshness::{job_freshness, record_freshness, JobFreshness};
 pub use lifeline::{HEARTBEAT, OWNER_LEASE};
@@ -323,7 +323,8 @@ impl Engine {
     pub async fn preview(&self, request: &RunRequest) -> Result<PlanPreview, EngineError> {
         let (tasks, skipped_fresh, planned) = self.plan_request(request).await?;
         let calls = tasks.len() as u32;
-        let per_call = Duration::from_secs(60) / self.inner.budget.rate_per_minute().max(1);
+        let per_call = std::num::NonZeroU32::new(self.inner.budget.rate_per_minute())
+            .map_or(Duration::ZERO, pacing_interval);
         Ok(PlanPreview {
             planned,
             skipped_fresh,

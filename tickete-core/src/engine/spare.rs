@@ -115,6 +115,10 @@ impl Engine {
 
     /// When the next early refresh may go; `None` when none may.
     pub(super) fn next_spare_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // A one-off command does what it was asked and nothing else.
+        if self.inner.process.kind == crate::domain::ProcessKind::Cli {
+            return None;
+        }
         let ahead = self.look_ahead().map(|(_, from)| from.max(now));
         let spare = {
             let mut next = self.inner.spare.next_at.lock().expect("spare lock");

@@ -38,7 +38,10 @@ async fn a_live_read_goes_ahead_of_queued_work_within_one_pacing_interval() {
     h.source
         .set_day(pid(7), day(20), sample_day(day(20), &["10:00"]).slots);
     let asked = tokio::time::Instant::now();
-    let outcome = h.engine.live_fetch(pid(7), day(20), client(1)).await;
+    let outcome = h
+        .engine
+        .live_fetch(pid(7), day(20), Duration::ZERO, client(1))
+        .await;
     let waited = asked.elapsed();
     assert_eq!(outcome, LiveOutcome::Fetched);
     assert!(waited <= Duration::from_secs(2), "waited {waited:?}");
@@ -54,7 +57,9 @@ async fn a_live_read_goes_ahead_of_queued_work_within_one_pacing_interval() {
     // Readers keep asking while the month syncs: the partner never sees more than the rate.
     for round in 0..20u32 {
         let product = pid(1 + round % 40);
-        h.engine.live_fetch(product, day(25), client(2)).await;
+        h.engine
+            .live_fetch(product, day(25), Duration::ZERO, client(2))
+            .await;
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     let calls: Vec<_> = h.source.calls().iter().map(|call| call.at).collect();
@@ -67,13 +72,33 @@ async fn concurrent_readers_of_one_pair_share_one_partner_call() {
     let readers: Vec<_> = (0..10u8)
         .map(|n| {
             let engine = h.engine.clone();
-            tokio::spawn(async move { engine.live_fetch(pid(3), day(9), client(n)).await })
+            tokio::spawn(async move {
+                engine
+                    .live_fetch(pid(3), day(9), Duration::ZERO, client(n))
+                    .await
+            })
         })
         .collect();
     for reader in readers {
         assert_eq!(reader.await.unwrap(), LiveOutcome::Fetched);
     }
     assert_eq!(h.source.calls_for(pid(3), day(9)), 1);
+
+    // A reader who found the day too old just before that call landed takes it (it is within
+    // the reader's max age) instead of a second call; an older landing does not serve.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let late = h
+        .engine
+        .live_fetch(pid(3), day(9), Duration::from_secs(10), client(1))
+        .await;
+    assert_eq!(late, LiveOutcome::Fetched);
+    assert_eq!(h.source.calls_for(pid(3), day(9)), 1);
+    let stricter = h
+        .engine
+        .live_fetch(pid(3), day(9), Duration::from_secs(2), client(1))
+        .await;
+    assert_eq!(stricter, LiveOutcome::Fetched);
+    assert_eq!(h.source.calls_for(pid(3), day(9)), 2);
 }
 
 #[tokio::test(start_paused = true)]
@@ -82,7 +107,11 @@ async fn live_fetches_keep_to_their_share_of_the_budget_and_each_clients_allowan
     let h = busy(40, 60, LiveSettings::default()).await;
     let mut outcomes = Vec::new();
     for n in 0..11u32 {
-        outcomes.push(h.engine.live_fetch(pid(1 + n), day(12), client(1)).await);
+        outcomes.push(
+            h.engine
+                .live_fetch(pid(1 + n), day(12), Duration::ZERO, client(1))
+                .await,
+        );
     }
     assert!(
         outcomes[..10].iter().all(|o| *o == LiveOutcome::Fetched),
@@ -102,12 +131,14 @@ async fn live_fetches_keep_to_their_share_of_the_budget_and_each_clients_allowan
     for n in 0..20u32 {
         let outcome = h
             .engine
-            .live_fetch(pid(1 + n), day(13), client(10 + n as u8))
+            .live_fetch(pid(1 + n), day(13), Duration::ZERO, client(10 + n as u8))
             .await;
         assert_eq!(outcome, LiveOutcome::Fetched, "reader {n}");
     }
     assert_eq!(
-        h.engine.live_fetch(pid(30), day(14), client(99)).await,
+        h.engine
+            .live_fetch(pid(30), day(14), Duration::ZERO, client(99))
+            .await,
         LiveOutcome::Budget,
         "the 31st live fetch of the minute, from a new client"
     );
@@ -115,7 +146,9 @@ async fn live_fetches_keep_to_their_share_of_the_budget_and_each_clients_allowan
     // A minute later the share is free again.
     tokio::time::sleep(Duration::from_secs(61)).await;
     assert_eq!(
-        h.engine.live_fetch(pid(30), day(14), client(99)).await,
+        h.engine
+            .live_fetch(pid(30), day(14), Duration::ZERO, client(99))
+            .await,
         LiveOutcome::Fetched
     );
 }
@@ -127,7 +160,9 @@ async fn a_live_read_that_cannot_be_fetched_says_why_and_changes_nothing() {
     h.source
         .set_day(pid(2), day(3), sample_day(day(3), &["09:00"]).slots);
     assert_eq!(
-        h.engine.live_fetch(pid(2), day(3), client(1)).await,
+        h.engine
+            .live_fetch(pid(2), day(3), Duration::ZERO, client(1))
+            .await,
         LiveOutcome::Fetched
     );
     let before = h.store.served_slots(pid(2), day(3)).await.unwrap();
@@ -135,7 +170,9 @@ async fn a_live_read_that_cannot_be_fetched_says_why_and_changes_nothing() {
         .push_error(pid(2), day(3), SourceError::Permanent("bad key".into()));
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(
-        h.engine.live_fetch(pid(2), day(3), client(1)).await,
+        h.engine
+            .live_fetch(pid(2), day(3), Duration::ZERO, client(1))
+            .await,
         LiveOutcome::PartnerError
     );
     assert_eq!(h.store.served_slots(pid(2), day(3)).await.unwrap(), before);
@@ -143,7 +180,9 @@ async fn a_live_read_that_cannot_be_fetched_says_why_and_changes_nothing() {
     // Timeout: the wait runs out, the fetch still lands for the next reader.
     h.source.set_delay(pid(4), day(5), Duration::from_secs(5));
     assert_eq!(
-        h.engine.live_fetch(pid(4), day(5), client(1)).await,
+        h.engine
+            .live_fetch(pid(4), day(5), Duration::ZERO, client(1))
+            .await,
         LiveOutcome::Timeout
     );
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -161,11 +200,15 @@ async fn a_live_read_that_cannot_be_fetched_says_why_and_changes_nothing() {
     h.source
         .push_error(pid(5), day(6), SourceError::RateLimited { reset_at: until });
     assert_eq!(
-        h.engine.live_fetch(pid(5), day(6), client(1)).await,
+        h.engine
+            .live_fetch(pid(5), day(6), Duration::ZERO, client(1))
+            .await,
         LiveOutcome::Hold
     );
     assert_eq!(
-        h.engine.live_fetch(pid(5), day(8), client(1)).await,
+        h.engine
+            .live_fetch(pid(5), day(8), Duration::ZERO, client(1))
+            .await,
         LiveOutcome::Hold
     );
     assert_eq!(h.source.calls_for(pid(5), day(8)), 0);
@@ -174,7 +217,9 @@ async fn a_live_read_that_cannot_be_fetched_says_why_and_changes_nothing() {
     h.engine.clear_hold().await.unwrap();
     h.engine.pause().await.unwrap();
     assert_eq!(
-        h.engine.live_fetch(pid(5), day(7), client(1)).await,
+        h.engine
+            .live_fetch(pid(5), day(7), Duration::ZERO, client(1))
+            .await,
         LiveOutcome::Hold
     );
     assert_eq!(h.source.calls_for(pid(5), day(7)), 0);

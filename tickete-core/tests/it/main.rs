@@ -6,6 +6,7 @@ mod fuzz;
 mod harness;
 mod live;
 mod owners;
+mod pacing;
 mod pause;
 mod policy;
 mod queue_contract;

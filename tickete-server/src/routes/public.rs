@@ -164,7 +164,8 @@ async fn slots_of(
         let in_window = date >= today
             && (date - today).num_days() < i64::from(tickete_core::engine::MAX_WINDOW_DAYS);
         if in_window && freshness::older_than(entry.synced_at, max_age, now) {
-            match state.engine().live_fetch(id, date, client).await {
+            let max_age = std::time::Duration::from_secs(u64::from(max_age));
+            match state.engine().live_fetch(id, date, max_age, client).await {
                 LiveOutcome::Fetched => {
                     state.cache().invalidate(id);
                     entry = read_slots(state, id, date, wrapped).await?;

@@ -11,6 +11,7 @@ mod feed_kill;
 mod feed_replicas;
 mod feed_support;
 mod hardening;
+mod live_reads;
 mod operations;
 mod owners;
 mod policy_reads;

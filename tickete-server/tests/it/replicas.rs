@@ -198,10 +198,14 @@ async fn three_replicas_share_one_budget_and_one_queue() {
     for product in 1..=6 {
         assert_eq!(fetches(&sim, product, 0), 2, "today: catch-up + this run");
         for offset in 1..5 {
-            assert_eq!(
-                fetches(&sim, product, offset),
-                1,
-                "product {product} day {offset}"
+            // In the two hours before midnight each replica also fetches tomorrow ahead of
+            // its entering the enabled job's window (an early refresh, not this run's; the
+            // replicas do not share that look-ahead).
+            let ahead = 3 * u64::from(offset == 1 && crate::support::before_midnight_look_ahead());
+            let seen = fetches(&sim, product, offset);
+            assert!(
+                (1..=1 + ahead).contains(&seen),
+                "product {product} day {offset}: {seen}"
             );
         }
     }

@@ -36,6 +36,12 @@ pub struct Options {
     pub trust_forwarded_for: bool,
     /// `TICKETE_WEBHOOK_ALLOW_PRIVATE` (test receivers listen on loopback).
     pub webhook_allow_private: bool,
+    /// `TICKETE_LIVE_WAIT_MS`; the default when `None`.
+    pub live_wait_ms: Option<u64>,
+    /// `TICKETE_LIVE_SHARE`; the default when `None`.
+    pub live_share: Option<f64>,
+    /// `TICKETE_LIVE_PER_CLIENT_PER_MINUTE`; the default when `None`.
+    pub live_per_client_per_minute: Option<u32>,
 }
 
 impl Default for Options {
@@ -53,6 +59,9 @@ impl Default for Options {
             database_url: None,
             trust_forwarded_for: false,
             webhook_allow_private: false,
+            live_wait_ms: None,
+            live_share: None,
+            live_per_client_per_minute: None,
         }
     }
 }
@@ -94,6 +103,9 @@ impl TestServer {
                 },
                 sync: SyncArgs {
                     products: Some(options.products.into()),
+                    live_wait_ms: options.live_wait_ms,
+                    live_share: options.live_share,
+                    live_per_client_per_minute: options.live_per_client_per_minute,
                     ..SyncArgs::default()
                 },
                 feed: tickete_app::settings::FeedArgs {
@@ -246,6 +258,16 @@ impl TestServer {
 /// Today in the server's zone (UTC in these tests).
 pub fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
+}
+
+/// Whether it is now within the engine's look-ahead before UTC midnight (two hours), when a
+/// server within budget fetches the dates about to enter a window ahead of time.
+pub fn before_midnight_look_ahead() -> bool {
+    let now = chrono::Utc::now();
+    let midnight = (today() + chrono::Days::new(1))
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    midnight - now <= chrono::Duration::hours(2) + chrono::Duration::minutes(1)
 }
 
 /// A fresh Postgres database for one test, dropped by [`Database::drop`].

@@ -14,7 +14,7 @@ use crate::error::{column, db};
 /// database's clock so replicas never disagree about time.
 ///
 /// A call is allowed when `next_at ≤ now` and no 429 hold is in force; taking it moves
-/// `next_at` to `now + 60 s / rate` in the same statement, so two replicas can never take the
+/// `next_at` to `now + (60 s + margin) / rate` in the same statement, so two replicas can never take the
 /// same slot.
 #[derive(Debug)]
 pub struct PostgresBudget {
@@ -66,7 +66,10 @@ impl PostgresBudget {
         Self {
             pool,
             rate_per_minute,
-            period_micros: 60_000_000 / i64::from(rate_per_minute.get()),
+            period_micros: i64::try_from(
+                tickete_core::engine::pacing_interval(rate_per_minute).as_micros(),
+            )
+            .unwrap_or(i64::MAX),
             known_hold: Mutex::new(None),
         }
     }
