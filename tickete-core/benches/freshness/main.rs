@@ -10,6 +10,11 @@
 //! popularity and nearness; a read is stale when the stored day differs from the partner's at
 //! that instant. Ages are sampled for every known pair per window. Without arguments it runs
 //! 200 and 450 products for 24 hours.
+//!
+//! `FRESHNESS_LIVE_PER_MINUTE=N` adds N live reads a minute during the measured hours (readers
+//! asking with `max-age=0` for a pair drawn like any read, spread over the minute): the
+//! report then also gives their wait (p50 / p99, simulated time) and outcomes, beside the
+//! stale-read figures of the other reads.
 
 mod report;
 mod truth;
@@ -62,6 +67,7 @@ fn main() {
     }
     println!("\n== all runs ==");
     report::print(&reports, hours);
+    report::print_live(&reports);
 }
 
 /// The policies compared, by name, with the engine settings that select them.
@@ -162,6 +168,11 @@ async fn simulate(
         })
         .collect();
     let mut readers = SplitMix(0x5e_ad_e5);
+    let live_per_minute: u32 = std::env::var("FRESHNESS_LIVE_PER_MINUTE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let live = Arc::new(Mutex::new(Vec::new()));
 
     let mut report = Report {
         policy: name,
@@ -175,6 +186,7 @@ async fn simulate(
         rate_limited: 0,
         budget: u64::from(hours) * 60 * u64::from(RATE),
         worst_minutes: 0,
+        live: Vec::new(),
     };
     let mut last_day = engine.today();
     let (mut calls_before, mut limited_before) = (0, 0);
@@ -194,7 +206,7 @@ async fn simulate(
         }
         // Reads.
         let total = *cumulative.last().expect("products");
-        for _ in 0..READS_PER_MINUTE {
+        for read in 0..READS_PER_MINUTE {
             let pick = readers.unit() * total;
             let index = cumulative
                 .partition_point(|c| *c <= pick)
@@ -206,6 +218,21 @@ async fn simulate(
             let product = ProductId::new(id).expect("positive");
             engine.note_read(product, date);
             if !measuring {
+                continue;
+            }
+            if read < live_per_minute {
+                // A live reader, later in the minute; its wait is what it measures.
+                let offset = Duration::from_secs(60) * read / live_per_minute;
+                let (engine, live) = (engine.clone(), live.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(offset).await;
+                    let asked = tokio::time::Instant::now();
+                    let outcome = engine
+                        .live_fetch(product, date, Duration::ZERO, None)
+                        .await;
+                    let waited = asked.elapsed().as_secs_f64();
+                    live.lock().expect("live").push((waited, outcome.as_str()));
+                });
                 continue;
             }
             let truth = truth.lock().expect("truth");
@@ -279,5 +306,6 @@ async fn simulate(
     }
     stop.cancel();
     let _ = tokio::join!(worker, scheduler);
+    report.live = std::mem::take(&mut *live.lock().expect("live"));
     report
 }

@@ -58,6 +58,8 @@ pub struct Report {
     pub budget: u64,
     /// Oldest age of any open pair seen after warm-up, in minutes.
     pub worst_minutes: usize,
+    /// Live reads: each one's wait in seconds and its outcome.
+    pub live: Vec<(f64, &'static str)>,
 }
 
 pub const WINDOWS: [(&str, u64); 3] = [("today", 1), ("7 days", 7), ("30 days", 30)];
@@ -106,6 +108,37 @@ pub fn print(reports: &[Report], hours: u32) {
             r.windows[0].held_share(),
             r.windows[1].held_share(),
             r.windows[2].held_share()
+        );
+    }
+}
+
+/// The live reads of each report: how many, their wait (p50 / p99 / worst, in seconds of
+/// simulated time) and how they ended.
+pub fn print_live(reports: &[Report]) {
+    for r in reports.iter().filter(|r| !r.live.is_empty()) {
+        let mut waits: Vec<f64> = r.live.iter().map(|(wait, _)| *wait).collect();
+        waits.sort_by(f64::total_cmp);
+        let at = |q: f64| waits[((waits.len() - 1) as f64 * q).round() as usize];
+        let mut outcomes: Vec<(&str, usize)> = Vec::new();
+        for (_, outcome) in &r.live {
+            match outcomes.iter_mut().find(|(name, _)| name == outcome) {
+                Some((_, count)) => *count += 1,
+                None => outcomes.push((outcome, 1)),
+            }
+        }
+        let outcomes: Vec<String> = outcomes
+            .iter()
+            .map(|(name, count)| format!("{name} {count}"))
+            .collect();
+        println!(
+            "{} at {}: {} live reads, wait p50 {:.2} s, p99 {:.2} s, worst {:.2} s; {}",
+            r.policy,
+            r.products,
+            r.live.len(),
+            at(0.5),
+            at(0.99),
+            at(1.0),
+            outcomes.join(", ")
         );
     }
 }
