@@ -227,9 +227,7 @@ async fn simulate(
                 tokio::spawn(async move {
                     tokio::time::sleep(offset).await;
                     let asked = tokio::time::Instant::now();
-                    let outcome = engine
-                        .live_fetch(product, date, Duration::ZERO, None)
-                        .await;
+                    let outcome = engine.live_fetch(product, date, Duration::ZERO, None).await;
                     let waited = asked.elapsed().as_secs_f64();
                     live.lock().expect("live").push((waited, outcome.as_str()));
                 });

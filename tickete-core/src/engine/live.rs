@@ -4,7 +4,10 @@
 //! paced turn goes to it: the worker hands its own turn over when a live fetch is waiting),
 //! under the same pacer and 429 hold; concurrent readers of one pair share one call, and each
 //! waits at most [`LiveSettings::wait`]. A fetch the reader stopped waiting for still lands.
-//! Live fetches take at most [`LiveSettings::share`] of the budget in any minute and each
+//! On a shared store, a call whose pair another process fetched while it waited for its turn
+//! is not sent (replicas serving the same readers make one call between them, their turns
+//! being a pacing interval apart). Live fetches take at most [`LiveSettings::share`] of the
+//! budget in any minute and each
 //! client address at most [`LiveSettings::per_client_per_minute`]. A live fetch is a normal
 //! fetch: applied atomically with its change event, learnt by the refresh policy, counted in
 //! `/metrics` (`tickete_live_reads_total{outcome}`, `tickete_live_wait_seconds`).
@@ -220,7 +223,7 @@ impl Engine {
                     }
                     let (sender, receiver) = watch::channel(None);
                     calls.in_flight.insert((product, date), receiver.clone());
-                    tokio::spawn(self.clone().live_call(product, date, sender));
+                    tokio::spawn(self.clone().live_call(product, date, now, sender));
                     receiver
                 }
             }
@@ -265,9 +268,10 @@ impl Engine {
         self,
         product: ProductId,
         date: NaiveDate,
+        asked_at: DateTime<Utc>,
         done: watch::Sender<Option<LiveOutcome>>,
     ) {
-        let outcome = self.live_call_outcome(product, date).await;
+        let outcome = self.live_call_outcome(product, date, asked_at).await;
         {
             let mut calls = self.inner.live.calls.lock().expect("live lock");
             calls.in_flight.remove(&(product, date));
@@ -293,7 +297,12 @@ impl Engine {
         });
     }
 
-    async fn live_call_outcome(&self, product: ProductId, date: NaiveDate) -> LiveOutcome {
+    async fn live_call_outcome(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+        asked_at: DateTime<Utc>,
+    ) -> LiveOutcome {
         let (turn, handed) = oneshot::channel();
         self.inner
             .live
@@ -310,6 +319,13 @@ impl Engine {
         }
         if self.pause_state().paused {
             return LiveOutcome::Hold;
+        }
+        // Another process on the store (a replica serving the same readers) may have fetched
+        // the pair while this one waited for its turn: that answer is as fresh as asked.
+        if let Ok(stored) = self.inner.store.served_slots(product, date).await {
+            if stored.synced_at.is_some_and(|at| at >= asked_at) {
+                return LiveOutcome::Fetched;
+            }
         }
         match self.fetch_and_apply(product, date).await {
             Fetched::Applied(_) => LiveOutcome::Fetched,

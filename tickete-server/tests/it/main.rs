@@ -12,6 +12,7 @@ mod feed_replicas;
 mod feed_support;
 mod hardening;
 mod live_reads;
+mod live_replicas;
 mod operations;
 mod owners;
 mod policy_reads;

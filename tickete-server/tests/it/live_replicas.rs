@@ -1,0 +1,127 @@
+//! Live reads across real replicas on Postgres: readers of one pair on two replicas cause one
+//! partner call between them, and the cluster stays within the partner's budget.
+
+use std::time::Duration;
+
+use tickete_app::settings::{CommonArgs, StoreArgs, SyncArgs};
+use tickete_app::{App, Settings};
+use tickete_core::store::prelude::*;
+use tickete_core::{JobPatch, SyncJob};
+use tickete_partner::sim::{SimConfig, Simulator};
+use tickete_store_postgres::PostgresStore;
+use tokio::net::TcpListener;
+
+use crate::replicas::{start_replica_at, PRODUCTS};
+use crate::support::{today, Database};
+
+#[tokio::test]
+async fn readers_of_one_pair_on_two_replicas_cause_one_partner_call() {
+    let Ok(base) = std::env::var("TICKETE_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: TICKETE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let database = Database::create(&base).await;
+    let settings = Settings::resolve(&CommonArgs {
+        store: StoreArgs {
+            database_url: Some(database.url.clone()),
+        },
+        sync: SyncArgs {
+            products: Some(PRODUCTS.into()),
+            ..SyncArgs::default()
+        },
+        ..CommonArgs::default()
+    })
+    .unwrap();
+    App::open(settings).await.unwrap().seed().await.unwrap();
+    let store = PostgresStore::connect(&database.url).await.unwrap();
+    for job in SyncJob::defaults() {
+        let patch = JobPatch {
+            enabled: Some(false),
+            ..JobPatch::default()
+        };
+        store.update_job(&job.name, &patch).await.unwrap();
+    }
+    let sim = Simulator::new(SimConfig {
+        rate_limit: 60,
+        change_rate: 0.0,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    // One call a second for the cluster.
+    let replicas = [
+        start_replica_at(&database.url, &sim_url, 60).await,
+        start_replica_at(&database.url, &sim_url, 60).await,
+    ];
+
+    let date = today() + chrono::Days::new(3);
+    let http = reqwest::Client::new();
+    let readers: Vec<_> = (0..10)
+        .map(|n| {
+            let url = format!(
+                "{}/api/v1/experience/2/slots?date={date}",
+                replicas[n % 2].base
+            );
+            let http = http.clone();
+            tokio::spawn(async move {
+                http.get(url)
+                    .header("cache-control", "max-age=0")
+                    .send()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut bodies = Vec::new();
+    for reader in readers {
+        let response = reader.await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(
+            response.headers().get("tickete-freshness").is_none(),
+            "{:?}",
+            response.headers()
+        );
+        // Fetched since the request came in: by this replica (`Age: 0`), or by the other one
+        // a pacing turn earlier.
+        let age: u64 = response.headers()["age"].to_str().unwrap().parse().unwrap();
+        assert!(age <= 2, "age {age}");
+        bodies.push(response.text().await.unwrap());
+    }
+    assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]));
+    let calls = sim
+        .stats()
+        .days
+        .iter()
+        .filter(|day| day.product_id == 2 && day.date == date)
+        .map(|day| day.fetches)
+        .sum::<u64>();
+    assert_eq!(calls, 1, "one partner call for the two replicas' readers");
+
+    // Readers of many pairs on both replicas: the cluster keeps to the partner's limit.
+    for n in 0..24u64 {
+        let replica = &replicas[(n % 2) as usize];
+        let date = today() + chrono::Days::new(4 + n % 12);
+        let product = 1 + n % 6;
+        let response = http
+            .get(format!(
+                "{}/api/v1/experience/{product}/slots?date={date}",
+                replica.base
+            ))
+            .header("cache-control", "max-age=0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stats = sim.stats();
+    assert_eq!(stats.rate_limited, 0);
+    assert!(
+        stats.max_requests_in_60s <= 60,
+        "{}",
+        stats.max_requests_in_60s
+    );
+    database.drop().await;
+}
