@@ -100,7 +100,7 @@ pub struct SyncSettings {
     pub timezone: Tz,
     /// Share of the left-over budget spent on early refreshes (0..=1).
     #[serde(
-        default,
+        default = "defaults::spare_share",
         rename = "sync_spare_share",
         deserialize_with = "read::spare_share"
     )]
@@ -187,6 +187,11 @@ mod defaults {
     }
     pub fn max_hold() -> Duration {
         Duration::from_secs(3600)
+    }
+    /// What the targets leave over is not wasted (SPEC §4): all of it may go to early
+    /// refreshes unless an operator keeps headroom for other users of the partner key.
+    pub fn spare_share() -> f64 {
+        1.0
     }
     pub fn live_wait() -> Duration {
         tickete_core::engine::LiveSettings::default().wait

@@ -255,7 +255,7 @@ fn the_simulator_flag_wins_over_a_partner_url() {
 
 #[test]
 fn the_spare_share_comes_from_flag_env_or_file_and_is_a_share() {
-    assert_eq!(Settings::defaults().sync.spare_share, 0.0);
+    assert_eq!(Settings::defaults().sync.spare_share, 1.0);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tickete.toml");
     std::fs::write(&path, "sync_spare_share = 0.25\n").unwrap();
