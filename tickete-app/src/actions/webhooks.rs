@@ -103,7 +103,7 @@ impl Actions {
             failing_since: None,
         };
         let stored = self.engine.store().create_webhook(&webhook).await?;
-        tracing::info!(webhook = %stored.id, url = %stored.url, "webhook created");
+        tracing::info!(webhook = %stored.id, url = %crate::feed::guard::redacted(&stored.url), "webhook created");
         Ok(created(&stored))
     }
 

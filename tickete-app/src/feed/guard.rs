@@ -3,7 +3,7 @@
 //! address a name RESOLVES to (a DNS resolver for the outbound client), so a public name that
 //! points at 127.0.0.1 is refused too; URLs are checked when a webhook is saved as well.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -14,34 +14,78 @@ use crate::error::ActionError;
 /// Longest webhook URL accepted.
 const MAX_URL_LEN: usize = 2048;
 
-/// Whether `ip` is on a range webhooks may not reach by default.
+/// Whether `ip` is on a range webhooks may not reach by default: every range of the IANA
+/// IPv4 and IPv6 special-purpose address registries that is not globally reachable, and the
+/// IPv6 forms that embed an IPv4 address (mapped, compatible, 6to4, NAT64, Teredo), judged
+/// by the address they embed or refused outright where it cannot be told.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
-                || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol assignments
-                || a >= 240 // reserved
+        IpAddr::V4(v4) => is_private_v4(v4),
+        IpAddr::V6(v6) => is_private_v6(v6),
+    }
+}
+
+fn is_private_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, c, _] = v4.octets();
+    v4.is_loopback() // 127/8
+        || v4.is_private() // 10/8, 172.16/12, 192.168/16
+        || v4.is_link_local() // 169.254/16
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_multicast() // 224/4
+        || a == 0 // "this network"
+        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+        || (a == 192 && b == 0 && (c == 0 || c == 2)) // IETF assignments, TEST-NET-1
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || (a == 198 && b == 51 && c == 100) // TEST-NET-2
+        || (a == 203 && b == 0 && c == 113) // TEST-NET-3
+        || a >= 240 // reserved
+}
+
+fn is_private_v6(v6: Ipv6Addr) -> bool {
+    let s = v6.segments();
+    let embedded = |high: u16, low: u16| {
+        let [a, b] = high.to_be_bytes();
+        let [c, d] = low.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return is_private_v4(v4);
+    }
+    if s[..6] == [0; 6] {
+        // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d: never a public target.
+        return true;
+    }
+    if s[0] == 0x2002 {
+        // 6to4 carries the IPv4 address it tunnels to.
+        return is_private_v4(embedded(s[1], s[2]));
+    }
+    v6.is_multicast() // ff00::/8
+        || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+        || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+        || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated)
+        || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64 64:ff9b::/96 and local 64:ff9b:1::/48
+        || (s[0] == 0x100 && s[1..4] == [0, 0, 0]) // discard-only 100::/64
+        || (s[0] == 0x2001 && s[1] < 0x200) // IETF protocol assignments 2001::/23 (Teredo…)
+        || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation 2001:db8::/32
+        || (s[0] == 0x3fff && s[1] < 0x1000) // documentation 3fff::/20
+        || (s[0] == 0x5f00) // segment routing 5f00::/16
+}
+
+/// A webhook URL as it may be logged: scheme, host and port only (a path or query may carry
+/// a token).
+pub fn redacted(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(url) => {
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!(
+                "{}://{}{port}/…",
+                url.scheme(),
+                url.host_str().unwrap_or_default()
+            )
         }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-                || (first == 0x64 && v6.segments()[1] == 0xff9b) // NAT64 of any IPv4
-        }
+        Err(_) => "(invalid url)".to_owned(),
     }
 }
 
@@ -125,6 +169,96 @@ impl Resolve for AddressGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every special-purpose range of both families, the embedded-IPv4 forms, and public
+    /// neighbours of each range's edges.
+    #[test]
+    fn every_special_purpose_range_is_refused_and_public_neighbours_are_not() {
+        let refused = [
+            "0.1.2.3",
+            "10.0.0.1",
+            "100.64.0.1",
+            "100.127.255.254",
+            "127.0.0.1",
+            "127.255.255.255",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.8",
+            "192.0.2.10",
+            "192.88.99.1",
+            "192.168.0.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::127.0.0.1",
+            "::8.8.8.8",
+            "::ffff:10.0.0.1",
+            "::ffff:127.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b::808:808",
+            "64:ff9b:1::1",
+            "100::1",
+            "2001::1",
+            "2001:0:4136:e378::1",
+            "2001:db8::1",
+            "2002:7f00:1::1",
+            "2002:a00:1::1",
+            "2002:c0a8:101::1",
+            "3fff::1",
+            "5f00::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+        ];
+        let allowed = [
+            "1.1.1.1",
+            "8.8.8.8",
+            "93.184.216.34",
+            "100.63.255.255",
+            "100.128.0.1",
+            "172.15.255.255",
+            "172.32.0.1",
+            "192.0.3.1",
+            "192.169.0.1",
+            "198.17.255.255",
+            "198.20.0.1",
+            "223.255.255.255",
+            "::ffff:8.8.8.8",
+            "2002:808:808::1",
+            "2606:4700::1111",
+            "2a00:1450:4001::200e",
+        ];
+        assert!(refused.len() + allowed.len() >= 40);
+        for address in refused {
+            assert!(
+                is_private(address.parse().unwrap()),
+                "{address} must be refused"
+            );
+        }
+        for address in allowed {
+            assert!(!is_private(address.parse().unwrap()), "{address} is public");
+        }
+    }
+
+    #[test]
+    fn urls_are_logged_without_path_or_query() {
+        assert_eq!(
+            redacted("https://hooks.example.com:8443/t/SECRET?token=abc"),
+            "https://hooks.example.com:8443/…"
+        );
+        assert_eq!(redacted("http://example.com"), "http://example.com/…");
+        assert_eq!(redacted("not a url"), "(invalid url)");
+    }
 
     #[test]
     fn private_ranges_are_recognised() {

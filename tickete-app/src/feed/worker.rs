@@ -80,6 +80,9 @@ impl DeliveryWorker {
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .redirect(Policy::none())
+            // A proxy from the environment (HTTPS_PROXY, ALL_PROXY…) would be the address the
+            // guard checks, and the proxy would reach the private target: never use one.
+            .no_proxy()
             .user_agent("tickete-webhooks/1")
             .build()
             .map_err(|e| format!("webhook client: {e}"))?;
@@ -280,5 +283,54 @@ fn describe(error: &reqwest::Error) -> String {
         format!("could not connect: {innermost}")
     } else {
         format!("request failed: {innermost}")
+    }
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tickete_core::testing::MemoryStore;
+    use tickete_core::SystemClock;
+    use tokio::net::TcpListener;
+
+    use super::{DeliveryWorker, WorkerConfig};
+
+    /// With the system proxy variables pointing at a proxy that would reach anything, the
+    /// delivery client still goes direct: the proxy never sees a connection, and a name that
+    /// resolves to no public address is not reached at all.
+    #[tokio::test]
+    async fn a_proxy_in_the_environment_is_never_used() {
+        let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+        // Set once for this test process; the other tests' clients ignore proxies as well.
+        for name in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+        ] {
+            std::env::set_var(name, &proxy_url);
+        }
+        let worker = DeliveryWorker::new(
+            Arc::new(MemoryStore::new()),
+            Arc::new(SystemClock),
+            WorkerConfig::default(),
+        )
+        .unwrap();
+        for target in [
+            "http://private-target.invalid/hook",
+            "https://localhost:9/hook",
+        ] {
+            let sent = worker.client.post(target).body("{}").send().await;
+            assert!(sent.is_err(), "{target} was reached: {sent:?}");
+        }
+        let accepted = tokio::time::timeout(Duration::from_millis(300), proxy.accept()).await;
+        assert!(
+            accepted.is_err(),
+            "the delivery client went through the proxy"
+        );
     }
 }
