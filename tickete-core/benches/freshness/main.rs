@@ -35,6 +35,15 @@ use report::{Ages, Report, WINDOWS};
 use truth::{Model, Served, SimSource, SplitMix, Truth};
 
 const WARM_UP_MINUTES: u64 = 24 * 60;
+
+/// The warm-up: a day, or `FRESHNESS_WARM_UP_MINUTES` (0 measures a cold start from the
+/// first minute, as a new deployment or a batch of new products lives it).
+fn warm_up_minutes() -> u64 {
+    std::env::var("FRESHNESS_WARM_UP_MINUTES")
+        .ok()
+        .and_then(|minutes| minutes.parse().ok())
+        .unwrap_or(WARM_UP_MINUTES)
+}
 const READS_PER_MINUTE: u32 = 200;
 const RATE: u32 = 30;
 
@@ -190,7 +199,8 @@ async fn simulate(
     };
     let mut last_day = engine.today();
     let (mut calls_before, mut limited_before) = (0, 0);
-    for minute in 0..WARM_UP_MINUTES + u64::from(hours) * 60 {
+    let warm_up = warm_up_minutes();
+    for minute in 0..warm_up + u64::from(hours) * 60 {
         let today = engine.today();
         if today != last_day {
             truth.lock().expect("truth").prune(today);
@@ -199,8 +209,8 @@ async fn simulate(
         truth.lock().expect("truth").advance_minute(today);
         tokio::time::sleep(Duration::from_secs(60)).await;
         let today = engine.today();
-        let measuring = minute >= WARM_UP_MINUTES;
-        if minute == WARM_UP_MINUTES {
+        let measuring = minute >= warm_up;
+        if minute == warm_up {
             let served = served.lock().expect("served");
             (calls_before, limited_before) = (served.calls, served.rate_limited);
         }

@@ -53,6 +53,9 @@ pub const SHORT_TARGET_SECS: f64 = 3600.0;
 pub const SHORT_STRETCH: f64 = 1.8;
 /// How much a date's importance falls per day ahead, before reads are known.
 pub const HORIZON_DECAY: f64 = 0.85;
+/// Scales a never-fetched pair's value above every overdue pair of its tier (whose value is
+/// its age over its floor, a few units at most), whatever its importance.
+const NEVER_FETCHED_FIRST: f64 = 1e9;
 
 /// What the policy knows of one queued pair.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -112,14 +115,17 @@ pub fn importance(view: &PairView) -> f64 {
 
 /// The rank of one queued pair.
 pub fn rank(view: &PairView, regime: Regime) -> Rank {
-    let never = Rank {
-        tier: 2,
-        value: 1e12 - f64::from(view.days_ahead),
-    };
     if regime == Regime::Budget && view.age.is_none() {
-        // Never fetched, over budget: first, nearer dates first. Within budget a new date
-        // waits its turn in date order (see below).
-        return never;
+        // Never fetched, over budget: before any fetched pair, and among themselves by the
+        // same value as everything else, the stale reads a fetch prevents: importance × 1
+        // (what we serve certainly differs). A fresh store thus fills the most-read, nearest
+        // pairs first, not every product's day 3 before the most-read product's day 4; with
+        // no reads yet, importance is the horizon prior, nearest first. Within budget a new
+        // date waits its turn in date order (see below).
+        return Rank {
+            tier: 2,
+            value: NEVER_FETCHED_FIRST * importance(view),
+        };
     }
     // Never fetched sorts as older than anything fetched (within its date).
     let age = view.age.unwrap_or(1e8);

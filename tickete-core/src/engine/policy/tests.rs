@@ -114,3 +114,22 @@ fn a_spare_call_goes_to_the_pair_most_likely_stale_and_read() {
     assert_eq!(choose_spare(&[hour_old, view(3, None, 240, 1.0)]), Some(1));
     assert_eq!(choose_spare(&[]), None);
 }
+
+/// A cold store over budget fills by value: the most-read product's far date before an
+/// unread product's nearer one; without reads, nearest first; and never-fetched pairs still
+/// before every fetched one.
+#[test]
+fn over_budget_a_fresh_store_fills_the_most_read_nearest_pairs_first() {
+    let mut popular_day_4 = view(4, None, 240, 0.0);
+    popular_day_4.read_boost = 9.0;
+    let quiet_day_3 = view(3, None, 240, 0.0);
+    assert_eq!(
+        choose(&[quiet_day_3, popular_day_4], Regime::Budget),
+        Some(1)
+    );
+    let quiet_day_1 = view(1, None, 240, 0.0);
+    assert_eq!(choose(&[quiet_day_3, quiet_day_1], Regime::Budget), Some(1));
+    let overdue = view(0, Some(48.0 * 60.0), 1440, 1.0);
+    let far_unread = view(60, None, 1440, 0.0);
+    assert_eq!(choose(&[overdue, far_unread], Regime::Budget), Some(1));
+}
