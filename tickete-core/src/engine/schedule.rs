@@ -101,9 +101,10 @@ const RESCAN: Duration = Duration::from_secs(5);
 /// when the job never ran), then every tick of every enabled job. It also keeps the queue in
 /// step with the calendar and the other processes: every few seconds it rescues the runs of
 /// processes that are gone and re-plans interrupted runs with their own scope (one-off syncs
-/// too, see [`Engine::rescue_orphaned_runs`] and [`Engine::replan_interrupted`]), work for dates that have passed is dropped at start and at
-/// each midnight (before that midnight's ticks), ticks skipped while paused are recorded in
-/// the run log, and each job that missed ticks while paused gets one catch-up run on resume.
+/// too; see [`Engine::rescue_orphaned_runs`] and [`Engine::replan_interrupted`]), work for
+/// dates that have passed is dropped at start and at each midnight (before that midnight's
+/// ticks), ticks skipped while paused are recorded in the run log, and each job that missed
+/// ticks while paused gets one catch-up run on resume.
 pub async fn run_scheduler(
     engine: Engine,
     scheduler: Arc<dyn Scheduler>,
