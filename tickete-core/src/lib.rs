@@ -62,6 +62,7 @@ pub mod feed;
 pub mod learning;
 pub mod pricing;
 pub mod served;
+pub mod sessions;
 pub mod source;
 pub mod store;
 pub mod validate;

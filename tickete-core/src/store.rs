@@ -124,6 +124,7 @@ pub mod prelude {
     pub use super::{Catalogue as _, Control as _, Inventory as _, Processes as _, RunLog as _};
     pub use crate::feed::{Events as _, Webhooks as _};
     pub use crate::learning::Learning as _;
+    pub use crate::sessions::Sessions as _;
 }
 
 /// Storage of tickete's state: every capability below, which a store implements one trait
@@ -140,6 +141,7 @@ pub trait InventoryStore:
     + Events
     + Webhooks
     + Learning
+    + crate::sessions::Sessions
     + Send
     + Sync
     + 'static
@@ -155,6 +157,7 @@ impl<T> InventoryStore for T where
         + Events
         + Webhooks
         + Learning
+        + crate::sessions::Sessions
         + Send
         + Sync
         + 'static

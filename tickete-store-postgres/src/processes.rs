@@ -1,7 +1,9 @@
-//! The engine processes working on this database, with their heartbeats.
+//! The engine processes working on this database, with their heartbeats, and the
+//! dashboard's sessions.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tickete_core::sessions::{SessionRecord, Sessions};
 use tickete_core::{EngineProcess, Page, PageRequest, Processes, StoreError};
 use tickete_store_sql::rows::{ProcessRow, PROCESS_COLUMNS};
 
@@ -81,5 +83,78 @@ impl Processes for PostgresStore {
                 .collect::<Result<_, _>>()?,
             total: u64::try_from(total).unwrap_or(0),
         })
+    }
+}
+
+#[async_trait]
+impl Sessions for PostgresStore {
+    async fn start_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO dashboard_sessions (id, created_at, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(&session.id)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("start session"))?;
+        Ok(())
+    }
+
+    async fn session_active(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM dashboard_sessions WHERE id = $1 AND expires_at > $2)",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("check session"))
+    }
+
+    async fn end_session(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM dashboard_sessions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db("end session"))?;
+        Ok(())
+    }
+
+    async fn end_all_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let active: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM dashboard_sessions WHERE expires_at > $1")
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db("end sessions"))?;
+        sqlx::query("DELETE FROM dashboard_sessions")
+            .execute(&self.pool)
+            .await
+            .map_err(db("end sessions"))?;
+        Ok(u64::try_from(active).unwrap_or(0))
+    }
+
+    async fn active_sessions(&self, now: DateTime<Utc>) -> Result<Vec<SessionRecord>, StoreError> {
+        sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db("forget expired sessions"))?;
+        let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT id, created_at, expires_at FROM dashboard_sessions
+              ORDER BY created_at DESC, id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list sessions"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, created_at, expires_at)| SessionRecord {
+                id,
+                created_at,
+                expires_at,
+            })
+            .collect())
     }
 }

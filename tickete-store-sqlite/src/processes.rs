@@ -1,11 +1,13 @@
-//! The engine processes working on this file, with their heartbeats.
+//! The engine processes working on this file, with their heartbeats, and the dashboard's
+//! sessions.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tickete_core::sessions::{SessionRecord, Sessions};
 use tickete_core::{EngineProcess, Page, PageRequest, Processes, StoreError};
 use tickete_store_sql::rows::{ProcessRow, PROCESS_COLUMNS};
 
-use crate::codec::{instant, limit_offset};
+use crate::codec::{instant, limit_offset, parse_instant};
 use crate::error::db;
 use crate::SqliteStore;
 
@@ -80,5 +82,79 @@ impl Processes for SqliteStore {
                 .collect::<Result<_, _>>()?,
             total: u64::try_from(total).unwrap_or(0),
         })
+    }
+}
+
+#[async_trait]
+impl Sessions for SqliteStore {
+    async fn start_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO dashboard_sessions (id, created_at, expires_at) VALUES (?1, ?2, ?3)",
+        )
+        .bind(&session.id)
+        .bind(instant(session.created_at))
+        .bind(instant(session.expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db("start session"))?;
+        Ok(())
+    }
+
+    async fn session_active(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM dashboard_sessions WHERE id = ?1 AND expires_at > ?2)",
+        )
+        .bind(id)
+        .bind(instant(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("check session"))
+    }
+
+    async fn end_session(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM dashboard_sessions WHERE id = ?1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db("end session"))?;
+        Ok(())
+    }
+
+    async fn end_all_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let active: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM dashboard_sessions WHERE expires_at > ?1")
+                .bind(instant(now))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db("end sessions"))?;
+        sqlx::query("DELETE FROM dashboard_sessions")
+            .execute(&self.pool)
+            .await
+            .map_err(db("end sessions"))?;
+        Ok(u64::try_from(active).unwrap_or(0))
+    }
+
+    async fn active_sessions(&self, now: DateTime<Utc>) -> Result<Vec<SessionRecord>, StoreError> {
+        sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at <= ?1")
+            .bind(instant(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db("forget expired sessions"))?;
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT id, created_at, expires_at FROM dashboard_sessions
+              ORDER BY created_at DESC, id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list sessions"))?;
+        rows.into_iter()
+            .map(|(id, created, expires)| {
+                Ok(SessionRecord {
+                    id,
+                    created_at: parse_instant(created)?,
+                    expires_at: parse_instant(expires)?,
+                })
+            })
+            .collect()
     }
 }

@@ -8,6 +8,7 @@ mod jobs;
 mod products;
 mod reads;
 mod runs;
+mod sessions;
 mod webhooks;
 
 use std::sync::Arc;

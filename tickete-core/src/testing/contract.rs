@@ -166,6 +166,7 @@ macro_rules! store_contract_tests {
             a_replan_is_claimed_once_and_scope_round_trips,
             skipped_rows_keep_their_count_and_replan_state_is_saved,
             an_ended_run_keeps_its_status,
+            sessions_end_at_sign_out_expiry_or_all_at_once,
             pause_flag_keeps_the_first_paused_at,
             control_characters_in_partner_text_are_refused_before_the_store,
             served_slots_equal_the_applied_day,

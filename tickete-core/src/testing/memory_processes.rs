@@ -1,4 +1,4 @@
-//! The engine processes of a [`MemoryStore`].
+//! The engine processes and the dashboard sessions of a [`MemoryStore`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -48,6 +48,54 @@ impl Processes for MemoryStore {
                 .collect();
             live.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
             Ok(page_of(live, page))
+        })
+    }
+}
+
+#[async_trait]
+impl crate::sessions::Sessions for MemoryStore {
+    async fn start_session(
+        &self,
+        session: &crate::sessions::SessionRecord,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.sessions.insert(session.id.clone(), session.clone());
+            Ok(())
+        })
+    }
+
+    async fn session_active(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.with(|s| {
+            Ok(s.sessions
+                .get(id)
+                .is_some_and(|session| session.expires_at > now))
+        })
+    }
+
+    async fn end_session(&self, id: &str) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.sessions.remove(id);
+            Ok(())
+        })
+    }
+
+    async fn end_all_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.with(|s| {
+            let active = s.sessions.values().filter(|x| x.expires_at > now).count();
+            s.sessions.clear();
+            Ok(active as u64)
+        })
+    }
+
+    async fn active_sessions(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::sessions::SessionRecord>, StoreError> {
+        self.with(|s| {
+            s.sessions.retain(|_, session| session.expires_at > now);
+            let mut active: Vec<_> = s.sessions.values().cloned().collect();
+            active.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+            Ok(active)
         })
     }
 }

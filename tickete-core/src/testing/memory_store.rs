@@ -34,6 +34,7 @@ pub(super) struct State {
     jobs: BTreeMap<String, SyncJob>,
     pub(super) runs: BTreeMap<RunId, SyncRun>,
     pub(super) processes: BTreeMap<String, crate::domain::EngineProcess>,
+    pub(super) sessions: BTreeMap<String, crate::sessions::SessionRecord>,
     pause: PauseState,
     pub(super) feed: super::memory_feed::FeedState,
     pub(super) learning: super::memory_learning::LearningState,

@@ -23,6 +23,8 @@ pub struct ActionForm<T> {
     pub fields: T,
     /// Whether the request came over HTTPS (for the flash cookie).
     pub https: bool,
+    /// The id the store keeps the posting session under.
+    pub session_id: String,
 }
 
 #[derive(Deserialize)]
@@ -58,7 +60,11 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for ActionForm<T> {
         }
         let fields = serde_urlencoded::from_bytes(&bytes)
             .map_err(|error| problem(StatusCode::BAD_REQUEST, &format!("form: {error}")))?;
-        Ok(Self { fields, https })
+        Ok(Self {
+            fields,
+            https,
+            session_id: operator.session_id,
+        })
     }
 }
 

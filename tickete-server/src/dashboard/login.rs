@@ -77,7 +77,20 @@ pub async fn sign_in(
         return login_page(StatusCode::UNAUTHORIZED, Some("the admin token is wrong"));
     }
     let now = state.engine().clock().now().timestamp();
-    let value = state.dashboard_keys().issue(now);
+    let keys = state.dashboard_keys();
+    let value = keys.issue(now);
+    let session = keys
+        .verify(&value, now)
+        .expect("a session just issued verifies");
+    let expires_at = crate::dashboard::session::SessionKeys::expires_at(&session);
+    if let Err(error) = state
+        .actions()
+        .start_session(&keys.session_id(&session), expires_at)
+        .await
+    {
+        let error = crate::error::ApiError::from(error);
+        return problem(error.status, &error.message);
+    }
     let mut response = Redirect::to("/admin").into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -114,8 +127,30 @@ pub async fn throttle(State(state): State<AppState>, request: Request, next: Nex
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-/// `POST /admin/logout`: forgets the session cookie in this browser.
-pub async fn sign_out(form: ActionForm<NoFields>) -> Response {
+/// `POST /admin/logout`: ends the session in the store (a copy of its cookie is refused from
+/// now on, on every replica) and forgets the cookie in this browser.
+pub async fn sign_out(State(state): State<AppState>, form: ActionForm<NoFields>) -> Response {
+    if let Err(error) = state.actions().end_session(&form.session_id).await {
+        let error = crate::error::ApiError::from(error);
+        return problem(error.status, &error.message);
+    }
+    let mut response = Redirect::to("/admin/login").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", 0, form.https),
+    );
+    response
+}
+
+/// `POST /admin/sessions/end-all`: signs every session out, this one included.
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    form: ActionForm<NoFields>,
+) -> Response {
+    if let Err(error) = state.actions().end_all_sessions().await {
+        let error = crate::error::ApiError::from(error);
+        return problem(error.status, &error.message);
+    }
     let mut response = Redirect::to("/admin/login").into_response();
     response.headers_mut().append(
         header::SET_COOKIE,

@@ -27,6 +27,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
+use layout::problem;
 use session::{cookie, Session, SESSION_COOKIE};
 
 /// What the dashboard's pages may load: only this origin, no inline script or style.
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             )),
         )
         .route("/admin/logout", post(login::sign_out))
+        .route("/admin/sessions/end-all", post(login::sign_out_everywhere))
         .route("/admin/live", get(live::figures))
         .route("/admin/freshness", get(freshness::page))
         .route("/admin/freshness/cell", get(freshness::cell))
@@ -108,6 +110,8 @@ async fn security_headers(request: Request, next: Next) -> Response {
 /// A signed-in operator: pages and live figures take this, and send anyone else to sign in.
 pub struct Operator {
     session: Session,
+    /// The id the store keeps this session under.
+    pub session_id: String,
     csrf: String,
     flash: Option<forms::Flash>,
 }
@@ -118,12 +122,24 @@ impl FromRequestParts<AppState> for Operator {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let keys = state.dashboard_keys();
         let now = state.engine().clock().now().timestamp();
+        let sign_in = || Redirect::to("/admin/login").into_response();
         let session = cookie(&parts.headers, SESSION_COOKIE)
             .and_then(|value| keys.verify(value, now))
-            .ok_or_else(|| Redirect::to("/admin/login").into_response())?;
+            .ok_or_else(sign_in)?;
+        // A cookie signed right is not enough: the session must still be signed in.
+        let session_id = keys.session_id(&session);
+        match state.actions().session_active(&session_id).await {
+            Ok(true) => {}
+            Ok(false) => return Err(sign_in()),
+            Err(error) => {
+                let error = crate::error::ApiError::from(error);
+                return Err(problem(error.status, &error.message));
+            }
+        }
         Ok(Self {
             csrf: keys.csrf(&session),
             session,
+            session_id,
             flash: cookie(&parts.headers, session::FLASH_COOKIE).and_then(forms::Flash::decode),
         })
     }

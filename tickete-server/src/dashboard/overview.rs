@@ -23,8 +23,9 @@ pub async fn page(State(state): State<AppState>, operator: Operator) -> Response
         actions
             .list_runs(None, PageRequest { page: 1, limit: 10 })
             .await,
+        actions.active_sessions().await,
     ) {
-        (Ok(status), Ok(runs)) => {
+        (Ok(status), Ok(runs), Ok(sessions)) => {
             let held = status.partner_budget.held_until;
             html! {
                 section.cards {
@@ -61,9 +62,10 @@ pub async fn page(State(state): State<AppState>, operator: Operator) -> Response
                 h2 { "Latest runs" }
                 (runs_table(&runs.data, Some(10)))
                 p { a href="/admin/runs" { "All runs" } }
+                (sessions_section(&operator, &sessions))
             }
         }
-        (Err(error), _) | (_, Err(error)) => unavailable(error),
+        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => unavailable(error),
     };
     layout::page(&operator, "Overview", "/admin", body)
 }
@@ -170,4 +172,32 @@ pub async fn sync_days(State(state): State<AppState>, form: ActionForm<SyncDays>
         },
     };
     redirect("/admin/runs", flash, form.https)
+}
+
+/// The signed-in dashboard sessions, this one marked, and "sign out everywhere".
+fn sessions_section(
+    operator: &Operator,
+    sessions: &[tickete_core::sessions::SessionRecord],
+) -> maud::Markup {
+    html! {
+        h2 { "Signed-in sessions" }
+        div.scroll {
+            table.sessions {
+                thead { tr { th { "Signed in" } th { "Ends" } th { "" } } }
+                tbody {
+                    @for session in sessions {
+                        tr {
+                            td { (time(Some(session.created_at))) }
+                            td { (time(Some(session.expires_at))) }
+                            td { @if session.id == operator.session_id { "this browser" } }
+                        }
+                    }
+                }
+            }
+        }
+        form.inline #sign-out-everywhere method="post" action="/admin/sessions/end-all" data-confirm="Sign every session out, this one included?" {
+            (super::layout::csrf_field(operator))
+            button.danger type="submit" { "Sign out everywhere" }
+        }
+    }
 }

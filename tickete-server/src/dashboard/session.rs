@@ -1,10 +1,12 @@
 //! Dashboard sessions and cross-site protection.
 //!
-//! A session is a signed cookie, not a server-side record: `<expiry>.<nonce>.<mac>` where the
-//! MAC is HMAC-SHA256 keyed by a key derived from the admin token. Every replica that shares
-//! the token accepts the cookie, so a load balancer needs no stickiness, and changing the token
-//! ends every session. The CSRF token of a session is a second MAC over its nonce, so forms
-//! carry a value an attacker's page cannot compute or read.
+//! A session is a signed cookie, `<expiry>.<nonce>.<mac>` where the MAC is HMAC-SHA256 keyed
+//! by a key derived from the admin token, AND a record in the store under a second MAC of its
+//! nonce (the store never holds what would sign anyone in). A request needs both: signing out
+//! deletes the record, so a copied cookie is refused at once on every replica; "sign out
+//! everywhere" deletes them all; changing the token ends every session too. The CSRF token
+//! of a session is a third MAC over its nonce, so forms carry a value an attacker's page
+//! cannot compute or read.
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -82,6 +84,16 @@ impl SessionKeys {
             nonce: nonce.to_owned(),
             expires,
         })
+    }
+
+    /// The id the store keeps the session under.
+    pub fn session_id(&self, session: &Session) -> String {
+        self.mac(&[b"stored session id", session.nonce.as_bytes()])
+    }
+
+    /// When the session ends by itself.
+    pub fn expires_at(session: &Session) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(session.expires, 0).unwrap_or_default()
     }
 
     /// The CSRF token forms of this session carry.

@@ -302,3 +302,35 @@ pub async fn an_ended_run_keeps_its_status(store: Arc<dyn InventoryStore>) {
     store.save_run(&noted).await.expect("same status");
     assert_eq!(store.get_run(running.id).await.expect("get"), noted);
 }
+
+/// Dashboard sessions: a started session is active until it expires or is ended; ending all
+/// ends every one; the list holds the active ones, newest first.
+pub async fn sessions_end_at_sign_out_expiry_or_all_at_once(store: Arc<dyn InventoryStore>) {
+    use crate::sessions::SessionRecord;
+    let session = |id: &str, created: &str, expires: &str| SessionRecord {
+        id: id.into(),
+        created_at: at(created),
+        expires_at: at(expires),
+    };
+    let a = session("a", "2025-03-25T04:00:00Z", "2025-03-25T16:00:00Z");
+    let b = session("b", "2025-03-25T05:00:00Z", "2025-03-25T17:00:00Z");
+    let old = session("old", "2025-03-24T00:00:00Z", "2025-03-24T12:00:00Z");
+    for s in [&a, &b, &old] {
+        store.start_session(s).await.expect("start");
+    }
+    let now = at("2025-03-25T06:00:00Z");
+    assert!(store.session_active("a", now).await.expect("a"));
+    assert!(!store.session_active("old", now).await.expect("expired"));
+    assert!(!store.session_active("nobody", now).await.expect("unknown"));
+    assert_eq!(
+        store.active_sessions(now).await.expect("list"),
+        vec![b.clone(), a.clone()]
+    );
+    store.end_session("a").await.expect("sign out");
+    store.end_session("a").await.expect("twice");
+    assert!(!store.session_active("a", now).await.expect("ended"));
+    assert!(store.session_active("b", now).await.expect("b still"));
+    assert_eq!(store.end_all_sessions(now).await.expect("all"), 1);
+    assert!(!store.session_active("b", now).await.expect("ended"));
+    assert!(store.active_sessions(now).await.expect("none").is_empty());
+}

@@ -6,7 +6,7 @@ use reqwest::redirect::Policy;
 
 use crate::support::{Options, TestServer, TOKEN};
 
-fn client() -> reqwest::Client {
+pub(super) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
@@ -14,7 +14,7 @@ fn client() -> reqwest::Client {
 }
 
 /// Signs in; returns the `Cookie` header value and the CSRF token of the session.
-async fn sign_in(server: &TestServer) -> (String, String) {
+pub(super) async fn sign_in(server: &TestServer) -> (String, String) {
     let http = client();
     let response = http
         .post(server.url("/admin/login"))

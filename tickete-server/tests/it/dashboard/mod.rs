@@ -4,4 +4,5 @@
 mod browser;
 mod flows;
 mod forms;
+mod sessions;
 mod webhooks;
