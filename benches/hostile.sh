@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hostile clients against a release server (issue 13, items 1-3), each on a fresh process:
+# Hostile clients against a release server, each on a fresh process:
 #
 #   1. made-up methods: N requests with a new method each on one keep-alive connection to
 #      /healthz; RSS and the size of /metrics before and after.

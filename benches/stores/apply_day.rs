@@ -4,7 +4,7 @@
 //! re-applies the stored content, so only `synced_at` moves. The `batch_*` cases apply
 //! [`BATCH`] days (of different dates) in one `apply_days` transaction and report days per
 //! second. `big_day_2000` alternates two versions of a day of 2,000 slots with 3 pax each
-//! (issue 13: store time must be linear in the size of the day). SQLite runs on a file in a
+//! (store time must be linear in the size of the day). SQLite runs on a file in a
 //! temporary directory; Postgres runs only when `TICKETE_TEST_POSTGRES_URL` is set, on a
 //! database created for the bench and dropped afterwards.
 //!

@@ -9,7 +9,7 @@
 //! arenas once freed. Under sustained random reads over 1,000 products × 60 days, the RSS went
 //! from 53 to 64–66 MB at the first flush and kept climbing. With the arenas capped at one
 //! per core and the threshold fixed at glibc's default (fixing it turns the raising off), the
-//! same run stays at 49–51 MB, with the same throughput (README, "Reading at scale").
+//! same run stays at 49–51 MB, with the same throughput (docs/benchmarks.md, "Reading at scale").
 //!
 //! glibc reads these settings only at process start, from `GLIBC_TUNABLES`, and the other
 //! way (`mallopt`) needs `unsafe`, which the workspace forbids. So the server, when started

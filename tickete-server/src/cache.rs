@@ -30,7 +30,7 @@ use tokio::time::Instant;
 /// Bytes of bodies (and per-entry overhead) the cache holds at most: 8 MiB. Random reads over
 /// 1,000 products × 60 days (~72 MB of bodies) hit a cache of any affordable size rarely, so
 /// the bound is sized for the hot keys and the dates of every product, and keeps the server's
-/// RSS within 60 MB under that load (README, "Reading at scale").
+/// RSS within 60 MB under that load (docs/benchmarks.md, "Reading at scale").
 pub const DEFAULT_MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 /// What an entry costs besides its body: key, headers, the table's bookkeeping.

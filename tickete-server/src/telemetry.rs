@@ -31,7 +31,7 @@ pub const UPKEEP_THREAD: &str = "metrics-upkeep";
 
 /// Runs the recorder's upkeep (draining histogram samples into their summaries) every
 /// [`UPKEEP_INTERVAL`]. Rendering `/metrics` also runs it, but a service nobody scrapes kept
-/// every sample: about 19 bytes per request, never freed (issue 13). A plain thread, so it
+/// every sample: about 19 bytes per request, never freed. A plain thread, so it
 /// runs whatever runtime (or none) the embedding service has.
 fn spawn_upkeep(handle: PrometheusHandle) {
     let spawned = std::thread::Builder::new()

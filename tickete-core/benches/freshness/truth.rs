@@ -37,7 +37,7 @@ pub struct Model {
 }
 
 impl Model {
-    /// The model the README's tables were measured with.
+    /// The model the figures of docs/benchmarks.md were measured with.
     pub fn standard(products: u32) -> Self {
         Self {
             seed: 0x7e_57_ed,

@@ -1,4 +1,4 @@
-//! Property suite for the partner response parser and validator (issue 13): arbitrary bytes,
+//! Property suite for the partner response parser and validator: arbitrary bytes,
 //! mutated captured days, and arbitrary JSON shaped like a day. The parser never panics; what
 //! it accepts keeps every invariant the stores rely on; what it refuses says so in a bounded,
 //! printable message.
