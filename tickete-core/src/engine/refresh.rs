@@ -344,13 +344,18 @@ fn choose_over_budget(state: &State, candidates: &[SyncTask], now: DateTime<Utc>
                 .learnt
                 .pair(task.product, task.date)
                 .is_some_and(|p| p.is_empty_day());
-        let view = PairView {
-            days_ahead: ahead,
-            age,
-            target: state.targets.for_days_ahead(ahead),
-            rate: 0.0,
-            read_boost: 1.0,
-            empty_day,
+        // Tiers 3 and 2 need neither the learnt rate nor reads, except a never-fetched pair,
+        // whose value is its importance (reads included).
+        let view = match age {
+            None => view_of(state, task, ahead, now),
+            Some(_) => PairView {
+                days_ahead: ahead,
+                age,
+                target: state.targets.for_days_ahead(ahead),
+                rate: 0.0,
+                read_boost: 1.0,
+                empty_day,
+            },
         };
         let rank = policy::rank(&view, Regime::Budget);
         if rank.tier >= 2 && top.is_none_or(|(_, best)| rank > best) {
