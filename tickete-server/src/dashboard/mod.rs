@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/admin/webhooks/{id}", get(webhooks::detail))
         .route("/admin/webhooks/{id}/toggle", post(webhooks::toggle))
+        .route("/admin/webhooks/{id}/edit", post(webhooks::update))
         .route("/admin/webhooks/{id}/rotate", post(webhooks::rotate))
         .route("/admin/webhooks/{id}/delete", post(webhooks::delete))
         .route(

@@ -132,6 +132,34 @@ pub async fn create(
     }
 }
 
+/// `POST /admin/webhooks/{id}/edit`: changes the URL, event types and description, with
+/// the same checks as `PUT /api/v1/admin/webhooks/{id}`.
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: ActionForm<Create>,
+) -> Response {
+    let events: Vec<String> = form
+        .fields
+        .events
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let request = WebhookUpdateRequest {
+        url: Some(form.fields.url.trim().to_owned()),
+        events: Some(events),
+        description: Some(form.fields.description.trim().to_owned()),
+        enabled: None,
+    };
+    let flash = match state.actions().update_webhook(&id, request).await {
+        Ok(hook) => Flash::Done(format!("Webhook {} saved", hook.id)),
+        Err(error) => Flash::failed(error),
+    };
+    redirect(&format!("/admin/webhooks/{id}"), flash, form.https)
+}
+
 /// `POST /admin/webhooks/{id}/rotate`: a new secret, shown once.
 pub async fn rotate(
     State(state): State<AppState>,
@@ -224,6 +252,14 @@ pub async fn detail(
                     dt { "Description" } dd { (hook.description.as_deref().unwrap_or("–")) }
                     dt { "Enabled" } dd { (hook.enabled) }
                     dt { "Failing since" } dd { (time(hook.failing_since)) }
+                }
+                form.card.edit #edit-webhook method="post" action=(format!("/admin/webhooks/{}/edit", hook.id)) {
+                    (csrf_field(&operator))
+                    h2 { "Edit" }
+                    label { "URL (http or https)" input name="url" type="url" required value=(hook.url); }
+                    label { "Event types, comma-separated (empty: all)" input name="events" value=(hook.events.join(", ")); }
+                    label { "Description" input name="description" maxlength="500" value=(hook.description.as_deref().unwrap_or("")); }
+                    button.primary type="submit" { "Save" }
                 }
                 h2 { "Deliveries (" (deliveries.total_length) ")" }
                 div.scroll {

@@ -1,5 +1,6 @@
 //! Sessions end when they are signed out: a cookie copied before sign-out is refused after
-//! it, on every replica, and "sign out everywhere" ends them all.
+//! it, on every replica, and "sign out everywhere" ends them all; webhooks are edited from
+//! their page.
 
 use reqwest::header::LOCATION;
 
@@ -124,4 +125,69 @@ async fn a_session_signed_out_on_one_replica_is_refused_on_another() {
         "signed out on the other replica"
     );
     database.drop().await;
+}
+
+/// The dashboard edits a webhook's URL, event types and description with the API's checks.
+#[tokio::test]
+async fn a_webhook_is_edited_from_its_page_with_the_apis_checks() {
+    let server = TestServer::start(Options::default()).await;
+    let (status, created) = server
+        .admin(
+            reqwest::Method::POST,
+            "/api/v1/admin/webhooks",
+            Some(serde_json::json!({"url": "https://93.184.216.34/hook"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let (cookie, csrf) = sign_in(&server).await;
+    let page = server
+        .text(&format!("/admin/webhooks/{id}"), &[("cookie", &cookie)])
+        .await;
+    assert!(page.contains("id=\"edit-webhook\""), "an edit form");
+    let save = |url: &'static str| {
+        let (cookie, csrf, id) = (cookie.clone(), csrf.clone(), id.clone());
+        let base = server.base.clone();
+        async move {
+            client()
+                .post(format!("{base}/admin/webhooks/{id}/edit"))
+                .header("cookie", cookie)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("url", url),
+                    ("events", "availability.changed"),
+                    ("description", "pricing team"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(save("https://93.184.216.35/new").await, 303);
+    let (_, stored) = server
+        .admin(
+            reqwest::Method::GET,
+            &format!("/api/v1/admin/webhooks/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(stored["data"]["url"], "https://93.184.216.35/new");
+    assert_eq!(
+        stored["data"]["events"],
+        serde_json::json!(["availability.changed"])
+    );
+    assert_eq!(stored["data"]["description"], "pricing team");
+    // A private target is refused as the API refuses it; nothing changes.
+    assert_eq!(save("http://10.0.0.1/hook").await, 303);
+    let (_, after) = server
+        .admin(
+            reqwest::Method::GET,
+            &format!("/api/v1/admin/webhooks/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(after["data"]["url"], "https://93.184.216.35/new");
+    server.stop().await;
 }
