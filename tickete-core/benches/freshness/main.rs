@@ -81,8 +81,14 @@ fn main() {
 
 /// The policies compared, by name, with the engine settings that select them.
 fn policies() -> Vec<(&'static str, EngineConfig)> {
+    // `FRESHNESS_SPARE_SHARE=1` runs as the binaries do by default (the library's default is 0).
+    let spare_share = std::env::var("FRESHNESS_SPARE_SHARE")
+        .ok()
+        .and_then(|share| share.parse().ok())
+        .unwrap_or(0.0);
     let base = EngineConfig {
         rate_per_minute: NonZeroU32::new(RATE).expect("30 > 0"),
+        spare_share,
         ..EngineConfig::default()
     };
     vec![
