@@ -15,9 +15,9 @@ use crate::codec::{instant, parse_instant};
 use crate::error::db;
 
 /// GCRA with burst 1 on one row: a call is allowed when `next_at ≤ now` and no 429 hold is in
-/// force; taking it moves `next_at` to `now + (60 s + margin) / rate` in the same statement (SQLite
-/// serialises writers across processes), so two processes never take the same slot. Time is
-/// the engine's clock; processes on one file share a machine, hence a wall clock.
+/// force; taking it moves `next_at` to `now + (60 s + margin) / rate` in the same statement
+/// (SQLite serialises writers across processes), so two processes never take the same slot.
+/// Time is the engine's clock; processes on one file share a machine, hence a wall clock.
 pub struct SqliteBudget {
     pool: SqlitePool,
     rate_per_minute: NonZeroU32,

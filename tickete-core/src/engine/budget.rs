@@ -38,6 +38,12 @@ pub trait PartnerBudget: Send + Sync + 'static {
     async fn read_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(self.held_until())
     }
+    /// Counts one live fetch against `per_minute` for everyone who shares this budget: false
+    /// when `per_minute` were started in the last 60 s. A budget shared by replicas keeps the
+    /// count with it; by default every live fetch is this process's, which counts its own.
+    async fn admit_live(&self, _per_minute: u32) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }
 
 /// Governor clock driven by tokio time, so paused-time tests pace exactly like production.

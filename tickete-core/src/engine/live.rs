@@ -162,6 +162,16 @@ impl Recent {
     }
 }
 
+/// What a reader does next.
+enum Step {
+    /// Answered without a call of its own.
+    Done(LiveOutcome),
+    /// Waits for this call.
+    Wait(watch::Receiver<Option<LiveOutcome>>),
+    /// Would start a call: the deployment's live share must admit it first.
+    NeedsShare,
+}
+
 impl Engine {
     /// Fetches (product, date) from the partner now for a reader who needs it no older than
     /// `max_age` and found it older in the store, waiting at most the live wait; concurrent
@@ -191,6 +201,16 @@ impl Engine {
         max_age: Duration,
         client: Option<IpAddr>,
     ) -> LiveOutcome {
+        // What the store holds now: another process may have fetched the pair since the
+        // reader looked, and any fetch after this one is as fresh as the reader asked.
+        let seen = match self.inner.store.served_slots(product, date).await {
+            Ok(stored) => stored.synced_at,
+            Err(_) => return LiveOutcome::PartnerError,
+        };
+        let now = self.inner.clock.now();
+        if seen.is_some_and(|at| (now - at).to_std().unwrap_or_default() <= max_age) {
+            return LiveOutcome::Fetched;
+        }
         if self.pause_state().paused {
             return LiveOutcome::Hold;
         }
@@ -205,26 +225,21 @@ impl Engine {
             Ok(_) => return LiveOutcome::Budget,
             Err(_) => return LiveOutcome::PartnerError,
         }
-        let mut outcome = {
-            let now = self.inner.clock.now();
-            let mut calls = self.inner.live.calls.lock().expect("live lock");
-            let landed_in_time = calls
-                .landed
-                .get(&(product, date))
-                .is_some_and(|at| (now - *at).to_std().unwrap_or_default() <= max_age);
-            if landed_in_time {
-                return LiveOutcome::Fetched;
-            }
-            match calls.in_flight.get(&(product, date)) {
-                Some(shared) => shared.clone(),
-                None => {
-                    if !self.admit_live(client) {
-                        return LiveOutcome::Budget;
-                    }
-                    let (sender, receiver) = watch::channel(None);
-                    calls.in_flight.insert((product, date), receiver.clone());
-                    tokio::spawn(self.clone().live_call(product, date, now, sender));
-                    receiver
+        let mut outcome = match self.join_or_start(product, date, seen, max_age, client, false) {
+            Step::Done(outcome) => return outcome,
+            Step::Wait(outcome) => outcome,
+            Step::NeedsShare => {
+                // The share is the deployment's: replicas sharing a budget count their live
+                // fetches together (this process's own caps follow, under the lock).
+                match self.inner.budget.admit_live(self.live_share_cap()).await {
+                    Ok(true) => {}
+                    Ok(false) => return LiveOutcome::Budget,
+                    Err(_) => return LiveOutcome::PartnerError,
+                }
+                match self.join_or_start(product, date, seen, max_age, client, true) {
+                    Step::Done(outcome) => return outcome,
+                    Step::Wait(outcome) => outcome,
+                    Step::NeedsShare => return LiveOutcome::Budget,
                 }
             }
         };
@@ -239,10 +254,51 @@ impl Engine {
         waited.unwrap_or(LiveOutcome::Timeout)
     }
 
+    /// Under the lock: a call that landed within `max_age` answers, a call in flight is
+    /// joined, else (once the deployment's share admitted it) a call is started if this
+    /// process's caps allow.
+    fn join_or_start(
+        &self,
+        product: ProductId,
+        date: NaiveDate,
+        seen: Option<DateTime<Utc>>,
+        max_age: Duration,
+        client: Option<IpAddr>,
+        share_admitted: bool,
+    ) -> Step {
+        let now = self.inner.clock.now();
+        let mut calls = self.inner.live.calls.lock().expect("live lock");
+        let landed_in_time = calls
+            .landed
+            .get(&(product, date))
+            .is_some_and(|at| (now - *at).to_std().unwrap_or_default() <= max_age);
+        if landed_in_time {
+            return Step::Done(LiveOutcome::Fetched);
+        }
+        if let Some(shared) = calls.in_flight.get(&(product, date)) {
+            return Step::Wait(shared.clone());
+        }
+        if !share_admitted {
+            return Step::NeedsShare;
+        }
+        if !self.admit_live(client) {
+            return Step::Done(LiveOutcome::Budget);
+        }
+        let (sender, receiver) = watch::channel(None);
+        calls.in_flight.insert((product, date), receiver.clone());
+        tokio::spawn(self.clone().live_call(product, date, seen, sender));
+        Step::Wait(receiver)
+    }
+
+    /// Live fetches a minute may take: the share of the rate.
+    fn live_share_cap(&self) -> u32 {
+        let rate = f64::from(self.inner.budget.rate_per_minute());
+        (self.inner.config.live.share.clamp(0.0, 1.0) * rate).floor() as u32
+    }
+
     fn admit_live(&self, client: Option<IpAddr>) -> bool {
         let live = self.inner.config.live;
-        let rate = f64::from(self.inner.budget.rate_per_minute());
-        let share_cap = (live.share.clamp(0.0, 1.0) * rate).floor() as usize;
+        let share_cap = self.live_share_cap() as usize;
         let client_cap = live.per_client_per_minute as usize;
         self.inner
             .live
@@ -268,10 +324,10 @@ impl Engine {
         self,
         product: ProductId,
         date: NaiveDate,
-        asked_at: DateTime<Utc>,
+        seen: Option<DateTime<Utc>>,
         done: watch::Sender<Option<LiveOutcome>>,
     ) {
-        let outcome = self.live_call_outcome(product, date, asked_at).await;
+        let outcome = self.live_call_outcome(product, date, seen).await;
         {
             let mut calls = self.inner.live.calls.lock().expect("live lock");
             calls.in_flight.remove(&(product, date));
@@ -301,7 +357,7 @@ impl Engine {
         &self,
         product: ProductId,
         date: NaiveDate,
-        asked_at: DateTime<Utc>,
+        seen: Option<DateTime<Utc>>,
     ) -> LiveOutcome {
         let (turn, handed) = oneshot::channel();
         self.inner
@@ -323,7 +379,7 @@ impl Engine {
         // Another process on the store (a replica serving the same readers) may have fetched
         // the pair while this one waited for its turn: that answer is as fresh as asked.
         if let Ok(stored) = self.inner.store.served_slots(product, date).await {
-            if stored.synced_at.is_some_and(|at| at >= asked_at) {
+            if stored.synced_at > seen {
                 return LiveOutcome::Fetched;
             }
         }

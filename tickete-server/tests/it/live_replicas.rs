@@ -125,3 +125,68 @@ async fn readers_of_one_pair_on_two_replicas_cause_one_partner_call() {
     );
     database.drop().await;
 }
+
+/// The live share is the deployment's: two replicas together start no more live fetches a
+/// minute than `TICKETE_LIVE_SHARE` of the rate; the rest answer `budget`.
+#[tokio::test]
+async fn the_live_share_holds_for_the_replicas_together() {
+    let Ok(base) = std::env::var("TICKETE_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: TICKETE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let database = Database::create(&base).await;
+    let sim = Simulator::new(SimConfig {
+        rate_limit: 0,
+        change_rate: 0.0,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    // 600 calls a minute, a share of 0.01: six live fetches a minute for the cluster.
+    let start = |url: String, sim_url: String| async move {
+        let port = crate::replicas::free_port().await;
+        let child = crate::support::server_binary(&url, port)
+            .env("TICKETE_PARTNER_URL", &sim_url)
+            .env("TICKETE_PARTNER_RATE_PER_MINUTE", "600")
+            .env("TICKETE_PRODUCTS", PRODUCTS)
+            .env("TICKETE_PUBLIC_RATE_PER_MINUTE", "0")
+            .env("TICKETE_LIVE_SHARE", "0.01")
+            .env("TICKETE_LIVE_PER_CLIENT_PER_MINUTE", "100")
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        crate::support::wait_ready(&base).await;
+        (base, child)
+    };
+    let one = start(database.url.clone(), sim_url.clone()).await;
+    let two = start(database.url.clone(), sim_url.clone()).await;
+    let http = reqwest::Client::new();
+    let mut freshness = Vec::new();
+    for n in 0..12u64 {
+        let base = if n % 2 == 0 { &one.0 } else { &two.0 };
+        let date = today() + chrono::Days::new(20 + n);
+        let response = http
+            .get(format!("{base}/api/v1/experience/3/slots?date={date}"))
+            .header("cache-control", "max-age=0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        freshness.push(
+            response
+                .headers()
+                .get("tickete-freshness")
+                .map(|value| value.to_str().unwrap().to_owned()),
+        );
+    }
+    let fetched = freshness.iter().filter(|f| f.is_none()).count();
+    let refused = freshness
+        .iter()
+        .filter(|f| f.as_deref() == Some("budget"))
+        .count();
+    assert_eq!((fetched, refused), (6, 6), "{freshness:?}");
+    drop((one, two));
+    database.drop().await;
+}

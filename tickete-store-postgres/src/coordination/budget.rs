@@ -10,12 +10,15 @@ use tickete_core::StoreError;
 
 use crate::error::{column, db};
 
+/// Advisory lock key serialising the count of live fetches across replicas.
+const LIVE_CALLS_LOCK: i64 = 0x7469_636b_6574_6502;
+
 /// The partner budget of the whole cluster: GCRA with burst 1 on one row, using the
 /// database's clock so replicas never disagree about time.
 ///
 /// A call is allowed when `next_at ≤ now` and no 429 hold is in force; taking it moves
-/// `next_at` to `now + (60 s + margin) / rate` in the same statement, so two replicas can never take the
-/// same slot.
+/// `next_at` to `now + (60 s + margin) / rate` in the same statement, so two replicas can
+/// never take the same slot. Live fetches are counted here too, against the live share.
 #[derive(Debug)]
 pub struct PostgresBudget {
     pool: PgPool,
@@ -155,6 +158,34 @@ impl PartnerBudget for PostgresBudget {
 
     async fn read_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.stored_hold().await
+    }
+
+    /// One transaction under an advisory lock: forgets live fetches older than a minute,
+    /// counts the rest, and records this one when under `per_minute` (database clock).
+    async fn admit_live(&self, per_minute: u32) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db("admit live fetch"))?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LIVE_CALLS_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("admit live fetch"))?;
+        sqlx::query("DELETE FROM live_calls WHERE at <= clock_timestamp() - INTERVAL '60 seconds'")
+            .execute(&mut *tx)
+            .await
+            .map_err(db("admit live fetch"))?;
+        let recent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM live_calls")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("admit live fetch"))?;
+        let admitted = recent < i64::from(per_minute);
+        if admitted {
+            sqlx::query("INSERT INTO live_calls (at) VALUES (clock_timestamp())")
+                .execute(&mut *tx)
+                .await
+                .map_err(db("admit live fetch"))?;
+        }
+        tx.commit().await.map_err(db("admit live fetch"))?;
+        Ok(admitted)
     }
 
     fn held_until(&self) -> Option<DateTime<Utc>> {
