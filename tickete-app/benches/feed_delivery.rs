@@ -1,4 +1,4 @@
-//! Change-feed delivery on one node (issue 14): commit-to-first-delivery latency and events
+//! Change-feed delivery on one node: commit-to-first-delivery latency and events
 //! per second to a fast receiver on loopback, over a real SQLite file store (or Postgres with
 //! `FEED_BENCH_POSTGRES_URL`).
 //!

@@ -1,4 +1,4 @@
-//! What the refresh policy learns, kept by the store (issue 12): so a restart does not forget
+//! What the refresh policy learns, kept by the store: so a restart does not forget
 //! it and replicas on one database share it.
 //!
 //! - Per (product, date): the recent fetch observations (interval, changed?), the last fetch

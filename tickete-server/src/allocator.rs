@@ -1,4 +1,4 @@
-//! glibc's allocator, set up for a server that runs for weeks (issue 16).
+//! glibc's allocator, set up for a server that runs for weeks.
 //!
 //! With glibc's defaults a long-running server holds much more memory than it uses:
 //! - it makes an arena per thread, up to 8 per core, each keeping freed memory of its own;

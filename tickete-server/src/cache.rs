@@ -4,7 +4,7 @@
 //! The entries live in a `quick_cache` cache whose weigher counts each body's bytes (plus a
 //! fixed overhead per entry), so the memory it holds stays under [`DEFAULT_MAX_BYTES`] however
 //! many (product, date) keys shoppers read; its CLOCK-Pro policy keeps the hot keys and lets
-//! keys read once pass through. It was `moka` until issue 16: under random reads moka's
+//! keys read once pass through. It was `moka` before: under random reads moka's
 //! per-operation bookkeeping (read and write logs, their housekeeping, its hash table's
 //! rehashing) cost about a tenth of the server's time, where `quick_cache` is a hash table
 //! lookup under a shard's lock.

@@ -62,7 +62,7 @@ fn register_at_zero() {
 mod tests {
     use super::*;
 
-    /// Issue 13 item 2: nothing drained the histograms while nobody scraped `/metrics`. The
+    /// Nothing drained the histograms while nobody scraped `/metrics`. The
     /// recorder's upkeep runs on a thread of its own from the moment the recorder exists.
     #[test]
     fn the_recorder_runs_its_upkeep_without_scrapes() {

@@ -1,4 +1,4 @@
-//! Connections kept for the public reads, outside the pool (issue 16).
+//! Connections kept for the public reads, outside the pool.
 //!
 //! sqlx's pool costs every query two round trips besides its own: it pings a connection
 //! before handing it out (`test_before_acquire`) and again when it comes back, from a task it

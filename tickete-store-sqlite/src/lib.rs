@@ -100,7 +100,7 @@ impl SqliteStore {
             // 1 MiB of page cache per connection (SQLite's default is 2 MiB): enough for the
             // interior pages of the indexes a read walks; leaf pages of a database much larger
             // than any cache come from the OS page cache either way, and the server's RSS
-            // stays bounded (issue 16).
+            // stays bounded.
             .pragma("cache_size", "-1024")
             .row_buffer_size(ROW_BUFFER);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");

@@ -1,4 +1,4 @@
-//! Connections kept for the public reads, outside sqlx (issue 16).
+//! Connections kept for the public reads, outside sqlx.
 //!
 //! sqlx runs each SQLite connection on a thread of its own: a query is a hand-over to that
 //! thread and back, and a query through its pool adds a second one (the ping the pool sends

@@ -85,7 +85,7 @@ fn tickete(database_url: &str) -> Command {
     command
 }
 
-/// Issue 13: a 429 hold could only be seen in the server's status and lifted by a restart.
+/// A 429 hold could only be seen in the server's status and lifted by a restart.
 /// The CLI shows the hold every replica shares and lifts it.
 #[test]
 fn status_shows_the_shared_429_hold_and_clear_hold_lifts_it() {

@@ -146,7 +146,7 @@ impl RefreshPolicy {
     /// The mark is when the load started, not the latest fetch among the pairs: that one
     /// stands still while nothing is fetched (sync paused, or after a fast `tickete sync`
     /// fill), and every load would read the same pairs again — 60,000 rows a minute after
-    /// a fill of 1,000 products × 60 days, a second of CPU each time (issue 16).
+    /// a fill of 1,000 products × 60 days, a second of CPU each time.
     pub fn absorb(
         &self,
         pairs: impl IntoIterator<Item = (ProductId, NaiveDate, PairStats)>,

@@ -79,7 +79,7 @@ async fn a_429_holds_every_call_until_the_reset() {
     h.stop().await;
 }
 
-/// Issue 13: a 429 whose reset was days away held every call for an hour (the client's clamp),
+/// A 429 whose reset was days away held every call for an hour (the client's clamp),
 /// with no way to lift it. The engine clamps to `max_hold`, whatever the source says.
 #[tokio::test(start_paused = true)]
 async fn a_429_reset_days_away_holds_no_longer_than_max_hold() {
@@ -109,7 +109,7 @@ async fn a_429_reset_days_away_holds_no_longer_than_max_hold() {
     h.stop().await;
 }
 
-/// Issue 13: an operator sees the hold in the status and lifts it; calls resume at once at the
+/// An operator sees the hold in the status and lifts it; calls resume at once at the
 /// normal pace instead of waiting for the reset.
 #[tokio::test(start_paused = true)]
 async fn clear_hold_lifts_a_429_hold_at_once() {

@@ -137,7 +137,7 @@ async fn an_unknown_product_is_probed_once_a_day() {
     h.stop().await;
 }
 
-/// What was learnt survives a restart (issue 12): over budget, a product whose days change on
+/// What was learnt survives a restart: over budget, a product whose days change on
 /// every fetch and seven that never change; after 8 hours the process stops and a new one
 /// starts on the same store. It knows at once that the quiet pairs are quiet, and keeps
 /// fetching the changing product more than any quiet one (a process that had forgotten would
@@ -246,7 +246,7 @@ async fn a_hammered_product_does_not_take_the_budget_from_the_others() {
 
 /// Sharing the learnt state loads what was fetched since the previous load (with a short
 /// overlap), not the same pairs again and again: after a fill, with nothing fetched since
-/// (sync paused), loads a few minutes later read nothing (issue 16: every pair of a fill of
+/// (sync paused), loads a few minutes later read nothing (every pair of a fill of
 /// 60,000 was read back every minute, a second of the server's CPU each time).
 #[tokio::test(start_paused = true)]
 async fn sharing_the_learnt_state_reads_only_what_was_fetched_since_the_last_load() {

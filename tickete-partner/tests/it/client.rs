@@ -406,7 +406,7 @@ async fn unusable_configs_are_refused_without_showing_the_key() {
     assert!(PartnerClient::new(zero).is_err());
 }
 
-/// Issue 13: a NUL in partner text was stored by SQLite and refused by Postgres as "store
+/// A NUL in partner text was stored by SQLite and refused by Postgres as "store
 /// unavailable". The client now reports an invalid response that names the field, and the
 /// message itself carries no control character.
 #[tokio::test]

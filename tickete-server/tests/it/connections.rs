@@ -1,4 +1,4 @@
-//! Issue 13, slowloris: requests whose headers never finish get a 408 after the header
+//! Slowloris: requests whose headers never finish get a 408 after the header
 //! timeout, and connections over the cap wait until one closes instead of starving the server.
 
 use std::io::ErrorKind;
@@ -23,7 +23,7 @@ async fn small_server(limits: ServeLimits) -> (String, tokio::sync::oneshot::Sen
     (address, stop)
 }
 
-/// Issue 13 item 3 (slowloris): connections that sent part of a request stayed open forever.
+/// Connections that sent part of a request stayed open forever.
 /// After the header timeout they get a 408 with the SPEC body and are closed.
 #[tokio::test(start_paused = true)]
 async fn half_open_requests_get_408_after_the_header_timeout() {
@@ -75,7 +75,7 @@ async fn half_open_requests_get_408_after_the_header_timeout() {
     assert!(buffer.is_empty(), "{:?}", String::from_utf8_lossy(&buffer));
 }
 
-/// Issue 13 item 3: 19,980 half-open connections exhausted the file descriptors. Connections
+/// 19,980 half-open connections exhausted the file descriptors. Connections
 /// beyond the cap wait in the backlog until one closes, and are then served.
 #[tokio::test(start_paused = true)]
 async fn connections_over_the_cap_wait_until_one_closes() {

@@ -1,4 +1,4 @@
-//! The edges of issue 11 seen through the HTTP API: ticks in `/metrics`, `missed` in run
+//! The edges seen through the HTTP API: ticks in `/metrics`, `missed` in run
 //! bodies, and a deleted or disabled product's queued work leaving at once.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Issue 13, hostile clients and hostile partner data: bounded metric labels, what the HTTP
+//! Hostile clients and hostile partner data: bounded metric labels, what the HTTP
 //! layer refuses (with the SPEC body), header timeouts and the connection cap, canonical ids,
 //! truncated echoes, JSON content types, and the partner 429 hold an operator can see and lift.
 
@@ -65,7 +65,7 @@ pub(crate) fn assert_spec_error(status: u16, body: &Value, expected: u16, mentio
     );
 }
 
-/// Issue 13 item 1: 200,000 made-up methods grew `/metrics` to 21 MB. Every label now takes a
+/// 200,000 made-up methods grew `/metrics` to 21 MB. Every label now takes a
 /// bounded set of values.
 #[tokio::test]
 async fn made_up_methods_and_paths_add_no_metric_series() {
@@ -114,7 +114,7 @@ async fn made_up_methods_and_paths_add_no_metric_series() {
     server.stop().await;
 }
 
-/// Issue 13 item 6: 414, 431 and request lines hyper cannot parse answered with empty bodies.
+/// 414, 431 and request lines hyper cannot parse answered with empty bodies.
 #[tokio::test]
 async fn what_the_http_layer_refuses_has_the_spec_body() {
     let server = TestServer::start(Options::default()).await;
@@ -157,7 +157,7 @@ async fn what_the_http_layer_refuses_has_the_spec_body() {
     server.stop().await;
 }
 
-/// Issue 13 item 6: a Content-Length over 64 KiB whose body never came got 503 after 10 s.
+/// A Content-Length over 64 KiB whose body never came got 503 after 10 s.
 #[tokio::test]
 async fn a_declared_body_over_the_limit_is_413_at_once() {
     let server = TestServer::start(Options::default()).await;
@@ -175,7 +175,7 @@ async fn a_declared_body_over_the_limit_is_413_at_once() {
     server.stop().await;
 }
 
-/// Issue 13 item 6: `Content-Type` was ignored on JSON bodies.
+/// `Content-Type` was ignored on JSON bodies.
 #[tokio::test]
 async fn json_bodies_need_a_json_content_type() {
     let server = TestServer::start(Options::default()).await;
@@ -212,7 +212,7 @@ async fn json_bodies_need_a_json_content_type() {
     server.stop().await;
 }
 
-/// Issue 13 item 6: `Bearer` was case-sensitive.
+/// `Bearer` was case-sensitive.
 #[tokio::test]
 async fn the_auth_scheme_is_case_insensitive() {
     let server = TestServer::start(Options::default()).await;
@@ -231,7 +231,7 @@ async fn the_auth_scheme_is_case_insensitive() {
     server.stop().await;
 }
 
-/// Issue 13 item 6: `014` was product 14, and `DELETE /admin/products/014` deleted it.
+/// `014` was product 14, and `DELETE /admin/products/014` deleted it.
 #[tokio::test]
 async fn ids_are_canonical_decimal() {
     let server = TestServer::start(Options::default()).await;
@@ -260,7 +260,7 @@ async fn ids_are_canonical_decimal() {
     server.stop().await;
 }
 
-/// Issue 13 item 6: a 5,000-character job name came back whole in the 404 message.
+/// A 5,000-character job name came back whole in the 404 message.
 #[tokio::test]
 async fn echoed_input_is_truncated() {
     let server = TestServer::start(Options::default()).await;
@@ -296,7 +296,7 @@ async fn echoed_input_is_truncated() {
     server.stop().await;
 }
 
-/// Issue 13 item 6: a 429 whose reset was days away held every call for an hour with no way
+/// A 429 whose reset was days away held every call for an hour with no way
 /// to see or lift it. The hold shows in `/sync/status` and `/metrics`, is clamped to
 /// `TICKETE_PARTNER_MAX_HOLD_SECONDS`, and `POST /sync/clear-hold` lifts it.
 #[tokio::test]
@@ -372,7 +372,7 @@ async fn a_429_hold_is_visible_and_an_admin_can_lift_it() {
     server.stop().await;
 }
 
-/// Issue 13 item 5: a NUL in partner text was stored and served by SQLite and refused by
+/// A NUL in partner text was stored and served by SQLite and refused by
 /// Postgres as "store unavailable". Now it is an invalid response on every store.
 #[tokio::test]
 async fn partner_text_with_nul_is_an_invalid_response_on_every_store() {

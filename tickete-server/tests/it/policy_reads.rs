@@ -1,4 +1,4 @@
-//! Reads feed the refresh policy (issue 12), end to end: one client hammering one product's
+//! Reads feed the refresh policy, end to end: one client hammering one product's
 //! slots (and dates) takes nothing from the other products, which are still fetched in every
 //! run and stay within their target, and the counted reads reach the store, where every
 //! replica and the next process find them.

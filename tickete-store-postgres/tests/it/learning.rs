@@ -1,4 +1,4 @@
-//! Two engines (replicas) with the refresh policy on one Postgres database (issue 12): one
+//! Two engines (replicas) with the refresh policy on one Postgres database: one
 //! budget and one queue, so no pair is fetched twice for one run; what either learns from
 //! its fetches, and the reads either counts, both see.
 

@@ -1,4 +1,4 @@
-//! The public reads run on connections of their own (issue 16): reads at once, or dropped
+//! The public reads run on connections of their own: reads at once, or dropped
 //! before they were awaited to the end, leave them working, and a closed store refuses them.
 
 use chrono::{NaiveDate, Utc};

@@ -4,7 +4,7 @@
 //! lookup is a binary search over a few dozen dates and an insertion moves a few kilobytes at
 //! most. The point is memory: a hash map keyed by (product, date) kept 60,000 pairs (1,000
 //! products × 60 days) in a table of 131,072 buckets, 9.4 MB for the learnt state and 2 MB
-//! for each map of read counts; the lists hold the same in about half (issue 16, whose
+//! for each map of read counts; the lists hold the same in about half (the
 //! server must stay within 60 MB of RSS).
 
 use std::collections::HashMap;
