@@ -106,20 +106,23 @@ pub struct Create {
     description: String,
 }
 
+/// The event types of a form's comma-separated field (empty: all).
+fn event_types(field: &str) -> Vec<String> {
+    field
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// `POST /admin/webhooks`: answers with the list and the new secret, shown once.
 pub async fn create(
     State(state): State<AppState>,
     operator: Operator,
     form: ActionForm<Create>,
 ) -> Response {
-    let events: Vec<String> = form
-        .fields
-        .events
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let events = event_types(&form.fields.events);
     let description = form.fields.description.trim();
     let request = WebhookCreateRequest {
         url: form.fields.url.trim().to_owned(),
@@ -139,14 +142,7 @@ pub async fn update(
     Path(id): Path<String>,
     form: ActionForm<Create>,
 ) -> Response {
-    let events: Vec<String> = form
-        .fields
-        .events
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let events = event_types(&form.fields.events);
     let request = WebhookUpdateRequest {
         url: Some(form.fields.url.trim().to_owned()),
         events: Some(events),

@@ -3,15 +3,9 @@
 
 use std::time::Duration;
 
-use tickete_app::settings::{CommonArgs, StoreArgs, SyncArgs};
-use tickete_app::{App, Settings};
-use tickete_core::store::prelude::*;
-use tickete_core::{JobPatch, SyncJob};
 use tickete_partner::sim::{SimConfig, Simulator};
-use tickete_store_postgres::PostgresStore;
-use tokio::net::TcpListener;
 
-use crate::replicas::{start_replica_at, PRODUCTS};
+use crate::replicas::{seed_with_jobs_disabled, serve, start_replica_at, PRODUCTS};
 use crate::support::{today, Database};
 
 #[tokio::test]
@@ -21,35 +15,18 @@ async fn readers_of_one_pair_on_two_replicas_cause_one_partner_call() {
         return;
     };
     let database = Database::create(&base).await;
-    let settings = Settings::resolve(&CommonArgs {
-        store: StoreArgs {
-            database_url: Some(database.url.clone()),
-        },
-        sync: SyncArgs {
-            products: Some(PRODUCTS.into()),
-            ..SyncArgs::default()
-        },
-        ..CommonArgs::default()
-    })
-    .unwrap();
-    App::open(settings).await.unwrap().seed().await.unwrap();
-    let store = PostgresStore::connect(&database.url).await.unwrap();
-    for job in SyncJob::defaults() {
-        let patch = JobPatch {
-            enabled: Some(false),
-            ..JobPatch::default()
-        };
-        store.update_job(&job.name, &patch).await.unwrap();
-    }
+    seed_with_jobs_disabled(
+        &database.url,
+        &["sync-today", "sync-next-7-days", "sync-next-30-days"],
+    )
+    .await;
     let sim = Simulator::new(SimConfig {
         rate_limit: 60,
         change_rate: 0.0,
         ..SimConfig::default()
     })
     .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    let sim_url = serve(&sim).await;
     // One call a second for the cluster.
     let replicas = [
         start_replica_at(&database.url, &sim_url, 60).await,
@@ -141,9 +118,7 @@ async fn the_live_share_holds_for_the_replicas_together() {
         ..SimConfig::default()
     })
     .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    let sim_url = serve(&sim).await;
     // 600 calls a minute, a share of 0.01: six live fetches a minute for the cluster.
     let start = |url: String, sim_url: String| async move {
         let port = crate::replicas::free_port().await;

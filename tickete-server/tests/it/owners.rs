@@ -6,16 +6,12 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::Value;
-use tickete_app::settings::{CommonArgs, StoreArgs, SyncArgs};
-use tickete_app::{App, Settings};
 use tickete_core::engine::OWNER_LEASE;
-use tickete_core::store::prelude::*;
-use tickete_core::{JobPatch, SyncJob};
 use tickete_partner::sim::{SimConfig, Simulator};
-use tickete_store_postgres::PostgresStore;
-use tokio::net::TcpListener;
 
-use crate::replicas::{admin, start_replica_at, start_sync, wait_run, Replica, PRODUCTS};
+use crate::replicas::{
+    admin, seed_with_jobs_disabled, serve, start_replica_at, start_sync, wait_run, Replica,
+};
 use crate::support::Database;
 
 async fn processes(replica: &Replica) -> Vec<Value> {
@@ -35,35 +31,18 @@ async fn a_killed_replicas_run_is_adopted_by_a_live_replica_within_the_lease() {
         return;
     };
     let database = Database::create(&base).await;
-    let settings = Settings::resolve(&CommonArgs {
-        store: StoreArgs {
-            database_url: Some(database.url.clone()),
-        },
-        sync: SyncArgs {
-            products: Some(PRODUCTS.into()),
-            ..SyncArgs::default()
-        },
-        ..CommonArgs::default()
-    })
-    .unwrap();
-    App::open(settings).await.unwrap().seed().await.unwrap();
-    let store = PostgresStore::connect(&database.url).await.unwrap();
-    for job in SyncJob::defaults() {
-        let patch = JobPatch {
-            enabled: Some(false),
-            ..JobPatch::default()
-        };
-        store.update_job(&job.name, &patch).await.unwrap();
-    }
+    seed_with_jobs_disabled(
+        &database.url,
+        &["sync-today", "sync-next-7-days", "sync-next-30-days"],
+    )
+    .await;
     let sim = Simulator::new(SimConfig {
         rate_limit: 0,
         change_rate: 0.0,
         ..SimConfig::default()
     })
     .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    let sim_url = serve(&sim).await;
 
     // One call a second for the cluster: the 30 pairs keep the sync going past the lease.
     let live = start_replica_at(&database.url, &sim_url, 60).await;

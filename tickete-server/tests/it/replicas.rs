@@ -67,6 +67,43 @@ pub(crate) async fn start_replica_at(
     replica
 }
 
+/// Seeds the catalogue (`PRODUCTS`) and the default jobs as a first start does, with `disabled`
+/// jobs turned off, before any replica starts; returns the store.
+pub(crate) async fn seed_with_jobs_disabled(
+    database_url: &str,
+    disabled: &[&str],
+) -> PostgresStore {
+    let settings = Settings::resolve(&CommonArgs {
+        store: StoreArgs {
+            database_url: Some(database_url.to_owned()),
+        },
+        sync: SyncArgs {
+            products: Some(PRODUCTS.into()),
+            ..SyncArgs::default()
+        },
+        ..CommonArgs::default()
+    })
+    .unwrap();
+    App::open(settings).await.unwrap().seed().await.unwrap();
+    let store = PostgresStore::connect(database_url).await.unwrap();
+    for job in disabled {
+        let patch = JobPatch {
+            enabled: Some(false),
+            ..JobPatch::default()
+        };
+        store.update_job(job, &patch).await.unwrap();
+    }
+    store
+}
+
+/// Serves `sim` on a loopback port; returns its URL.
+pub(crate) async fn serve(sim: &Simulator) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    url
+}
+
 pub(crate) async fn admin(replica: &Replica, method: Method, path: &str) -> (u16, Value) {
     let response = reqwest::Client::new()
         .request(method, format!("{}{path}", replica.base))
@@ -121,26 +158,8 @@ async fn three_replicas_share_one_budget_and_one_queue() {
 
     // Catalogue and jobs before any replica starts: only sync-today enabled, so the first
     // start has exactly one catch-up run to make, whichever replica claims it.
-    let settings = Settings::resolve(&CommonArgs {
-        store: StoreArgs {
-            database_url: Some(database.url.clone()),
-        },
-        sync: SyncArgs {
-            products: Some(PRODUCTS.into()),
-            ..SyncArgs::default()
-        },
-        ..CommonArgs::default()
-    })
-    .unwrap();
-    App::open(settings).await.unwrap().seed().await.unwrap();
-    let store = PostgresStore::connect(&database.url).await.unwrap();
-    for job in ["sync-next-7-days", "sync-next-30-days"] {
-        let patch = JobPatch {
-            enabled: Some(false),
-            ..JobPatch::default()
-        };
-        store.update_job(job, &patch).await.unwrap();
-    }
+    let store =
+        seed_with_jobs_disabled(&database.url, &["sync-next-7-days", "sync-next-30-days"]).await;
 
     // Slow answers keep several tasks in flight across replicas at once, so claims really
     // race each other.
@@ -152,9 +171,7 @@ async fn three_replicas_share_one_budget_and_one_queue() {
         ..SimConfig::default()
     })
     .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    let sim_url = serve(&sim).await;
 
     let mut replicas = Vec::new();
     for _ in 0..3 {
