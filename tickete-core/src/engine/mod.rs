@@ -48,7 +48,7 @@ pub use request::{PlanPreview, RunRequest};
 pub use schedule::{LocalScheduler, Scheduler};
 pub use targets::{JobTarget, Targets};
 pub use work_queue::{
-    ClaimedTask, DropTasks, QueueDepth, Readiness, TaskChooser, TaskOutcome, WorkQueue,
+    ClaimedTask, DropTasks, QueueDepth, Readiness, TaskChooser, TaskOutcome, WorkQueue, SUPERSEDED,
 };
 
 use crate::clock::{Clock, SystemClock};

@@ -85,6 +85,9 @@ impl RunTracker {
         let outstanding = self.runs.get(&run_id)?.outstanding;
         let mut tracked = self.runs.remove(&run_id)?;
         tracked.run.counts.missed += outstanding;
+        if tracked.run.errors.len() < SyncRun::MAX_ERRORS {
+            tracked.run.errors.push(super::SUPERSEDED.to_owned());
+        }
         tracked.run.status = tracked.run.counts.final_status();
         tracked.run.finished_at = Some(now);
         Some(tracked.run)

@@ -53,12 +53,6 @@ impl Engine {
                     run = %run.id, job = %run.job, missed = run.counts.missed,
                     "a new tick supersedes the run still going"
                 );
-                let mut run = run;
-                if run.errors.len() < SyncRun::MAX_ERRORS {
-                    run.errors
-                        .push("superseded by a newer tick of its job before it finished".into());
-                    self.inner.store.save_run(&run).await?;
-                }
                 self.announce(run).await;
             }
         }

@@ -52,6 +52,9 @@ impl TaskOutcome {
     }
 }
 
+/// The error line a superseded run ends with (its queue adds it as it ends the run).
+pub const SUPERSEDED: &str = "superseded by a newer tick of its job before it finished";
+
 /// Queued work that is no longer wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropTasks {
@@ -154,7 +157,8 @@ pub trait WorkQueue: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Vec<SyncRun>, StoreError>;
     /// Ends the running runs of `job` at once (a newer tick of the job supersedes them): each
-    /// counts what it had not settled as `missed` and ends `partial` when that is anything;
+    /// counts what it had not settled as `missed`, gains the error line [`SUPERSEDED`], and
+    /// ends `partial` when it missed anything;
     /// queued tasks no other run waits on leave the queue. Returns the ended runs.
     async fn supersede(&self, job: &str, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError>;
     /// Drops the queued (not in-flight) tasks `which` covers; every run waiting on one counts

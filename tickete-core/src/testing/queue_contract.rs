@@ -126,6 +126,7 @@ pub async fn a_superseded_run_ends_with_what_it_missed(
     assert_eq!(ended.status, RunStatus::Partial);
     assert_eq!(ended.finished_at, Some(now));
     assert_eq!((ended.counts.fetched, ended.counts.missed), (1, 3));
+    assert_eq!(ended.errors, vec![crate::engine::SUPERSEDED.to_owned()]);
     assert_eq!(store.get_run(old.id).await.expect("stored"), *ended);
     assert!(!queue.is_running("sync-today").await.expect("is running"));
 

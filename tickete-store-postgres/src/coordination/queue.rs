@@ -293,6 +293,17 @@ impl WorkQueue for PostgresQueue {
             missing.push((column::<i64>(row, 0)?, outstanding.max(0)));
         }
         drop_orphan_tasks(&mut tx).await?;
+        let ids: Vec<i64> = missing.iter().map(|&(id, _)| id).collect();
+        sqlx::query(
+            "UPDATE runs SET errors = array_append(errors, $2)
+              WHERE id = ANY($1) AND cardinality(errors) < $3",
+        )
+        .bind(&ids)
+        .bind(tickete_core::engine::SUPERSEDED)
+        .bind(SyncRun::MAX_ERRORS as i32)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("note superseded runs"))?;
         let ended = miss(&mut tx, &missing, now).await?;
         tx.commit().await.map_err(db("commit supersede"))?;
         self.reread(ended).await
