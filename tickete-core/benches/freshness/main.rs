@@ -15,6 +15,12 @@
 //! asking with `max-age=0` for a pair drawn like any read, spread over the minute): the
 //! report then also gives their wait (p50 / p99, simulated time) and outcomes, beside the
 //! stale-read figures of the other reads.
+//!
+//! Other worlds: `FRESHNESS_RATE` (calls a minute, default 30; a smaller catalogue is over
+//! budget at a proportionally smaller rate), `FRESHNESS_ZIPF` (exponent of product
+//! popularity, default 1.0) and `FRESHNESS_CLOSED_DAYS` (share of closed days, by weekday and
+//! at random; default: 40 % of products closed two weekdays). `benches/freshness_worlds.sh`
+//! runs a matrix of them.
 
 mod report;
 mod truth;
@@ -39,13 +45,28 @@ const WARM_UP_MINUTES: u64 = 24 * 60;
 /// The warm-up: a day, or `FRESHNESS_WARM_UP_MINUTES` (0 measures a cold start from the
 /// first minute, as a new deployment or a batch of new products lives it).
 fn warm_up_minutes() -> u64 {
-    std::env::var("FRESHNESS_WARM_UP_MINUTES")
-        .ok()
-        .and_then(|minutes| minutes.parse().ok())
-        .unwrap_or(WARM_UP_MINUTES)
+    env_number("FRESHNESS_WARM_UP_MINUTES").unwrap_or(WARM_UP_MINUTES)
 }
 const READS_PER_MINUTE: u32 = 200;
-const RATE: u32 = 30;
+
+fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|value| value.parse().ok())
+}
+
+/// Calls a minute the simulated partner allows (`FRESHNESS_RATE`, default 30).
+fn rate() -> u32 {
+    env_number("FRESHNESS_RATE").unwrap_or(30)
+}
+
+/// The simulated world: the standard model with the `FRESHNESS_*` variations.
+fn model(products: u32) -> Model {
+    let mut model = Model::standard(products);
+    if let Some(zipf) = env_number("FRESHNESS_ZIPF") {
+        model.zipf = zipf;
+    }
+    model.closed_days = env_number("FRESHNESS_CLOSED_DAYS");
+    model
+}
 
 fn main() {
     let args: Vec<u32> = std::env::args()
@@ -70,24 +91,21 @@ fn main() {
                 .build()
                 .expect("runtime");
             let report = runtime.block_on(simulate(policy, products, hours));
-            report::print(std::slice::from_ref(&report), hours);
+            report::print(std::slice::from_ref(&report), hours, rate());
             reports.push(report);
         }
     }
     println!("\n== all runs ==");
-    report::print(&reports, hours);
+    report::print(&reports, hours, rate());
     report::print_live(&reports);
 }
 
 /// The policies compared, by name, with the engine settings that select them.
 fn policies() -> Vec<(&'static str, EngineConfig)> {
     // `FRESHNESS_SPARE_SHARE=1` runs as the binaries do by default (the library's default is 0).
-    let spare_share = std::env::var("FRESHNESS_SPARE_SHARE")
-        .ok()
-        .and_then(|share| share.parse().ok())
-        .unwrap_or(0.0);
+    let spare_share = env_number("FRESHNESS_SPARE_SHARE").unwrap_or(0.0);
     let base = EngineConfig {
-        rate_per_minute: NonZeroU32::new(RATE).expect("30 > 0"),
+        rate_per_minute: NonZeroU32::new(rate()).expect("FRESHNESS_RATE > 0"),
         spare_share,
         ..EngineConfig::default()
     };
@@ -133,13 +151,13 @@ async fn simulate(
         .expect("valid")
         .to_utc();
     let clock = Arc::new(TokioClock::starting_at(start));
-    let truth = Arc::new(Mutex::new(Truth::new(Model::standard(products))));
+    let truth = Arc::new(Mutex::new(Truth::new(model(products))));
     let served = Arc::new(Mutex::new(Served::default()));
     let source = Arc::new(SimSource {
         truth: truth.clone(),
         served: served.clone(),
         clock: clock.clone(),
-        limit: RATE,
+        limit: rate(),
     });
     let engine = Engine::builder(store.clone(), source)
         .config(config)
@@ -183,10 +201,7 @@ async fn simulate(
         })
         .collect();
     let mut readers = SplitMix(0x5e_ad_e5);
-    let live_per_minute: u32 = std::env::var("FRESHNESS_LIVE_PER_MINUTE")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+    let live_per_minute: u32 = env_number("FRESHNESS_LIVE_PER_MINUTE").unwrap_or(0);
     let live = Arc::new(Mutex::new(Vec::new()));
 
     let mut report = Report {
@@ -199,7 +214,7 @@ async fn simulate(
         samples: 0,
         calls: 0,
         rate_limited: 0,
-        budget: u64::from(hours) * 60 * u64::from(RATE),
+        budget: u64::from(hours) * 60 * u64::from(rate()),
         worst_minutes: 0,
         live: Vec::new(),
     };

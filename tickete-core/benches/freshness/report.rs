@@ -64,10 +64,9 @@ pub struct Report {
 
 pub const WINDOWS: [(&str, u64); 3] = [("today", 1), ("7 days", 7), ("30 days", 30)];
 
-pub fn print(reports: &[Report], hours: u32) {
+pub fn print(reports: &[Report], hours: u32, rate: u32) {
     println!(
-        "\n{} simulated hours after warm-up, 30 calls/min, default jobs; ages in minutes (p50 / p95 / worst)\n",
-        hours
+        "\n{hours} simulated hours after warm-up, {rate} calls/min, default jobs; ages in minutes (p50 / p95 / worst)\n"
     );
     println!("| policy | products | stale reads | today | 7 days | 30 days | targets held | never fetched | calls (budget share) | 429s |");
     println!("|---|---|---|---|---|---|---|---|---|---|");

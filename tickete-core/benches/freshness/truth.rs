@@ -32,6 +32,11 @@ pub struct Model {
     pub unknown_share: f64,
     /// Share of products closed on two weekdays (`[]` that never changes).
     pub closed_share: f64,
+    /// When set, the share of closed days instead: each product closes each weekday with
+    /// probability 0.8 × it, and any other date at random with the rest.
+    pub closed_days: Option<f64>,
+    /// Zipf exponent of shoppers' interest by product rank.
+    pub zipf: f64,
     /// Dates simulated ahead of today.
     pub horizon_days: u64,
 }
@@ -47,6 +52,8 @@ impl Model {
             base_per_hour: 0.05,
             unknown_share: 0.03,
             closed_share: 0.4,
+            closed_days: None,
+            zipf: 1.0,
             horizon_days: 31,
         }
     }
@@ -69,8 +76,10 @@ pub struct ProductTruth {
     pub factor: f64,
     /// The partner answers 404 for every date.
     pub unknown: bool,
-    /// Weekdays (0 = Monday) with nothing on sale.
-    pub closed_weekdays: [Option<u32>; 2],
+    /// Weekdays with nothing on sale (bit 0 = Monday).
+    pub closed_weekdays: u8,
+    /// Probability that any other date is closed (drawn per date from the seed).
+    pub random_closed: f64,
     /// Shoppers' interest, relative (Zipf by a seeded rank).
     pub popularity: f64,
 }
@@ -99,15 +108,27 @@ impl Truth {
                     < model.hot_share * if rank < model.products / 5 { 3.0 } else { 0.5 };
                 let closed = rng.unit() < model.closed_share;
                 let first = (rng.next() % 7) as u32;
+                let unknown = rng.unit() < model.unknown_share;
+                let (closed_weekdays, random_closed) = match model.closed_days {
+                    None if closed => ((1u8 << first) | (1u8 << ((first + 3) % 7)), 0.0),
+                    None => (0, 0.0),
+                    Some(share) => {
+                        let mut mask = 0u8;
+                        for weekday in 0..7 {
+                            if rng.unit() < 0.8 * share {
+                                mask |= 1 << weekday;
+                            }
+                        }
+                        // The rest of the share at random over the remaining dates.
+                        (mask, (0.2 * share / (1.0 - 0.8 * share)).min(1.0))
+                    }
+                };
                 ProductTruth {
                     factor: if hot { model.hot_factor } else { 1.0 },
-                    unknown: rng.unit() < model.unknown_share,
-                    closed_weekdays: if closed {
-                        [Some(first), Some((first + 3) % 7)]
-                    } else {
-                        [None, None]
-                    },
-                    popularity: 1.0 / f64::from(rank + 1),
+                    unknown,
+                    closed_weekdays,
+                    random_closed,
+                    popularity: 1.0 / f64::from(rank + 1).powf(model.zipf),
                 }
             })
             .collect();
@@ -124,8 +145,16 @@ impl Truth {
     }
 
     pub fn is_closed(&self, id: u32, date: NaiveDate) -> bool {
+        let product = self.product(id);
         let weekday = date.weekday().num_days_from_monday();
-        self.product(id).closed_weekdays.contains(&Some(weekday))
+        if product.closed_weekdays & (1 << weekday) != 0 {
+            return true;
+        }
+        product.random_closed > 0.0 && {
+            let day = u64::try_from(date.num_days_from_ce()).unwrap_or(0);
+            let mut draw = SplitMix(self.model.seed ^ (u64::from(id) << 32) ^ day);
+            draw.unit() < product.random_closed
+        }
     }
 
     /// Change rate per hour of (product, date) when today is `today`.
