@@ -50,7 +50,9 @@ fn warm_up_minutes() -> u64 {
 const READS_PER_MINUTE: u32 = 200;
 
 fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok().and_then(|value| value.parse().ok())
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
 }
 
 /// Calls a minute the simulated partner allows (`FRESHNESS_RATE`, default 30).
@@ -247,7 +249,9 @@ async fn simulate(
             let ahead = date_cumulative.partition_point(|c| *c <= pick).min(29) as u64;
             let date = today + Days::new(ahead);
             let product = ProductId::new(id).expect("positive");
-            engine.note_read(product, date);
+            // Each read from one of 20,000 shoppers, counted as the public routes count them.
+            let shopper = 0x0a00_0000 + (readers.next() % 20_000) as u32;
+            engine.note_read_by(std::net::Ipv4Addr::from(shopper).into(), product, date);
             if !measuring {
                 continue;
             }

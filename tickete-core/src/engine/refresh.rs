@@ -187,6 +187,27 @@ impl RefreshPolicy {
         self.tally().window(product);
     }
 
+    /// [`Self::note_read`] by a client address, within what one client may add.
+    pub fn note_client_read(
+        &self,
+        client: std::net::IpAddr,
+        product: ProductId,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+    ) {
+        self.tally().client_pair(client, product, date, now);
+    }
+
+    /// [`Self::note_dates_read`] by a client address, within what one client may add.
+    pub fn note_client_dates_read(
+        &self,
+        client: std::net::IpAddr,
+        product: ProductId,
+        now: DateTime<Utc>,
+    ) {
+        self.tally().client_window(client, product, now);
+    }
+
     /// The reads counted since the last flush, dates reads spread over `window`.
     pub fn take_reads(&self, window: &[NaiveDate]) -> Vec<ReadDelta> {
         self.tally().take(window)
@@ -416,21 +437,46 @@ impl Engine {
         self.inner.refresh.demand()
     }
 
-    /// Counts a public read of (product, date) into the policy's importance (the slots
-    /// route). Dates outside `[today, today + 62 days]` are not counted (bounded memory).
-    /// Cheap: counted in memory, shared through the store by [`Engine::share_learning`].
+    /// Counts a read of (product, date) into the policy's importance, whoever made it (a
+    /// trusted caller; public reads go through [`Engine::note_read_by`]). Dates outside
+    /// `[today, today + 62 days]` are not counted (bounded memory). Cheap: counted in
+    /// memory, shared through the store by [`Engine::share_learning`].
     pub fn note_read(&self, product: ProductId, date: NaiveDate) {
-        let ahead = (date - self.today()).num_days();
-        if (0..=i64::from(super::MAX_WINDOW_DAYS)).contains(&ahead) {
+        if self.in_read_window(date) {
             self.inner.refresh.note_read(product, date);
         }
     }
 
-    /// Counts a public read of a product's dates (the dates route): one read spread evenly
-    /// over the dates route's window (`[today, today + 2 months)`), so a calendar view weighs
-    /// as much as one slots read and every date it shows gains a little importance.
+    /// Counts a public read of (product, date) by `client` (the slots route): a client's
+    /// repeated reads count once and what one client adds is bounded (see
+    /// [`policy::clients`](super::policy::clients)), so no single client steers the budget.
+    pub fn note_read_by(&self, client: std::net::IpAddr, product: ProductId, date: NaiveDate) {
+        if self.in_read_window(date) {
+            let now = self.inner.clock.now();
+            self.inner
+                .refresh
+                .note_client_read(client, product, date, now);
+        }
+    }
+
+    fn in_read_window(&self, date: NaiveDate) -> bool {
+        let ahead = (date - self.today()).num_days();
+        (0..=i64::from(super::MAX_WINDOW_DAYS)).contains(&ahead)
+    }
+
+    /// Counts a read of a product's dates (the dates route): one read spread evenly over the
+    /// dates route's window (`[today, today + 2 months)`), so a calendar view weighs as much
+    /// as one slots read and every date it shows gains a little importance.
     pub fn note_dates_read(&self, product: ProductId) {
         self.inner.refresh.note_dates_read(product);
+    }
+
+    /// [`Engine::note_dates_read`] by `client`, within what one client may add.
+    pub fn note_dates_read_by(&self, client: std::net::IpAddr, product: ProductId) {
+        let now = self.inner.clock.now();
+        self.inner
+            .refresh
+            .note_client_dates_read(client, product, now);
     }
 
     /// Re-reads the jobs and the catalogue into the policy (targets, demand, regime).

@@ -174,8 +174,12 @@ async fn slots_of(
             }
         }
     }
-    // Answered reads (cached or not, never a 404) feed the refresh policy's importance.
-    state.engine().note_read(id, date);
+    // Answered reads (cached or not, never a 404) feed the refresh policy's importance,
+    // each client within its bound.
+    match client {
+        Some(address) => state.engine().note_read_by(address, id, date),
+        None => state.engine().note_read(id, date),
+    }
     let synced_at = entry.synced_at;
     let mut response = respond(entry, request);
     let now = state.engine().clock().now();
@@ -219,6 +223,7 @@ async fn dates_of(
     id: ProductId,
     request: &HeaderMap,
     wrapped: bool,
+    client: Option<IpAddr>,
 ) -> ApiResult<Response> {
     let key = CacheKey {
         product: id,
@@ -241,7 +246,10 @@ async fn dates_of(
     })
     .await?;
     // Answered dates reads count too, spread over the product's window.
-    state.engine().note_dates_read(id);
+    match client {
+        Some(address) => state.engine().note_dates_read_by(address, id),
+        None => state.engine().note_dates_read(id),
+    }
     Ok(response)
 }
 
@@ -274,9 +282,11 @@ pub async fn experience_slots(
 pub async fn experience_dates(
     State(state): State<AppState>,
     PathParam(id): PathParam,
+    Client(client): Client,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    dates_of(&state, parse_product_id(&id)?, &headers, false).await
+    let id = parse_product_id(&id)?;
+    dates_of(&state, id, &headers, false, client).await
 }
 
 /// Slots, wrapped in the data envelope.
@@ -308,9 +318,11 @@ pub async fn product_slots(
 pub async fn product_dates(
     State(state): State<AppState>,
     PathParam(id): PathParam,
+    Client(client): Client,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    dates_of(&state, parse_product_id(&id)?, &headers, true).await
+    let id = parse_product_id(&id)?;
+    dates_of(&state, id, &headers, true, client).await
 }
 
 /// One product.

@@ -12,6 +12,7 @@
 //!   `importance × P(changed since the last fetch) = w · (1 − e^(−λ·age))`, with λ the learnt
 //!   rate and `w` the horizon prior times the read boost.
 
+pub mod clients;
 pub mod estimator;
 pub mod learnt;
 mod pair_table;

@@ -1,6 +1,7 @@
 //! What shoppers read: the public slots and dates routes count each (product, date) asked
-//! for, decayed over time, bounded in memory, capped per product so one client hammering one
-//! product cannot take the budget from the others.
+//! for, decayed over time, bounded in memory. What one client address adds is bounded by
+//! [`ClientGuard`], so a product weighs as much as shoppers read it and one client hammering
+//! it cannot take the budget from the others.
 //!
 //! Reads are counted into a [`ReadTally`] (the hot path: one lock, one map entry), which the
 //! engine flushes to the store now and then as [`ReadDelta`]s; the store keeps every
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::clients::{ClientGuard, ClientRead};
 use super::pair_table::PairTable;
 use crate::domain::ProductId;
 
@@ -21,8 +23,6 @@ pub const HALF_LIFE_SECS: f64 = 6.0 * 3600.0;
 pub const MAX_PAIRS: usize = 100_000;
 /// Most a pair's reads can multiply its importance.
 pub const MAX_BOOST: f64 = 8.0;
-/// Largest share of all reads one product's pairs are credited with.
-pub const MAX_PRODUCT_SHARE: f64 = 0.2;
 
 /// Length of a period of stored read weights (weights are scaled to its start).
 pub const PERIOD_SECS: i64 = 7 * 86_400;
@@ -88,22 +88,58 @@ pub struct ReadDelta {
 pub struct ReadTally {
     pairs: PairTable<f64>,
     windows: HashMap<ProductId, f64>,
+    clients: ClientGuard,
 }
 
 impl ReadTally {
+    /// Counts a read of (product, date) by `client` at `now`, if the client's bound lets it
+    /// add one (see [`ClientGuard`]).
+    pub fn client_pair(
+        &mut self,
+        client: std::net::IpAddr,
+        product: ProductId,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+    ) {
+        let read = ClientRead::Pair(product, date);
+        if let Some(weight) = self.clients.admit(client, read, now) {
+            self.add_pair(product, date, weight);
+        }
+    }
+
+    /// Counts a read of a product's dates by `client` at `now`, within the client's bound.
+    pub fn client_window(
+        &mut self,
+        client: std::net::IpAddr,
+        product: ProductId,
+        now: DateTime<Utc>,
+    ) {
+        if let Some(weight) = self.clients.admit(client, ClientRead::Dates(product), now) {
+            self.add_window(product, weight);
+        }
+    }
+
     /// Counts a read of one (product, date) (the slots route). At most [`MAX_PAIRS`] pairs
     /// are counted between flushes.
     pub fn pair(&mut self, product: ProductId, date: NaiveDate) {
+        self.add_pair(product, date, 1.0);
+    }
+
+    fn add_pair(&mut self, product: ProductId, date: NaiveDate, weight: f64) {
         if self.pairs.len() < MAX_PAIRS || self.pairs.get(product, date).is_some() {
-            *self.pairs.get_or_insert_with(product, date, f64::default) += 1.0;
+            *self.pairs.get_or_insert_with(product, date, f64::default) += weight;
         }
     }
 
     /// Counts a read of a product's dates (the dates route): spread over its window when
     /// flushed.
     pub fn window(&mut self, product: ProductId) {
+        self.add_window(product, 1.0);
+    }
+
+    fn add_window(&mut self, product: ProductId, weight: f64) {
         if self.windows.len() < MAX_PAIRS || self.windows.contains_key(&product) {
-            *self.windows.entry(product).or_default() += 1.0;
+            *self.windows.entry(product).or_default() += weight;
         }
     }
 
@@ -183,7 +219,8 @@ impl Reads {
     }
 
     /// How much reads raise the pair's importance: 1 (no reads) up to `1 + MAX_BOOST`, by its
-    /// reads relative to the mean pair read, with its product's share capped.
+    /// reads relative to the mean pair read. A popular product is not capped: what one
+    /// client can add is bounded where reads are counted.
     pub fn boost(&self, product: ProductId, date: NaiveDate) -> f64 {
         let Some(&reads) = self.pairs.get(product, date) else {
             return 1.0;
@@ -192,13 +229,7 @@ impl Reads {
             return 1.0;
         }
         let mean = self.total / self.pairs.len() as f64;
-        let product_share = self.products.get(&product).copied().unwrap_or(0.0) / self.total;
-        let cap = if product_share > MAX_PRODUCT_SHARE {
-            MAX_PRODUCT_SHARE / product_share
-        } else {
-            1.0
-        };
-        1.0 + (reads * cap / mean).min(MAX_BOOST)
+        1.0 + (reads / mean).min(MAX_BOOST)
     }
 
     /// Replaces every count with `weights` (each pair's decayed reads at `now`, as loaded
@@ -332,21 +363,43 @@ mod tests {
     }
 
     #[test]
-    fn a_hammered_product_is_capped_and_others_keep_their_weight() {
+    fn a_product_many_clients_read_weighs_more_and_one_client_cannot_steer() {
         let now = DateTime::parse_from_rfc3339("2026-03-02T00:00:00Z")
             .unwrap()
             .to_utc();
         let date = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
-        let mut reads = Reads::default();
-        for product in 2..=20 {
-            reads.add(pid(product), date, 1.0, now);
+        let client = |n: u32| std::net::IpAddr::from([10, 0, (n >> 8) as u8, n as u8]);
+        let boosts = |tally: &mut ReadTally| {
+            let mut reads = Reads::default();
+            let deltas = tally.take(&[date]);
+            reads.replace(deltas.iter().map(|d| ((d.product, d.date), d.count)), now);
+            (reads.boost(pid(1), date), reads.boost(pid(2), date))
+        };
+        // 60 shoppers read product 1, 40 others one product each.
+        let mut shoppers = ReadTally::default();
+        for n in 0..60 {
+            shoppers.client_pair(client(n), pid(1), date, now);
         }
-        reads.add(pid(1), date, 1_000_000.0, now);
-        assert!(reads.boost(pid(1), date) <= 1.0 + MAX_BOOST);
-        // Its share is capped at 20 %: it weighs like a few pairs, not a million.
-        let hammered = reads.boost(pid(1), date);
-        let other = reads.boost(pid(2), date);
-        assert!(other >= 1.0);
-        assert!(hammered < 1.0 + MAX_BOOST + 1e-9);
+        for n in 0..40 {
+            shoppers.client_pair(client(100 + n), pid(2 + n), date, now);
+        }
+        let (popular, other) = boosts(&mut shoppers);
+        assert!(popular >= 1.0 + MAX_BOOST * 0.9, "{popular} vs {other}");
+        assert!(other < 2.0, "{other}");
+        // One client making the same 60 reads, and walking every date besides, adds what one
+        // shopper adds.
+        let mut hammered = ReadTally::default();
+        for _ in 0..60 {
+            hammered.client_pair(client(0), pid(1), date, now);
+        }
+        for day in 3..=31 {
+            let walked = NaiveDate::from_ymd_opt(2026, 3, day).unwrap();
+            hammered.client_pair(client(0), pid(1), walked, now);
+        }
+        for n in 0..40 {
+            hammered.client_pair(client(100 + n), pid(2 + n), date, now);
+        }
+        let (steered, other) = boosts(&mut hammered);
+        assert!((steered - other).abs() < 1e-9, "{steered} vs {other}");
     }
 }
