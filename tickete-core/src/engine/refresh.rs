@@ -376,6 +376,7 @@ fn choose_over_budget(state: &State, candidates: &[SyncTask], now: DateTime<Utc>
                 rate: 0.0,
                 read_boost: 1.0,
                 empty_day,
+                open_chance: 1.0,
             },
         };
         let rank = policy::rank(&view, Regime::Budget);
@@ -422,6 +423,10 @@ fn view_of(state: &State, task: &SyncTask, ahead: u32, now: DateTime<Utc>) -> Pa
         rate: state.learnt.rate(task.product, task.date, ahead),
         read_boost: state.reads.boost(task.product, task.date),
         empty_day: pair.is_some_and(|p| p.is_empty_day()),
+        open_chance: match pair {
+            Some(_) => 1.0,
+            None => state.learnt.open_chance(task.product, task.date),
+        },
     }
 }
 

@@ -1,5 +1,7 @@
 //! What the policy has learnt from fetches: per (product, date) observations and rate, per
-//! product and nearness its pooled rate, which products the partner does not know.
+//! product and nearness its pooled rate (and the catalogue's, for a product with no history
+//! yet), which products the partner does not know, and how likely a date not fetched yet is
+//! to be open, from its product's other dates on the same weekday.
 //!
 //! Plain data updated by [`Learnt::observe`]; the engine keeps one behind a lock and the
 //! policy reads it when ranking.
@@ -15,6 +17,12 @@ use crate::domain::ProductId;
 
 /// Observations pooled per (product, nearness bucket).
 const POOL_KEPT: usize = 48;
+/// Observations pooled per nearness bucket over the whole catalogue.
+const CATALOGUE_POOL_KEPT: usize = 400;
+/// Chance that a date is closed before anything is known of its product's weekday.
+pub const PRIOR_CLOSED: f64 = 0.2;
+/// Weight of [`PRIOR_CLOSED`] against the product's fetched dates of the same weekday.
+const CLOSED_PRIOR_WEIGHT: f64 = 1.0;
 /// Fetches in a row that found an empty day before the day counts as learnt-empty.
 pub const EMPTY_AFTER: u32 = 2;
 /// Rate believed of a pair nobody knows anything about yet: a change every six hours.
@@ -198,6 +206,20 @@ pub struct Learnt {
     pairs: PairTable<PairStats>,
     products: HashMap<ProductId, ProductStats>,
     pools: HashMap<(ProductId, u8), (VecDeque<Observation>, Option<f64>)>,
+    catalogue_pools: HashMap<u8, (VecDeque<Observation>, Option<f64>)>,
+}
+
+/// Adds `observation` to a pool of at most `kept` and re-estimates its rate.
+fn add_to_pool(
+    (pool, rate): &mut (VecDeque<Observation>, Option<f64>),
+    observation: Observation,
+    kept: usize,
+) {
+    pool.push_back(observation);
+    if pool.len() > kept {
+        pool.pop_front();
+    }
+    *rate = estimator::estimate(pool.make_contiguous());
 }
 
 impl Learnt {
@@ -231,12 +253,11 @@ impl Learnt {
     }
 
     fn pool(&mut self, product: ProductId, days_ahead: u32, observation: Observation) {
-        let (pool, rate) = self.pools.entry((product, bucket(days_ahead))).or_default();
-        pool.push_back(observation);
-        if pool.len() > POOL_KEPT {
-            pool.pop_front();
-        }
-        *rate = estimator::estimate(pool.make_contiguous());
+        let bucket = bucket(days_ahead);
+        let product_pool = self.pools.entry((product, bucket)).or_default();
+        add_to_pool(product_pool, observation, POOL_KEPT);
+        let catalogue_pool = self.catalogue_pools.entry(bucket).or_default();
+        add_to_pool(catalogue_pool, observation, CATALOGUE_POOL_KEPT);
     }
 
     /// Takes pairs as the store keeps them (loaded at start, written by another replica, or
@@ -275,16 +296,41 @@ impl Learnt {
     }
 
     /// The rate (per second) the policy believes for (product, date): the pair's own
-    /// estimate pooled with its product's at this nearness, else [`PRIOR_RATE`].
+    /// estimate pooled with its product's at this nearness; a product with no history at this
+    /// nearness borrows the catalogue's; [`PRIOR_RATE`] before anything was learnt.
     pub fn rate(&self, product: ProductId, date: NaiveDate, days_ahead: u32) -> f64 {
         let pair = self.pairs.get(product, date);
         let own = pair.and_then(|p| p.rate);
         let weight = pair.map_or(0.0, |p| estimator::weight_of(p.observations.len()));
+        let bucket = bucket(days_ahead);
         let pool = self
             .pools
-            .get(&(product, bucket(days_ahead)))
-            .and_then(|(_, rate)| *rate);
+            .get(&(product, bucket))
+            .and_then(|(_, rate)| *rate)
+            .or_else(|| {
+                self.catalogue_pools
+                    .get(&bucket)
+                    .and_then(|(_, rate)| *rate)
+            });
         estimator::pooled(own, weight, pool).unwrap_or(PRIOR_RATE)
+    }
+
+    /// How likely (product, date) is to be open, from what its product's fetched dates of the
+    /// same weekday last showed (a product closed on Mondays is likely closed next Monday):
+    /// `1 − (closed + PRIOR_CLOSED·w) / (fetched + w)`. A date fetched itself answers for
+    /// itself: 1 when its last fetch found slots, 0 when it found none.
+    pub fn open_chance(&self, product: ProductId, date: NaiveDate) -> f64 {
+        if let Some(pair) = self.pairs.get(product, date) {
+            return if pair.empty_streak > 0 { 0.0 } else { 1.0 };
+        }
+        let (mut fetched, mut closed) = (0.0, 0.0);
+        for (other, stats) in self.pairs.dates_of(product) {
+            if (*other - date).num_days() % 7 == 0 && stats.last_fetched.is_some() {
+                fetched += 1.0;
+                closed += f64::from(u8::from(stats.empty_streak > 0));
+            }
+        }
+        1.0 - (closed + PRIOR_CLOSED * CLOSED_PRIOR_WEIGHT) / (fetched + CLOSED_PRIOR_WEIGHT)
     }
 
     /// The pair's learnt state, if it was ever fetched.
@@ -322,6 +368,7 @@ impl Learnt {
         self.pairs.remove_product(product);
         self.products.remove(&product);
         self.pools.retain(|(id, _), _| *id != product);
+        // The catalogue's pools keep what the product taught: they describe the partner.
     }
 
     /// Pairs learnt to stay empty.
@@ -421,6 +468,61 @@ mod tests {
         assert_eq!(pooled, again);
         // A fetch older than the last one known teaches nothing.
         assert_eq!(writer.record(true, false, t0()), None);
+    }
+
+    #[test]
+    fn a_product_s_closed_weekday_makes_its_other_such_dates_likely_closed() {
+        let mut learnt = Learnt::default();
+        // 2026-03-02 is a Monday.
+        let monday =
+            |week: u64| NaiveDate::from_ymd_opt(2026, 3, 2).unwrap() + chrono::Days::new(7 * week);
+        let tuesday = |week: u64| monday(week) + chrono::Days::new(1);
+        let empty = Seen::Day {
+            changed: false,
+            empty: true,
+        };
+        let open = Seen::Day {
+            changed: true,
+            empty: false,
+        };
+        let before = learnt.open_chance(pid(1), monday(3));
+        assert!((before - (1.0 - PRIOR_CLOSED)).abs() < 1e-9, "{before}");
+        for week in 0..3 {
+            learnt.observe(pid(1), monday(week), 3, empty, t0());
+            learnt.observe(pid(1), tuesday(week), 3, open, t0());
+        }
+        let closed_monday = learnt.open_chance(pid(1), monday(3));
+        let open_tuesday = learnt.open_chance(pid(1), tuesday(3));
+        assert!(closed_monday < 0.25, "{closed_monday}");
+        assert!(open_tuesday > 0.9, "{open_tuesday}");
+        // Another product knows nothing of it; a fetched date answers for itself.
+        assert!((learnt.open_chance(pid(2), monday(3)) - (1.0 - PRIOR_CLOSED)).abs() < 1e-9);
+        assert_eq!(learnt.open_chance(pid(1), monday(0)), 0.0);
+        assert_eq!(learnt.open_chance(pid(1), tuesday(0)), 1.0);
+    }
+
+    #[test]
+    fn a_product_with_no_history_borrows_the_catalogue_s_rate() {
+        let mut learnt = Learnt::default();
+        let date = NaiveDate::from_ymd_opt(2026, 3, 5).unwrap();
+        let changed = Seen::Day {
+            changed: true,
+            empty: false,
+        };
+        // Product 1 changes on every 10-minute fetch: far faster than the prior.
+        for step in 0..8 {
+            learnt.observe(
+                pid(1),
+                date,
+                3,
+                changed,
+                t0() + Duration::minutes(10 * step),
+            );
+        }
+        let borrowed = learnt.rate(pid(2), date, 3);
+        assert!(borrowed > 10.0 * PRIOR_RATE, "{borrowed}");
+        // At another nearness nothing was learnt yet: the prior.
+        assert_eq!(learnt.rate(pid(2), date, 0), PRIOR_RATE);
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub struct PairView {
     pub read_boost: f64,
     /// Learnt to stay empty.
     pub empty_day: bool,
+    /// Chance that a never-fetched pair is open (see
+    /// [`Learnt::open_chance`](learnt::Learnt::open_chance)): what we serve for it (nothing)
+    /// differs from the partner's with this probability. 1 for fetched pairs.
+    pub open_chance: f64,
 }
 
 /// Order of queued pairs: higher tier first, then higher value.
@@ -118,14 +122,15 @@ pub fn importance(view: &PairView) -> f64 {
 pub fn rank(view: &PairView, regime: Regime) -> Rank {
     if regime == Regime::Budget && view.age.is_none() {
         // Never fetched, over budget: before any fetched pair, and among themselves by the
-        // same value as everything else, the stale reads a fetch prevents: importance × 1
-        // (what we serve certainly differs). A fresh store thus fills the most-read, nearest
-        // pairs first, not every product's day 3 before the most-read product's day 4; with
-        // no reads yet, importance is the horizon prior, nearest first. Within budget a new
-        // date waits its turn in date order (see below).
+        // same value as everything else, the stale reads a fetch prevents: importance × the
+        // chance that what we serve (nothing) differs, i.e. that the day is open. A fresh
+        // store thus fills the most-read, nearest pairs first, not every product's day 3
+        // before the most-read product's day 4, and a product's likely-closed weekdays last;
+        // with no reads yet, importance is the horizon prior, nearest first. Within budget a
+        // new date waits its turn in date order (see below).
         return Rank {
             tier: 2,
-            value: NEVER_FETCHED_FIRST * importance(view),
+            value: NEVER_FETCHED_FIRST * importance(view) * view.open_chance,
         };
     }
     // Never fetched sorts as older than anything fetched (within its date).
@@ -185,7 +190,9 @@ pub fn choose(views: &[PairView], regime: Regime) -> Option<usize> {
 /// fetch)` (never fetched: certainly stale), whatever its target. `None` when empty.
 pub fn choose_spare(views: &[PairView]) -> Option<usize> {
     let value = |view: &PairView| {
-        let stale = view.age.map_or(1.0, |age| 1.0 - (-view.rate * age).exp());
+        let stale = view
+            .age
+            .map_or(view.open_chance, |age| 1.0 - (-view.rate * age).exp());
         importance(view) * stale
     };
     let mut best: Option<(usize, f64)> = None;

@@ -47,6 +47,11 @@ impl<V> PairTable<V> {
         Some(&dates[at].1)
     }
 
+    /// Every date kept of `product`, in date order, with its value.
+    pub(crate) fn dates_of(&self, product: ProductId) -> &[(NaiveDate, V)] {
+        self.products.get(&product).map_or(&[], Vec::as_slice)
+    }
+
     /// The value of (product, date), made by `make` when there is none yet.
     pub(crate) fn get_or_insert_with(
         &mut self,

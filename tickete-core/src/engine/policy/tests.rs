@@ -18,6 +18,7 @@ fn view(
         rate: rate_per_hour / 3600.0,
         read_boost: 1.0,
         empty_day: false,
+        open_chance: 1.0,
     }
 }
 
