@@ -57,13 +57,35 @@ impl Engine {
                 .beat_process(&self.inner.process.id, now)
                 .await
             {
-                Ok(true) => {}
+                Ok(true) => self.count_servers(now).await,
                 Ok(false) => {
                     tracing::warn!("this process was taken for gone; registering again");
                     self.register_process().await;
                 }
                 Err(error) => tracing::warn!(%error, "could not report this process alive"),
             }
+        }
+    }
+
+    /// Counts the live servers on the store, which share the spare budget between them.
+    async fn count_servers(&self, now: chrono::DateTime<chrono::Utc>) {
+        let since = now - chrono::Duration::from_std(OWNER_LEASE).expect("lease fits");
+        let page = crate::store::PageRequest {
+            page: 1,
+            limit: crate::store::PageRequest::MAX_LIMIT,
+        };
+        match self.inner.store.list_processes(since, page).await {
+            Ok(live) => {
+                let servers = live
+                    .items
+                    .iter()
+                    .filter(|process| process.kind == crate::domain::ProcessKind::Server)
+                    .count();
+                self.inner
+                    .spare
+                    .set_servers(u32::try_from(servers).unwrap_or(u32::MAX));
+            }
+            Err(error) => tracing::debug!(%error, "could not count the live servers"),
         }
     }
 

@@ -7,9 +7,11 @@
 //!   target work: the midnight target cannot be held otherwise.
 //! - **Spare share** (SPEC §4, `TICKETE_SYNC_SPARE_SHARE`): by default the engine spends only
 //!   the calls its targets need. With a share `s`, it may spend `s` of what the targets leave
-//!   over (`rate − demand` calls a minute) on the pairs most likely stale.
+//!   over (`rate − demand` calls a minute) on the pairs most likely stale. Replicas on one
+//!   store spend it once between them: each takes its part by the live servers it counts at
+//!   each heartbeat.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -33,11 +35,21 @@ pub(super) struct SpareCalls {
     busy: AtomicBool,
     /// The midnight whose new dates are all fetched ahead.
     looked_ahead: Mutex<Option<NaiveDate>>,
+    /// Live servers on the store (this one included) at the last heartbeat; 0 before it.
+    servers: AtomicU32,
+}
+
+impl SpareCalls {
+    /// Records how many servers share the store's budget (counted at a heartbeat).
+    pub(super) fn set_servers(&self, servers: u32) {
+        self.servers.store(servers, Ordering::Relaxed);
+    }
 }
 
 impl Engine {
-    /// Calls a minute early refreshes may spend now: the configured share of the budget the
-    /// targets leave over (0 when the share is 0, or the targets need all of it).
+    /// Calls a minute this process's early refreshes may spend now: the configured share of
+    /// the budget the targets leave over (0 when the share is 0, or the targets need all of
+    /// it), divided among the live servers of the store so that together they spend it once.
     pub fn spare_calls_per_minute(&self) -> f64 {
         let share = self.inner.config.spare_share;
         if share <= 0.0 || self.inner.refresh.kind() != PolicyKind::Freshness {
@@ -45,7 +57,8 @@ impl Engine {
         }
         let rate = f64::from(self.inner.config.rate_per_minute.get());
         let demand = self.inner.refresh.demand().calls_per_minute;
-        (share.min(1.0) * (rate - demand)).max(0.0)
+        let servers = self.inner.spare.servers.load(Ordering::Relaxed).max(1);
+        (share.min(1.0) * (rate - demand)).max(0.0) / f64::from(servers)
     }
 
     fn spare_interval(&self) -> Option<chrono::Duration> {

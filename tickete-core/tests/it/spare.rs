@@ -64,6 +64,55 @@ async fn a_spare_share_spends_that_share_of_the_left_over_budget() {
     );
 }
 
+/// Two servers on one store spend the spare share once between them, not once each: each
+/// takes its part by the live servers it counts at its heartbeat.
+#[tokio::test(start_paused = true)]
+async fn two_servers_on_one_store_spend_the_spare_share_once() {
+    let config = EngineConfig {
+        rate_per_minute: NonZeroU32::new(30).unwrap(),
+        spare_share: 0.5,
+        ..EngineConfig::default()
+    };
+    let mut h = Harness::with_config(&[1, 2], config.clone()).await;
+    let job = SyncJob {
+        name: "hourly-today".into(),
+        schedule: "0 * * * *".into(),
+        window_days: 1,
+        enabled: true,
+    };
+    h.store.insert_job_if_missing(&job).await.unwrap();
+    let other = tickete_core::Engine::builder(h.store.clone(), h.source.clone())
+        .config(config)
+        .clock(h.clock.clone())
+        .build()
+        .await
+        .unwrap();
+    // Its own scheduler loop would do this; one planner is enough on a local queue.
+    other.update_policy().await.unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let other_worker = tokio::spawn({
+        let (other, stop) = (other.clone(), stop.clone());
+        async move { other.run(stop).await }
+    });
+    h.start_scheduler();
+    h.start_worker();
+    tokio::time::sleep(Duration::from_secs(2 * 3600)).await;
+    h.stop().await;
+    stop.cancel();
+    other_worker.await.unwrap();
+    let by_runs: u32 = runs_of(&h.store, "hourly-today")
+        .await
+        .iter()
+        .map(|run| run.counts.fetched + run.counts.failed)
+        .sum();
+    let spare = (h.source.calls().len() - by_runs as usize) as f64;
+    let once = 0.5 * (30.0 - 2.0 / 60.0) * 120.0;
+    assert!(
+        (0.95 * once..=once * 1.02).contains(&spare),
+        "{spare} early refreshes by two servers, the share once is about {once}"
+    );
+}
+
 /// Within budget, the date a window gains at midnight is fetched in the two hours before it,
 /// on idle budget, so the window holds its target from 00:00 (not from when the midnight run
 /// reaches its last date).
