@@ -211,6 +211,7 @@ async fn simulate(
         products,
         reads: 0,
         stale_reads: 0,
+        by_nearness: [(0, 0); 3],
         windows: [Ages::default(), Ages::default(), Ages::default()],
         held: 0,
         samples: 0,
@@ -284,6 +285,13 @@ async fn simulate(
             };
             report.reads += 1;
             report.stale_reads += u64::from(stale);
+            let nearness = match ahead {
+                0 => 0,
+                1..=6 => 1,
+                _ => 2,
+            };
+            report.by_nearness[nearness].0 += 1;
+            report.by_nearness[nearness].1 += u64::from(stale);
         }
         if !measuring {
             continue;

@@ -48,6 +48,8 @@ pub struct Report {
     pub products: u32,
     pub reads: u64,
     pub stale_reads: u64,
+    /// Reads and stale reads of today, days 1–6 and days 7–29.
+    pub by_nearness: [(u64, u64); 3],
     /// today, 7 days, 30 days.
     pub windows: [Ages; 3],
     /// Samples of any window within their target.
@@ -99,14 +101,19 @@ pub fn print(reports: &[Report], hours: u32, rate: u32) {
         );
     }
     for r in reports {
+        let stale = |(reads, stale): (u64, u64)| 100.0 * stale as f64 / reads.max(1) as f64;
         println!(
-            "{} at {}: oldest pair {:.1} h; targets held per window {:.2} / {:.2} / {:.2} %",
+            "{} at {}: oldest pair {:.1} h; targets held per window {:.2} / {:.2} / {:.2} %; \
+             stale reads of today / days 1-6 / days 7-29 {:.2} / {:.2} / {:.2} %",
             r.policy,
             r.products,
             r.worst_minutes as f64 / 60.0,
             r.windows[0].held_share(),
             r.windows[1].held_share(),
-            r.windows[2].held_share()
+            r.windows[2].held_share(),
+            stale(r.by_nearness[0]),
+            stale(r.by_nearness[1]),
+            stale(r.by_nearness[2]),
         );
     }
 }
