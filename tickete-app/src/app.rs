@@ -187,6 +187,12 @@ impl App {
         let config = WorkerConfig {
             allow_private: self.settings.feed.webhook_allow_private,
             release_claims_at_start: !self.is_shared(),
+            proxy: self
+                .settings
+                .feed
+                .webhook_proxy
+                .as_ref()
+                .map(|proxy| proxy.expose().to_owned()),
             ..WorkerConfig::default()
         };
         let worker = DeliveryWorker::new(engine.store().clone(), engine.clock().clone(), config)

@@ -20,6 +20,7 @@ const GLOBAL_SETTINGS: &[&str] = &[
     "log_format",
     "partner_sim",
     "webhook_allow_private",
+    "webhook_proxy",
 ];
 
 /// Subcommands that read no settings: the settings are hidden from their help.

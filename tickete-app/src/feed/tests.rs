@@ -318,3 +318,73 @@ async fn a_retrying_change_holds_back_later_changes_of_its_day() {
         .collect();
     assert_eq!(got, [ids[0], ids[2], ids[0], ids[1]]);
 }
+
+/// A proxy that answers 200 to every request and records each request line.
+async fn recording_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let seen = lines.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let line = String::from_utf8_lossy(&request)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            seen.lock().unwrap().push(line);
+            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+            let _ = socket.write_all(answer).await;
+        }
+    });
+    (url, lines)
+}
+
+/// `TICKETE_WEBHOOK_PROXY`: a delivery to a public target goes through the configured proxy
+/// (itself on loopback, as an operator's proxy often is on a private network), and private
+/// targets are refused before the proxy is asked: by literal address or by what the name
+/// resolves to.
+#[tokio::test]
+async fn a_configured_proxy_carries_deliveries_and_private_targets_are_still_refused() {
+    let (proxy, lines) = recording_proxy().await;
+    let config = || WorkerConfig {
+        proxy: Some(proxy.clone()),
+        ..WorkerConfig::default()
+    };
+    let public = setup("http://8.8.8.8/hook".into()).await;
+    assert_eq!(worker(&public, config()).round().await.unwrap(), 1);
+    assert_eq!(
+        the_delivery(&public.store).await.status,
+        DeliveryStatus::Succeeded
+    );
+    assert_eq!(
+        lines.lock().unwrap().as_slice(),
+        ["POST http://8.8.8.8/hook HTTP/1.1"]
+    );
+    for url in [
+        "http://localhost:9/hook",
+        "http://[::1]:9/hook",
+        "http://10.0.0.1/hook",
+    ] {
+        let private = setup(url.into()).await;
+        worker(&private, config()).round().await.unwrap();
+        let delivery = the_delivery(&private.store).await;
+        assert_eq!(delivery.status, DeliveryStatus::Pending, "{url}");
+        let error = delivery.last_error.unwrap();
+        assert!(error.contains("private"), "{url}: {error}");
+    }
+    assert_eq!(
+        lines.lock().unwrap().len(),
+        1,
+        "the proxy saw only the public target"
+    );
+}

@@ -38,6 +38,9 @@ pub struct WorkerConfig {
     /// Single node: at start, release claims a killed predecessor held (on a shared store
     /// they run out with their lease instead).
     pub release_claims_at_start: bool,
+    /// The proxy deliveries go through (`TICKETE_WEBHOOK_PROXY`); none by default, and never
+    /// one from the environment.
+    pub proxy: Option<String>,
 }
 
 impl Default for WorkerConfig {
@@ -52,6 +55,7 @@ impl Default for WorkerConfig {
             concurrency: 64,
             poll: Duration::from_secs(1),
             release_claims_at_start: false,
+            proxy: None,
         }
     }
 }
@@ -73,17 +77,28 @@ impl DeliveryWorker {
         clock: Arc<dyn Clock>,
         config: WorkerConfig,
     ) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(AddressGuard {
-                allow_private: config.allow_private,
-            }))
+        let builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .redirect(Policy::none())
             // A proxy from the environment (HTTPS_PROXY, ALL_PROXY…) would be the address the
             // guard checks, and the proxy would reach the private target: never use one.
             .no_proxy()
-            .user_agent("tickete-webhooks/1")
+            .user_agent("tickete-webhooks/1");
+        let builder = match &config.proxy {
+            // Direct: the guard filters the addresses the client connects to, so a name
+            // cannot resolve to a public address at the check and a private one at connect.
+            None => builder.dns_resolver(Arc::new(AddressGuard {
+                allow_private: config.allow_private,
+            })),
+            // Through the operator's proxy: the client resolves only the proxy (often on a
+            // private network); each target is checked before its request (`post`).
+            Some(proxy) => builder.proxy(
+                reqwest::Proxy::all(proxy)
+                    .map_err(|_| "TICKETE_WEBHOOK_PROXY is not a proxy URL".to_owned())?,
+            ),
+        };
+        let client = builder
             .build()
             .map_err(|e| format!("webhook client: {e}"))?;
         Ok(Self {
@@ -208,6 +223,11 @@ impl DeliveryWorker {
                 "refused: the URL's address is private or loopback".into(),
             );
         }
+        if !self.config.allow_private && self.config.proxy.is_some() {
+            if let Err(error) = check_target(&claimed.url).await {
+                return failed(None, error);
+            }
+        }
         let timestamp = self.clock.now().timestamp();
         let id = &claimed.delivery.event_id;
         let request = self
@@ -267,6 +287,29 @@ fn literal_private_host(url: &str) -> bool {
         Some(url::Host::Domain(_)) => false,
         None => true,
     }
+}
+
+/// Through a proxy the client never resolves the target, so it is resolved here: refused
+/// when any of its addresses is private (the proxy might pick that one). The proxy resolves
+/// the name again when it connects; it should refuse private targets too (a name whose
+/// answers change between the two lookups is beyond what this process can see).
+async fn check_target(url: &str) -> Result<(), String> {
+    let url = url::Url::parse(url).map_err(|_| "refused: not a URL".to_owned())?;
+    let Some(url::Host::Domain(host)) = url.host() else {
+        // IP literals were checked before.
+        return Ok(());
+    };
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addresses: Vec<_> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("could not resolve {host}: {e}"))?
+        .collect();
+    if addresses.is_empty() || addresses.iter().any(|address| is_private(address.ip())) {
+        return Err(format!(
+            "refused: {host} resolves to a private or loopback address"
+        ));
+    }
+    Ok(())
 }
 
 /// A short, secret-free reason for a failed request.

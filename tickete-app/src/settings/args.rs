@@ -121,7 +121,7 @@ pub struct LogArgs {
     pub log_format: Option<String>,
 }
 
-/// `TICKETE_WEBHOOK_ALLOW_PRIVATE`.
+/// `TICKETE_WEBHOOK_ALLOW_PRIVATE`, `TICKETE_WEBHOOK_PROXY`.
 #[derive(Debug, Clone, Default, Args, Serialize)]
 pub struct FeedArgs {
     /// Allow webhook URLs on loopback, private or link-local addresses (checked on the
@@ -129,6 +129,11 @@ pub struct FeedArgs {
     #[arg(long, env = "TICKETE_WEBHOOK_ALLOW_PRIVATE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_allow_private: Option<bool>,
+    /// Send webhook deliveries through this http(s) proxy (default: none; the system's
+    /// HTTPS_PROXY and the like are never used for webhooks). Targets are still checked.
+    #[arg(long, env = "TICKETE_WEBHOOK_PROXY")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_proxy: Option<String>,
 }
 
 /// The server's own settings.

@@ -156,12 +156,15 @@ pub struct LogSettings {
     pub json: bool,
 }
 
-/// `TICKETE_WEBHOOK_ALLOW_PRIVATE`.
+/// `TICKETE_WEBHOOK_ALLOW_PRIVATE`, `TICKETE_WEBHOOK_PROXY`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FeedSettings {
     /// Allow webhook URLs on loopback, private or link-local addresses.
     #[serde(default)]
     pub webhook_allow_private: bool,
+    /// The proxy webhook deliveries go through, if one is configured for them.
+    #[serde(default, deserialize_with = "read::webhook_proxy")]
+    pub webhook_proxy: Option<Secret>,
 }
 
 mod defaults {

@@ -163,11 +163,40 @@ fn bad_settings_are_named() {
             },
             "TICKETE_PARTNER_URL",
         ),
+        (
+            CommonArgs {
+                feed: FeedArgs {
+                    webhook_proxy: Some("socks5://user:hunter2@proxy:1080".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            "TICKETE_WEBHOOK_PROXY",
+        ),
     ];
     for (args, named) in cases {
         let error = Settings::resolve(&args).unwrap_err().to_string();
         assert!(error.contains(named), "{error}");
+        assert!(
+            !error.contains("hunter2"),
+            "a password in an error: {error}"
+        );
     }
+    let proxied = Settings::resolve(&CommonArgs {
+        feed: FeedArgs {
+            webhook_proxy: Some("http://proxy.internal:3128".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    let proxy = proxied.feed.webhook_proxy.as_ref().map(|p| p.expose());
+    assert_eq!(proxy, Some("http://proxy.internal:3128"));
+    assert!(Settings::resolve(&CommonArgs::default())
+        .unwrap()
+        .feed
+        .webhook_proxy
+        .is_none());
     let lease = server(
         CommonArgs::default(),
         ServerArgs {

@@ -189,6 +189,25 @@ pub(crate) mod read {
         })
     }
 
+    /// An http(s) proxy URL (it may hold credentials, so it is kept as a secret); empty
+    /// means none.
+    pub fn webhook_proxy<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)?.filter(|v| !v.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let shown = redact_url(&text);
+        let url = url::Url::parse(&text).map_err(|e| {
+            D::Error::custom(format!("TICKETE_WEBHOOK_PROXY `{shown}` is not a URL: {e}"))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(D::Error::custom(format!(
+                "TICKETE_WEBHOOK_PROXY `{shown}` must be an http(s) URL with a host, such as \
+                 http://proxy.internal:3128"
+            )));
+        }
+        Ok(Some(Secret(text)))
+    }
+
     /// An empty value (a blank line in an env file) means unset.
     pub fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
         Ok(Option::<String>::deserialize(d)?

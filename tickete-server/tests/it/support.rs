@@ -110,6 +110,7 @@ impl TestServer {
                 },
                 feed: tickete_app::settings::FeedArgs {
                     webhook_allow_private: Some(options.webhook_allow_private),
+                    ..Default::default()
                 },
                 ..CommonArgs::default()
             };
