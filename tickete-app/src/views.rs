@@ -324,6 +324,27 @@ pub struct BudgetBody {
     pub held_until: Option<DateTime<Utc>>,
 }
 
+/// Partner calls spent per minute over the last hour, against the ceiling (the dashboard's
+/// budget chart).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetUseBody {
+    /// Ceiling.
+    pub rate_per_minute: u32,
+    /// The last 60 minutes, oldest first, the current (unfinished) one last.
+    pub minutes: Vec<MinuteCalls>,
+}
+
+/// Calls in one minute.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MinuteCalls {
+    /// Start of the minute.
+    pub at: DateTime<Utc>,
+    /// Partner calls spent in it, by every process sharing the budget.
+    pub calls: u32,
+}
+
 /// `GET /healthz` and `GET /readyz`.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

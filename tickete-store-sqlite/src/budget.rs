@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
-use tickete_core::engine::PartnerBudget;
+use tickete_core::engine::{minute_of, minute_start, PartnerBudget, CALLS_KEPT_MINUTES};
 use tickete_core::{Clock, StoreError};
 
 use crate::codec::{instant, parse_instant};
@@ -55,6 +55,28 @@ impl SqliteBudget {
     }
 }
 
+impl SqliteBudget {
+    /// Counts a call in its minute and forgets minutes past the kept ones. The call is taken
+    /// already: a failure here only costs the chart a call, so it is logged, not returned.
+    async fn count_call(&self, at: DateTime<Utc>) {
+        let minute = minute_of(at);
+        let counted = sqlx::query(
+            "INSERT INTO partner_calls (minute, calls) VALUES (?1, 1)
+                 ON CONFLICT (minute) DO UPDATE SET calls = calls + 1",
+        )
+        .bind(minute)
+        .execute(&self.pool)
+        .await;
+        let pruned = sqlx::query("DELETE FROM partner_calls WHERE minute < ?1")
+            .bind(minute - CALLS_KEPT_MINUTES)
+            .execute(&self.pool)
+            .await;
+        if let Err(error) = counted.and(pruned) {
+            tracing::warn!(%error, "could not count a partner call by minute");
+        }
+    }
+}
+
 #[async_trait]
 impl PartnerBudget for SqliteBudget {
     async fn acquire(&self) -> Result<(), StoreError> {
@@ -70,6 +92,7 @@ impl PartnerBudget for SqliteBudget {
             .await
             .map_err(db("take partner budget"))?;
             if taken.rows_affected() == 1 {
+                self.count_call(self.clock.now()).await;
                 return Ok(());
             }
             let (next_at, held_until): (i64, Option<i64>) =
@@ -100,6 +123,23 @@ impl PartnerBudget for SqliteBudget {
         .map_err(db("hold partner budget"))?;
         *self.known_hold.lock().expect("hold lock") = Some(until);
         Ok(())
+    }
+
+    async fn calls_by_minute(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, u32)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT minute, calls FROM partner_calls WHERE minute >= ?1 ORDER BY minute",
+        )
+        .bind(minute_of(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read partner calls"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(minute, calls)| (minute_start(minute), u32::try_from(calls).unwrap_or(0)))
+            .collect())
     }
 
     fn rate_per_minute(&self) -> u32 {

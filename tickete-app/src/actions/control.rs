@@ -4,7 +4,9 @@ use tickete_core::PageRequest;
 
 use super::Actions;
 use crate::error::ActionError;
-use crate::views::{BudgetBody, DemandBody, LiveBody, RunBody, SyncStatusBody};
+use crate::views::{
+    BudgetBody, BudgetUseBody, DemandBody, LiveBody, MinuteCalls, RunBody, SyncStatusBody,
+};
 
 impl Actions {
     /// `GET /sync/status`: pause flag, queue, partner budget and the latest run.
@@ -54,6 +56,30 @@ impl Actions {
                 per_client_per_minute: live.per_client_per_minute,
                 wait_ms: u64::try_from(live.wait.as_millis()).unwrap_or(u64::MAX),
             },
+        })
+    }
+
+    /// Partner calls spent per minute over the last hour (every process sharing the budget),
+    /// minutes without a call as 0.
+    pub async fn budget_use(&self) -> Result<BudgetUseBody, ActionError> {
+        use tickete_core::engine::{minute_of, minute_start};
+        let now = self.engine.clock().now();
+        let current = minute_of(now);
+        let first = current - 59;
+        let counted = self.engine.calls_by_minute(minute_start(first)).await?;
+        let minutes = (first..=current)
+            .map(|minute| {
+                let at = minute_start(minute);
+                let calls = counted
+                    .iter()
+                    .find(|(start, _)| *start == at)
+                    .map_or(0, |(_, calls)| *calls);
+                MinuteCalls { at, calls }
+            })
+            .collect();
+        Ok(BudgetUseBody {
+            rate_per_minute: self.engine.config().rate_per_minute.get(),
+            minutes,
         })
     }
 

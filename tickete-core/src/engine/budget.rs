@@ -44,6 +44,60 @@ pub trait PartnerBudget: Send + Sync + 'static {
     async fn admit_live(&self, _per_minute: u32) -> Result<bool, StoreError> {
         Ok(true)
     }
+    /// Calls spent per minute from the minute of `since` on, for everyone who shares this
+    /// budget: (start of the minute, calls), oldest first, minutes without a call left out.
+    /// Kept for [`CALLS_KEPT_MINUTES`].
+    async fn calls_by_minute(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, u32)>, StoreError>;
+}
+
+/// How long the calls spent per minute are kept (the dashboard shows the last hour).
+pub const CALLS_KEPT_MINUTES: i64 = 120;
+
+/// The minute of `at`, as whole minutes since the epoch (how the stores key calls).
+pub fn minute_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(60)
+}
+
+/// The start of minute `minute` (as [`minute_of`] counts them).
+pub fn minute_start(minute: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(minute.saturating_mul(60), 0).unwrap_or_default()
+}
+
+/// Calls per minute in memory, for a budget that lives in one process.
+#[derive(Debug, Default)]
+pub struct CallsByMinute(Mutex<std::collections::VecDeque<(i64, u32)>>);
+
+impl CallsByMinute {
+    /// Counts one call at `at`, forgetting minutes older than [`CALLS_KEPT_MINUTES`].
+    pub fn record(&self, at: DateTime<Utc>) {
+        let minute = minute_of(at);
+        let mut minutes = self.0.lock().expect("calls lock");
+        match minutes.back_mut() {
+            Some((last, calls)) if *last == minute => *calls += 1,
+            _ => minutes.push_back((minute, 1)),
+        }
+        while minutes
+            .front()
+            .is_some_and(|(first, _)| *first < minute - CALLS_KEPT_MINUTES)
+        {
+            minutes.pop_front();
+        }
+    }
+
+    /// The counted minutes from the minute of `since` on.
+    pub fn since(&self, since: DateTime<Utc>) -> Vec<(DateTime<Utc>, u32)> {
+        let from = minute_of(since);
+        self.0
+            .lock()
+            .expect("calls lock")
+            .iter()
+            .filter(|(minute, _)| *minute >= from)
+            .map(|(minute, calls)| (minute_start(*minute), *calls))
+            .collect()
+    }
 }
 
 /// Governor clock driven by tokio time, so paused-time tests pace exactly like production.
@@ -87,6 +141,7 @@ pub struct Pacer {
     hold: Mutex<Option<(tokio::time::Instant, DateTime<Utc>)>>,
     /// Wakes calls waiting out a hold when it is lifted.
     hold_lifted: tokio::sync::Notify,
+    calls: CallsByMinute,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -114,6 +169,7 @@ impl Pacer {
             clock,
             hold: Mutex::new(None),
             hold_lifted: tokio::sync::Notify::new(),
+            calls: CallsByMinute::default(),
         }
     }
 
@@ -146,7 +202,10 @@ impl PartnerBudget for Pacer {
                 continue;
             }
             match self.limiter.check() {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.calls.record(self.clock.now());
+                    return Ok(());
+                }
                 Err(not_until) => {
                     let wait = not_until.wait_time_from(self.governor_clock.now());
                     tokio::time::sleep(wait).await;
@@ -187,5 +246,12 @@ impl PartnerBudget for Pacer {
             .lock()
             .expect("pacer hold lock")
             .map(|(_, wall)| wall)
+    }
+
+    async fn calls_by_minute(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, u32)>, StoreError> {
+        Ok(self.calls.since(since))
     }
 }

@@ -35,7 +35,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify};
 
-pub use budget::{pacing_interval, Pacer, PartnerBudget, PACING_MARGIN};
+pub use budget::{
+    minute_of, minute_start, pacing_interval, CallsByMinute, Pacer, PartnerBudget,
+    CALLS_KEPT_MINUTES, PACING_MARGIN,
+};
 pub use config::{EngineConfig, RetryPolicy, DEFAULT_MAX_HOLD};
 pub use freshness::{job_freshness, record_freshness, JobFreshness};
 pub use lifeline::{HEARTBEAT, OWNER_LEASE};
@@ -311,6 +314,15 @@ impl Engine {
             tracing::info!(%until, "partner rate-limit hold lifted by an operator");
         }
         Ok(lifted)
+    }
+
+    /// Partner calls spent per minute since `since`, by every process sharing the budget
+    /// (see [`PartnerBudget::calls_by_minute`]).
+    pub async fn calls_by_minute(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, u32)>, StoreError> {
+        self.inner.budget.calls_by_minute(since).await
     }
 
     /// Whether a run of `job` is in progress.

@@ -68,6 +68,36 @@ pub async fn a_hold_stops_calls_until_it_is_lifted(budget: Arc<dyn PartnerBudget
     assert_eq!(budget.clear_hold().await.expect("clear again"), None);
 }
 
+/// Every call taken is counted in its minute, for everyone who shares the budget: three
+/// calls are three in the minutes since just before the first.
+pub async fn calls_are_counted_by_minute(budget: Arc<dyn PartnerBudget>) {
+    let since = Utc::now() - chrono::Duration::seconds(1);
+    let before: u32 = budget
+        .calls_by_minute(since)
+        .await
+        .expect("calls by minute")
+        .iter()
+        .map(|(_, calls)| calls)
+        .sum();
+    for _ in 0..3 {
+        budget.acquire().await.expect("call");
+    }
+    let minutes = budget
+        .calls_by_minute(since)
+        .await
+        .expect("calls by minute");
+    let counted: u32 = minutes.iter().map(|(_, calls)| calls).sum();
+    assert_eq!(counted - before, 3, "{minutes:?}");
+    assert!(
+        minutes
+            .iter()
+            .all(|(minute, _)| *minute > since - chrono::Duration::minutes(1)),
+        "{minutes:?}"
+    );
+    let later = Utc::now() + chrono::Duration::minutes(2);
+    assert!(budget.calls_by_minute(later).await.unwrap().is_empty());
+}
+
 /// One `#[tokio::test]` per budget contract case. `$make` is evaluated per test and must give
 /// `Option<(Arc<dyn PartnerBudget>, impl Teardown)>` for a budget of [`RATE_PER_MINUTE`];
 /// `None` skips (e.g. no Postgres).
@@ -77,6 +107,7 @@ macro_rules! budget_contract_tests {
         $crate::budget_contract_tests!(@cases $make;
             calls_are_spaced_by_the_rate,
             a_hold_stops_calls_until_it_is_lifted,
+            calls_are_counted_by_minute,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -72,6 +72,60 @@
       .forEach(function (k) { setLive(root, k, run[k]); });
   }
 
+  // The same words as layout::duration on the server.
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    if (seconds < 120) return seconds + " s";
+    if (seconds < 7200) return Math.floor(seconds / 60) + " min";
+    if (seconds < 172800) return (seconds / 3600).toFixed(1) + " h";
+    return (seconds / 86400).toFixed(1) + " d";
+  }
+
+  function applyDemand(s) {
+    setLive(document, "demandCalls", s.demand.callsPerMinute);
+    setLive(document, "demandShare", s.demand.budgetShare);
+    var over = s.demand.budgetShare > 1 ? "true" : "false";
+    document.querySelectorAll("[data-when-over]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-when-over") !== over;
+    });
+    var body = document.querySelector("tbody[data-live-freshness]");
+    if (!body || !s.freshness.length) return;
+    body.replaceChildren.apply(body, s.freshness.map(function (job) {
+      var tr = document.createElement("tr");
+      [job.job, job.pairs, job.withinTarget, job.neverFetched, duration(job.p95AgeSeconds),
+        duration(job.oldestAgeSeconds)
+      ].forEach(function (c) { tr.appendChild(cell(c)); });
+      return tr;
+    }));
+  }
+
+  // Moves the budget chart's bars (drawn by budget_chart.rs) to the latest minutes.
+  function applyBudgetUse(use) {
+    var svg = document.getElementById("budget-chart");
+    if (!svg || !use) return;
+    var height = Number(svg.getAttribute("data-height"));
+    var busiest = use.minutes.reduce(function (m, x) { return Math.max(m, x.calls); }, 0);
+    var scale = Math.max(use.ratePerMinute * 1.25, busiest);
+    var total = 0;
+    use.minutes.forEach(function (minute, index) {
+      total += minute.calls;
+      var bar = svg.querySelector('rect[data-minute="' + index + '"]');
+      if (!bar) return;
+      var h = scale > 0 ? Math.min(height, minute.calls / scale * height) : 0;
+      bar.setAttribute("y", (height - h).toFixed(1));
+      bar.setAttribute("height", h.toFixed(1));
+      var title = bar.querySelector("title");
+      if (title) title.textContent = minute.at.substr(11, 5) + " UTC: " + minute.calls + " calls";
+    });
+    var line = svg.querySelector("line.ceiling");
+    if (line && scale > 0) {
+      var y = (height - Math.min(height, use.ratePerMinute / scale * height)).toFixed(1);
+      line.setAttribute("y1", y);
+      line.setAttribute("y2", y);
+    }
+    setLive(document, "callsHour", total);
+  }
+
   function poll() {
     var runsBody = document.querySelector("tbody[data-live-runs]");
     var runRoot = document.querySelector("[data-live-run]");
@@ -104,6 +158,8 @@
         } else {
           setLive(document, "heldUntil", "none");
         }
+        applyDemand(s);
+        applyBudgetUse(live.budgetUse);
         if (runsBody && live.runs) {
           runsBody.replaceChildren.apply(runsBody, live.runs.map(runRow));
           var empty = document.querySelector(".empty");

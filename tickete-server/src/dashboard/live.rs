@@ -1,11 +1,12 @@
 //! Live figures for the pages' script (short polling): the sync state, the queue, the hold,
-//! the latest runs, and one run when asked.
+//! the demand and freshness, the budget's use over the last hour, the latest runs, and one
+//! run when asked.
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use tickete_app::views::{RunBody, SyncStatusBody};
+use tickete_app::views::{BudgetUseBody, RunBody, SyncStatusBody};
 use tickete_core::{PageRequest, RunId};
 
 use super::Operator;
@@ -22,6 +23,7 @@ pub struct LiveQuery {
 #[serde(rename_all = "camelCase")]
 struct LiveBody {
     status: SyncStatusBody,
+    budget_use: BudgetUseBody,
     runs: Vec<RunBody>,
     run: Option<RunBody>,
 }
@@ -38,6 +40,7 @@ pub async fn figures(
     let actions = state.actions();
     let result = async {
         let status = actions.sync_status().await?;
+        let budget_use = actions.budget_use().await?;
         let limit = query.runs.unwrap_or(0).min(PageRequest::MAX_LIMIT);
         let runs = if limit > 0 {
             actions
@@ -51,7 +54,12 @@ pub async fn figures(
             Some(id) => Some(actions.get_run(RunId(id)).await?),
             None => None,
         };
-        Ok::<_, tickete_app::ActionError>(LiveBody { status, runs, run })
+        Ok::<_, tickete_app::ActionError>(LiveBody {
+            status,
+            budget_use,
+            runs,
+            run,
+        })
     }
     .await;
     match result {

@@ -5,6 +5,7 @@
 //! translates forms to actions and results to pages.
 
 mod assets;
+mod budget_chart;
 mod forms;
 mod freshness;
 mod jobs;

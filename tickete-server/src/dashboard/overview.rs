@@ -24,8 +24,9 @@ pub async fn page(State(state): State<AppState>, operator: Operator) -> Response
             .list_runs(None, PageRequest { page: 1, limit: 10 })
             .await,
         actions.active_sessions().await,
+        actions.budget_use().await,
     ) {
-        (Ok(status), Ok(runs), Ok(sessions)) => {
+        (Ok(status), Ok(runs), Ok(sessions), Ok(budget_use)) => {
             let held = status.partner_budget.held_until;
             html! {
                 section.cards {
@@ -57,6 +58,10 @@ pub async fn page(State(state): State<AppState>, operator: Operator) -> Response
                         (button(&operator, "/admin/sync/clear-hold", "Clear hold", ""))
                     }
                 }
+                article.card #budget-use {
+                    h2 { "Budget use" }
+                    (super::budget_chart::chart(&budget_use))
+                }
                 (demand_and_freshness(&status))
                 (sync_form(&operator))
                 h2 { "Latest runs" }
@@ -65,7 +70,9 @@ pub async fn page(State(state): State<AppState>, operator: Operator) -> Response
                 (sessions_section(&operator, &sessions))
             }
         }
-        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => unavailable(error),
+        (Err(error), ..) | (_, Err(error), ..) | (_, _, Err(error), _) | (.., Err(error)) => {
+            unavailable(error)
+        }
     };
     layout::page(&operator, "Overview", "/admin", body)
 }
@@ -77,17 +84,16 @@ fn demand_and_freshness(status: &tickete_app::views::SyncStatusBody) -> Markup {
     html! {
         article.card #demand-card {
             h2 { "Demand against budget" }
-            p.big { (demand.calls_per_minute) " calls/min needed" }
-            @if demand.budget_share > 1.0 {
-                p.flash.failed role="status" {
-                    "The targets need " (demand.budget_share) "× the budget: the engine fetches what is most likely stale and read first; every pair is still fetched within 48 h."
-                }
-            } @else {
-                p.muted { (demand.budget_share) "× the budget: every target can be held." }
+            p.big { span data-live="demandCalls" { (demand.calls_per_minute) } " calls/min needed" }
+            p.flash.failed role="status" data-when-over="true" hidden[demand.budget_share <= 1.0] {
+                "The targets need " span data-live="demandShare" { (demand.budget_share) } "× the budget: the engine fetches what is most likely stale and read first; every pair is still fetched within 48 h."
+            }
+            p.muted data-when-over="false" hidden[demand.budget_share > 1.0] {
+                span data-live="demandShare" { (demand.budget_share) } "× the budget: every target can be held."
             }
             div.scroll { table {
                 thead { tr { th { "Job" } th { "Pairs" } th { "Within target" } th { "Never fetched" } th { "p95 age" } th { "Oldest" } } }
-                tbody {
+                tbody data-live-freshness {
                     @if status.freshness.is_empty() {
                         tr { td colspan="6" { "No enabled job sets a freshness target." } }
                     }

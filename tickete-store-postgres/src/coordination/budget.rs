@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
-use tickete_core::engine::PartnerBudget;
+use tickete_core::engine::{minute_of, minute_start, PartnerBudget, CALLS_KEPT_MINUTES};
 use tickete_core::StoreError;
 
 use crate::error::{column, db};
@@ -82,14 +82,26 @@ impl PostgresBudget {
 impl PartnerBudget for PostgresBudget {
     async fn acquire(&self) -> Result<(), StoreError> {
         loop {
+            // Taking the slot also counts the call in its minute (for the dashboard's chart)
+            // and forgets minutes past the kept ones, in the same round trip.
             let taken = sqlx::query(
-                "UPDATE partner_budget
-                    SET next_at = clock_timestamp() + $1 * INTERVAL '1 microsecond'
-                  WHERE id = 1
-                    AND next_at <= clock_timestamp()
-                    AND (held_until IS NULL OR held_until <= clock_timestamp())",
+                "WITH taken AS (
+                     UPDATE partner_budget
+                        SET next_at = clock_timestamp() + $1 * INTERVAL '1 microsecond'
+                      WHERE id = 1
+                        AND next_at <= clock_timestamp()
+                        AND (held_until IS NULL OR held_until <= clock_timestamp())
+                     RETURNING floor(extract(epoch FROM clock_timestamp()) / 60)::BIGINT AS minute
+                 ), pruned AS (
+                     DELETE FROM partner_calls
+                      WHERE minute < (SELECT minute FROM taken) - $2
+                 )
+                 INSERT INTO partner_calls (minute, calls)
+                 SELECT minute, 1 FROM taken
+                     ON CONFLICT (minute) DO UPDATE SET calls = partner_calls.calls + 1",
             )
             .bind(self.period_micros)
+            .bind(CALLS_KEPT_MINUTES)
             .execute(&self.pool)
             .await
             .map_err(db("take partner budget"))?;
@@ -116,6 +128,23 @@ impl PartnerBudget for PostgresBudget {
             }
             tokio::time::sleep(wait.max(MIN_POLL) + jitter).await;
         }
+    }
+
+    async fn calls_by_minute(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, u32)>, StoreError> {
+        let rows: Vec<(i64, i32)> = sqlx::query_as(
+            "SELECT minute, calls FROM partner_calls WHERE minute >= $1 ORDER BY minute",
+        )
+        .bind(minute_of(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read partner calls"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(minute, calls)| (minute_start(minute), u32::try_from(calls).unwrap_or(0)))
+            .collect())
     }
 
     async fn hold_until(&self, until: DateTime<Utc>) -> Result<(), StoreError> {

@@ -4,5 +4,6 @@
 mod browser;
 mod flows;
 mod forms;
+mod operator_trust;
 mod sessions;
 mod webhooks;
