@@ -190,3 +190,58 @@ async fn a_webhook_is_edited_from_its_page() {
     browser.close().await;
     server.stop().await;
 }
+
+/// Two replicas on Postgres share the sessions: a browser signs in on one and out on it, and
+/// a copy of its cookie is refused by the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_signed_out_on_one_replica_is_refused_by_another() {
+    let Ok(base) = std::env::var("TICKETE_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: TICKETE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let Some(browser) = Browser::start("dashboard sign-out on replicas").await else {
+        return;
+    };
+    let database = crate::support::Database::create(&base).await;
+    let partner = "http://127.0.0.1:9";
+    let one = crate::replicas::start_replica_at(&database.url, partner, 30).await;
+    let two = crate::replicas::start_replica_at(&database.url, partner, 30).await;
+    browser.open(&format!("{}/admin/login", one.base)).await;
+    let field = browser.client.find(Locator::Id("token")).await.unwrap();
+    field.send_keys(TOKEN).await.unwrap();
+    browser.click("#sign-in").await;
+    browser.wait_text("h1", "Overview").await;
+    let captured: Vec<String> = browser
+        .client
+        .get_all_cookies()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}={}", c.name(), c.value()))
+        .collect();
+    let captured = captured.join("; ");
+    let status_on = |base: String, cookie: String| async move {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(format!("{base}/admin"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(status_on(two.base.clone(), captured.clone()).await, 200);
+    browser.click("#sign-out").await;
+    browser.wait_text("h1", "Sign in").await;
+    assert_eq!(
+        status_on(two.base.clone(), captured).await,
+        303,
+        "the other replica refuses the signed-out session"
+    );
+    browser.close().await;
+    drop((one, two));
+    database.drop().await;
+}
