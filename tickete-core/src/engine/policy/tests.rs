@@ -133,4 +133,16 @@ fn over_budget_a_fresh_store_fills_the_most_read_nearest_pairs_first() {
     let overdue = view(0, Some(48.0 * 60.0), 1440, 1.0);
     let far_unread = view(60, None, 1440, 0.0);
     assert_eq!(choose(&[overdue, far_unread], Regime::Budget), Some(1));
+    // A day on a weekday its product was closed the last times comes after an open-looking
+    // day further out; it is still filled before any fetched pair.
+    let mut likely_closed_day_1 = view(1, None, 240, 0.0);
+    likely_closed_day_1.open_chance = 0.2;
+    assert_eq!(
+        choose(&[likely_closed_day_1, quiet_day_3], Regime::Budget),
+        Some(1)
+    );
+    assert_eq!(
+        choose(&[overdue, likely_closed_day_1], Regime::Budget),
+        Some(1)
+    );
 }
