@@ -23,7 +23,7 @@ const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 /// Default longest wait a 429 may impose (`PartnerConfig::max_hold`); a reset further out is
 /// clamped so a hostile or broken answer cannot stall the service for days. After it the
 /// engine simply asks again.
-pub(crate) const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(3600);
+pub(crate) use tickete_core::engine::DEFAULT_MAX_HOLD;
 
 /// Removes the API key from any text that could end up in a message or a log.
 #[derive(Clone, Default)]

@@ -12,7 +12,7 @@ use tickete_core::{EngineEvent, StoreError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::router;
+use crate::router::router;
 use crate::state::AppState;
 use crate::telemetry::metrics_handle;
 

@@ -5,19 +5,19 @@
 //! listener, so tests can bind port 0.
 
 pub mod allocator;
-pub mod app;
 pub mod cache;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod launch;
 pub mod openapi;
+pub mod router;
 pub mod routes;
 pub mod serve;
 pub mod state;
 pub mod telemetry;
 
-pub use app::router;
 pub use launch::{launch, LaunchError};
+pub use router::router;
 /// The bodies the API serves (they live in `tickete-app`, shared with the CLI).
 pub use tickete_app::views as dto;

@@ -32,8 +32,8 @@ use crate::error::ErrorBody;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Largest request head (request line and headers) hyper buffers; what is larger is refused
-/// with 431 before it is parsed. The router's own limits ([`crate::app::MAX_URI_BYTES`],
-/// [`crate::app::MAX_HEADER_BYTES`]) are lower and answer first.
+/// with 431 before it is parsed. The router's own limits ([`crate::router::MAX_URI_BYTES`],
+/// [`crate::router::MAX_HEADER_BYTES`]) are lower and answer first.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// Limits of the HTTP listener.

@@ -171,7 +171,7 @@ mod defaults {
     use super::*;
 
     pub fn rate_per_minute() -> NonZeroU32 {
-        NonZeroU32::new(30).expect("30 > 0")
+        tickete_core::engine::DEFAULT_RATE_PER_MINUTE
     }
     pub fn products() -> Vec<ProductId> {
         parse_products("14,15").expect("valid default")

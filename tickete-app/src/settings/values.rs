@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use tickete_core::ProductId;
 
 /// The partner the binaries use when none is configured.
-pub const DEFAULT_PARTNER_URL: &str = "https://leap-api.tickete.co";
+pub use tickete_partner::DEFAULT_PARTNER_URL;
 
 /// A secret (API key, admin token): `Debug` prints `***`, so no log line can carry it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,9 +27,8 @@ pub async fn slots(
         let (engine, _partner) = ctx.one_off_engine().await?;
         let max_age = std::time::Duration::from_secs(u64::from(seconds));
         let day = engine.slots_no_older_than(product, date, max_age).await?;
-        let age = day
-            .synced_at
-            .map(|at| (chrono::Utc::now() - at).num_seconds().max(0));
+        let now = engine.clock().now();
+        let age = day.synced_at.map(|at| (now - at).num_seconds().max(0));
         let said = match (day.live, age) {
             (None, Some(age)) => format!("stored data is {age} s old, within --max-age {seconds}"),
             (Some(LiveOutcome::Fetched), _) => "fetched from the partner just now".to_owned(),

@@ -52,13 +52,20 @@ pub struct EngineConfig {
     pub live: super::LiveSettings,
 }
 
-/// Default of [`EngineConfig::max_hold`]: one hour.
+/// Default of [`EngineConfig::max_hold`] (and of the partner client's): one hour.
 pub const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(3600);
+
+/// The partner's limit, and the default of [`EngineConfig::rate_per_minute`] (SPEC: about 30
+/// requests a minute).
+pub const DEFAULT_RATE_PER_MINUTE: NonZeroU32 = match NonZeroU32::new(30) {
+    Some(rate) => rate,
+    None => unreachable!(),
+};
 
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            rate_per_minute: NonZeroU32::new(30).expect("30 > 0"),
+            rate_per_minute: DEFAULT_RATE_PER_MINUTE,
             time_zone: Tz::UTC,
             retry: RetryPolicy::default(),
             max_in_flight: 4,

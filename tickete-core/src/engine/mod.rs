@@ -39,7 +39,7 @@ pub use budget::{
     minute_of, minute_start, pacing_interval, CallsByMinute, Pacer, PartnerBudget,
     CALLS_KEPT_MINUTES, PACING_MARGIN,
 };
-pub use config::{EngineConfig, RetryPolicy, DEFAULT_MAX_HOLD};
+pub use config::{EngineConfig, RetryPolicy, DEFAULT_MAX_HOLD, DEFAULT_RATE_PER_MINUTE};
 pub use freshness::{job_freshness, record_freshness, JobFreshness};
 pub use lifeline::{HEARTBEAT, OWNER_LEASE};
 pub use live::{LiveDay, LiveOutcome, LiveSettings};

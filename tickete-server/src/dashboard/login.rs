@@ -13,7 +13,7 @@ use super::layout::{bare, problem};
 use super::session::{
     cookie, cross_site_refusal, is_https, set_cookie, SESSION_COOKIE, SESSION_SECONDS,
 };
-use crate::app::{client_address, retry_wait};
+use crate::router::{client_address, retry_wait};
 use crate::state::AppState;
 
 fn login_page(status: StatusCode, refusal: Option<&str>) -> Response {

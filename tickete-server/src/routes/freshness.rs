@@ -30,7 +30,7 @@ impl FromRequestParts<AppState> for Client {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Client(crate::app::client_of(
+        Ok(Client(crate::router::client_of(
             state,
             &parts.headers,
             &parts.extensions,
