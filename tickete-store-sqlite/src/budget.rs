@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
-use tickete_core::engine::{minute_of, minute_start, PartnerBudget, CALLS_KEPT_MINUTES};
+use tickete_core::engine::{calls_from_rows, minute_of, PartnerBudget, CALLS_KEPT_MINUTES};
 use tickete_core::{Clock, StoreError};
 
 use crate::codec::{instant, parse_instant};
@@ -136,10 +136,7 @@ impl PartnerBudget for SqliteBudget {
         .fetch_all(&self.pool)
         .await
         .map_err(db("read partner calls"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(minute, calls)| (minute_start(minute), u32::try_from(calls).unwrap_or(0)))
-            .collect())
+        Ok(calls_from_rows(rows))
     }
 
     fn rate_per_minute(&self) -> u32 {

@@ -66,6 +66,14 @@ pub fn minute_start(minute: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(minute.saturating_mul(60), 0).unwrap_or_default()
 }
 
+/// Stored `(minute, calls)` rows (as [`minute_of`] counts minutes) as
+/// [`PartnerBudget::calls_by_minute`] answers them; a negative count reads as 0.
+pub fn calls_from_rows(rows: Vec<(i64, i64)>) -> Vec<(DateTime<Utc>, u32)> {
+    rows.into_iter()
+        .map(|(minute, calls)| (minute_start(minute), u32::try_from(calls).unwrap_or(0)))
+        .collect()
+}
+
 /// Calls per minute in memory, for a budget that lives in one process.
 #[derive(Debug, Default)]
 pub struct CallsByMinute(Mutex<std::collections::VecDeque<(i64, u32)>>);

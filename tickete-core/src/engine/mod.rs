@@ -36,7 +36,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify};
 
 pub use budget::{
-    minute_of, minute_start, pacing_interval, CallsByMinute, Pacer, PartnerBudget,
+    calls_from_rows, minute_of, minute_start, pacing_interval, CallsByMinute, Pacer, PartnerBudget,
     CALLS_KEPT_MINUTES, PACING_MARGIN,
 };
 pub use config::{EngineConfig, RetryPolicy, DEFAULT_MAX_HOLD, DEFAULT_RATE_PER_MINUTE};

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
-use tickete_core::engine::{minute_of, minute_start, PartnerBudget, CALLS_KEPT_MINUTES};
+use tickete_core::engine::{calls_from_rows, minute_of, PartnerBudget, CALLS_KEPT_MINUTES};
 use tickete_core::StoreError;
 
 use crate::error::{column, db};
@@ -134,17 +134,14 @@ impl PartnerBudget for PostgresBudget {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, u32)>, StoreError> {
-        let rows: Vec<(i64, i32)> = sqlx::query_as(
-            "SELECT minute, calls FROM partner_calls WHERE minute >= $1 ORDER BY minute",
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT minute, calls::BIGINT FROM partner_calls WHERE minute >= $1 ORDER BY minute",
         )
         .bind(minute_of(since))
         .fetch_all(&self.pool)
         .await
         .map_err(db("read partner calls"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(minute, calls)| (minute_start(minute), u32::try_from(calls).unwrap_or(0)))
-            .collect())
+        Ok(calls_from_rows(rows))
     }
 
     async fn hold_until(&self, until: DateTime<Utc>) -> Result<(), StoreError> {

@@ -21,6 +21,32 @@ async fn text_of(browser: &Browser, css: &str) -> String {
         .unwrap()
 }
 
+/// The browser's cookies for the page it is on, as a `Cookie` header value.
+async fn captured_cookie(browser: &Browser) -> String {
+    let cookies = browser.client.get_all_cookies().await.unwrap();
+    let pairs: Vec<String> = cookies
+        .iter()
+        .map(|c| format!("{}={}", c.name(), c.value()))
+        .collect();
+    pairs.join("; ")
+}
+
+/// The status of `GET {base}/admin` sent with `cookie` by another client (redirects not
+/// followed): 200 signed in, 303 to the sign-in page.
+async fn overview_status(base: &str, cookie: &str) -> u16 {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{base}/admin"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_budget_chart_and_the_demand_follow_the_partner_calls_live() {
     let Some(browser) = Browser::start("dashboard budget chart").await else {
@@ -100,37 +126,16 @@ async fn a_cookie_captured_before_sign_out_is_refused_after_it() {
     let server = TestServer::start(Options::default()).await;
     sign_in(&browser, &server, TOKEN).await;
     browser.wait_text("h1", "Overview").await;
-    let cookies = browser.client.get_all_cookies().await.unwrap();
-    let captured: Vec<String> = cookies
-        .iter()
-        .map(|c| format!("{}={}", c.name(), c.value()))
-        .collect();
-    let captured = captured.join("; ");
-    let replay = |cookie: String| {
-        let url = server.url("/admin");
-        async move {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap()
-                .get(url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
+    let captured = captured_cookie(&browser).await;
     assert_eq!(
-        replay(captured.clone()).await,
+        overview_status(&server.base, &captured).await,
         200,
         "the copy works while signed in"
     );
     browser.click("#sign-out").await;
     browser.wait_text("h1", "Sign in").await;
     assert_eq!(
-        replay(captured).await,
+        overview_status(&server.base, &captured).await,
         303,
         "a copy of the cookie is refused once its session is signed out"
     );
@@ -211,33 +216,12 @@ async fn a_cookie_signed_out_on_one_replica_is_refused_by_another() {
     field.send_keys(TOKEN).await.unwrap();
     browser.click("#sign-in").await;
     browser.wait_text("h1", "Overview").await;
-    let captured: Vec<String> = browser
-        .client
-        .get_all_cookies()
-        .await
-        .unwrap()
-        .iter()
-        .map(|c| format!("{}={}", c.name(), c.value()))
-        .collect();
-    let captured = captured.join("; ");
-    let status_on = |base: String, cookie: String| async move {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-            .get(format!("{base}/admin"))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
-    assert_eq!(status_on(two.base.clone(), captured.clone()).await, 200);
+    let captured = captured_cookie(&browser).await;
+    assert_eq!(overview_status(&two.base, &captured).await, 200);
     browser.click("#sign-out").await;
     browser.wait_text("h1", "Sign in").await;
     assert_eq!(
-        status_on(two.base.clone(), captured).await,
+        overview_status(&two.base, &captured).await,
         303,
         "the other replica refuses the signed-out session"
     );
