@@ -56,22 +56,28 @@ impl SqliteBudget {
 }
 
 impl SqliteBudget {
-    /// Counts a call in its minute and forgets minutes past the kept ones. The call is taken
-    /// already: a failure here only costs the chart a call, so it is logged, not returned.
+    /// Counts a call in its minute; the first call of a minute also forgets minutes past the
+    /// kept ones. The call is taken already: a failure here only costs the chart a call, so
+    /// it is logged, not returned.
     async fn count_call(&self, at: DateTime<Utc>) {
         let minute = minute_of(at);
-        let counted = sqlx::query(
+        let counted: Result<i64, sqlx::Error> = sqlx::query_scalar(
             "INSERT INTO partner_calls (minute, calls) VALUES (?1, 1)
-                 ON CONFLICT (minute) DO UPDATE SET calls = calls + 1",
+                 ON CONFLICT (minute) DO UPDATE SET calls = calls + 1
+              RETURNING calls",
         )
         .bind(minute)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await;
-        let pruned = sqlx::query("DELETE FROM partner_calls WHERE minute < ?1")
-            .bind(minute - CALLS_KEPT_MINUTES)
-            .execute(&self.pool)
-            .await;
-        if let Err(error) = counted.and(pruned) {
+        let pruned = match counted {
+            Ok(1) => sqlx::query("DELETE FROM partner_calls WHERE minute < ?1")
+                .bind(minute - CALLS_KEPT_MINUTES)
+                .execute(&self.pool)
+                .await
+                .map(drop),
+            other => other.map(drop),
+        };
+        if let Err(error) = pruned {
             tracing::warn!(%error, "could not count a partner call by minute");
         }
     }

@@ -11,13 +11,18 @@ use tickete_core::{EngineConfig, SyncJob};
 use crate::harness::{day, max_calls_in_any_minute, pid, runs_of, Harness};
 
 /// Partner calls in two hours with the given spare share, and the calls the runs made.
-async fn two_hours(spare_share: f64) -> (usize, u32, Vec<tokio::time::Instant>) {
-    let config = EngineConfig {
+/// Two products at 30 calls a minute with `spare_share`, and one job: today, hourly (2 calls
+/// an hour of the budget's 1,800).
+fn config(spare_share: f64) -> EngineConfig {
+    EngineConfig {
         rate_per_minute: NonZeroU32::new(30).unwrap(),
         spare_share,
         ..EngineConfig::default()
-    };
-    let mut h = Harness::with_config(&[1, 2], config).await;
+    }
+}
+
+async fn hourly_today(spare_share: f64) -> Harness {
+    let h = Harness::with_config(&[1, 2], config(spare_share)).await;
     let job = SyncJob {
         name: "hourly-today".into(),
         schedule: "0 * * * *".into(),
@@ -25,6 +30,11 @@ async fn two_hours(spare_share: f64) -> (usize, u32, Vec<tokio::time::Instant>) 
         enabled: true,
     };
     h.store.insert_job_if_missing(&job).await.unwrap();
+    h
+}
+
+async fn two_hours(spare_share: f64) -> (usize, u32, Vec<tokio::time::Instant>) {
+    let mut h = hourly_today(spare_share).await;
     h.start_scheduler();
     h.start_worker();
     tokio::time::sleep(Duration::from_secs(2 * 3600)).await;
@@ -68,21 +78,9 @@ async fn a_spare_share_spends_that_share_of_the_left_over_budget() {
 /// takes its part by the live servers it counts at its heartbeat.
 #[tokio::test(start_paused = true)]
 async fn two_servers_on_one_store_spend_the_spare_share_once() {
-    let config = EngineConfig {
-        rate_per_minute: NonZeroU32::new(30).unwrap(),
-        spare_share: 0.5,
-        ..EngineConfig::default()
-    };
-    let mut h = Harness::with_config(&[1, 2], config.clone()).await;
-    let job = SyncJob {
-        name: "hourly-today".into(),
-        schedule: "0 * * * *".into(),
-        window_days: 1,
-        enabled: true,
-    };
-    h.store.insert_job_if_missing(&job).await.unwrap();
+    let mut h = hourly_today(0.5).await;
     let other = tickete_core::Engine::builder(h.store.clone(), h.source.clone())
-        .config(config)
+        .config(config(0.5))
         .clock(h.clock.clone())
         .build()
         .await

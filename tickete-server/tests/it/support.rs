@@ -201,6 +201,19 @@ impl TestServer {
     }
 
     /// Starts a one-off sync of `days` days and waits for it to finish.
+    /// `GET /api/v1/admin/webhooks/{id}`'s `data`.
+    pub async fn webhook(&self, id: &str) -> Value {
+        let (status, body) = self
+            .admin(
+                reqwest::Method::GET,
+                &format!("/api/v1/admin/webhooks/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["data"].clone()
+    }
+
     pub async fn sync_days(&self, days: u32) -> Value {
         let (status, body) = self
             .admin(

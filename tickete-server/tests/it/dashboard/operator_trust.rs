@@ -182,16 +182,10 @@ async fn a_webhook_is_edited_from_its_page() {
     browser.click("#edit-webhook button").await;
     browser.wait_text(".flash.done", "saved").await;
     browser.screenshot("webhook-edited").await;
-    let (_, stored) = server
-        .admin(
-            reqwest::Method::GET,
-            &format!("/api/v1/admin/webhooks/{id}"),
-            None,
-        )
-        .await;
-    assert_eq!(stored["data"]["url"], "https://93.184.216.35/new");
-    assert_eq!(stored["data"]["events"], json!(["sync.run.finished"]));
-    assert_eq!(stored["data"]["description"], "pricing team");
+    let stored = server.webhook(&id).await;
+    assert_eq!(stored["url"], "https://93.184.216.35/new");
+    assert_eq!(stored["events"], json!(["sync.run.finished"]));
+    assert_eq!(stored["description"], "pricing team");
     browser.close().await;
     server.stop().await;
 }

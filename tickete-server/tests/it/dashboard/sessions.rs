@@ -166,28 +166,16 @@ async fn a_webhook_is_edited_from_its_page_with_the_apis_checks() {
         }
     };
     assert_eq!(save("https://93.184.216.35/new").await, 303);
-    let (_, stored) = server
-        .admin(
-            reqwest::Method::GET,
-            &format!("/api/v1/admin/webhooks/{id}"),
-            None,
-        )
-        .await;
-    assert_eq!(stored["data"]["url"], "https://93.184.216.35/new");
+    let stored = server.webhook(&id).await;
+    assert_eq!(stored["url"], "https://93.184.216.35/new");
     assert_eq!(
-        stored["data"]["events"],
+        stored["events"],
         serde_json::json!(["availability.changed"])
     );
-    assert_eq!(stored["data"]["description"], "pricing team");
+    assert_eq!(stored["description"], "pricing team");
     // A private target is refused as the API refuses it; nothing changes.
     assert_eq!(save("http://10.0.0.1/hook").await, 303);
-    let (_, after) = server
-        .admin(
-            reqwest::Method::GET,
-            &format!("/api/v1/admin/webhooks/{id}"),
-            None,
-        )
-        .await;
-    assert_eq!(after["data"]["url"], "https://93.184.216.35/new");
+    let after = server.webhook(&id).await;
+    assert_eq!(after["url"], "https://93.184.216.35/new");
     server.stop().await;
 }
