@@ -184,7 +184,6 @@ impl ReadTally {
 #[derive(Debug, Default)]
 pub struct Reads {
     pairs: PairTable<f64>,
-    products: HashMap<ProductId, f64>,
     total: f64,
     origin: Option<DateTime<Utc>>,
 }
@@ -203,7 +202,6 @@ impl Reads {
         if scale > 1e12 {
             // Re-base before the scaled counts overflow.
             self.pairs.values_mut().for_each(|value| *value /= scale);
-            self.products.values_mut().for_each(|value| *value /= scale);
             self.total /= scale;
             self.origin = Some(now);
             scale = 1.0;
@@ -214,7 +212,6 @@ impl Reads {
         }
         let added = count * scale;
         *self.pairs.get_or_insert_with(product, date, f64::default) += added;
-        *self.products.entry(product).or_default() += added;
         self.total += added;
     }
 
@@ -242,7 +239,6 @@ impl Reads {
         // Emptied, not replaced: the tables keep their capacity, so a reload of tens of
         // thousands of pairs every minute does not allocate (and fragment) them anew.
         self.pairs.clear();
-        self.products.clear();
         self.total = 0.0;
         self.origin = Some(now);
         for ((product, date), weight) in weights {
@@ -250,7 +246,6 @@ impl Reads {
                 continue;
             }
             *self.pairs.get_or_insert_with(product, date, f64::default) += weight;
-            *self.products.entry(product).or_default() += weight;
             self.total += weight;
         }
     }
@@ -266,20 +261,15 @@ impl Reads {
 
     /// Forgets dates before `today`.
     pub fn prune_before(&mut self, today: NaiveDate) {
-        let mut dropped: HashMap<ProductId, f64> = HashMap::new();
-        self.pairs.retain(|product, date, value| {
+        let mut dropped = 0.0;
+        self.pairs.retain(|_, date, value| {
             let keep = date >= today;
             if !keep {
-                *dropped.entry(product).or_default() += *value;
+                dropped += *value;
             }
             keep
         });
-        for (product, value) in dropped {
-            if let Some(total) = self.products.get_mut(&product) {
-                *total = (*total - value).max(0.0);
-            }
-            self.total = (self.total - value).max(0.0);
-        }
+        self.total = (self.total - dropped).max(0.0);
     }
 
     /// Pairs counted.
