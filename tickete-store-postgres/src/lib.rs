@@ -27,15 +27,13 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tickete_core::StoreError;
 
-mod catalogue;
 pub mod coordination;
+mod dialect;
 mod error;
 pub mod feed;
 mod inventory;
 mod learning;
-mod processes;
 mod readers;
-mod runs;
 mod webhooks;
 
 /// The migrations in `migrations/`, embedded in the binary.

@@ -4,10 +4,30 @@
 //! edge (messages name the operation and the database's error code, never SQL text), and the
 //! checks that turn stored integers back into domain values, and the row structs both decode
 //! into ([`rows`], generic over the column types the dialects spell differently, [`stored`]).
-//! The SQL itself stays in each store: the dialects differ.
+//!
+//! The capabilities whose SQL both databases accept are written here once, as macros a store
+//! crate invokes for its store type ([`impl_catalogue!`] and the like): they expand over the
+//! store's concrete driver types, with what differs asked of its [`Dialect`]. What truly
+//! differs (connection, migrations, applying a day, the budget, the Postgres queue and
+//! coordination, the fast read paths) stays in each store crate.
 
+mod catalogue;
+mod dialect;
+mod processes;
 pub mod rows;
+mod runs;
 pub mod stored;
+
+pub use dialect::Dialect;
+
+/// What the capability macros name, reached through this crate so that a store crate needs
+/// no dependency of its own for them.
+#[doc(hidden)]
+pub mod macro_support {
+    pub use crate::Dialect;
+    pub use async_trait::async_trait;
+    pub use {chrono, sqlx, tickete_core};
+}
 
 use sqlx::error::ErrorKind;
 use tickete_core::{PageRequest, PaxAvailability, ProductId, Slot, StoreError};

@@ -26,15 +26,13 @@ use sqlx::SqlitePool;
 use tickete_core::StoreError;
 
 mod budget;
-mod catalogue;
 mod codec;
+mod dialect;
 mod error;
 mod feed;
 mod inventory;
 mod learning;
-mod processes;
 mod readers;
-mod runs;
 mod webhooks;
 
 pub use budget::SqliteBudget;

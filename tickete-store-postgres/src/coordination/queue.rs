@@ -11,7 +11,10 @@ use tickete_core::{
 };
 
 use crate::error::{column, count, db, product_id};
-use crate::runs;
+use tickete_store_sql::rows::RUN_COLUMNS;
+
+/// A row of `runs` as Postgres stores it.
+type RunRow = tickete_store_sql::rows::RunRow<DateTime<Utc>, Vec<String>>;
 
 mod chosen;
 mod enqueue;
@@ -47,12 +50,28 @@ impl PostgresQueue {
         Ok(tx)
     }
 
+    /// The runs `ids` as they are now, in the order of `ids`.
     async fn reread(&self, ids: Vec<RunId>) -> Result<Vec<SyncRun>, StoreError> {
-        let mut runs = Vec::with_capacity(ids.len());
-        for id in ids {
-            runs.push(runs::read_run(&self.pool, id).await?);
-        }
-        Ok(runs)
+        let raw: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        let rows: Vec<RunRow> = sqlx::query_as(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE id = ANY($1)"
+        ))
+        .bind(&raw)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read runs"))?;
+        let read = rows
+            .into_iter()
+            .map(RunRow::into_run)
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.iter()
+            .map(|id| {
+                read.iter()
+                    .find(|run| run.id == *id)
+                    .cloned()
+                    .ok_or_else(|| StoreError::NotFound(format!("run {id}")))
+            })
+            .collect()
     }
 
     /// A queue claiming tasks as `replica`, each under a lease of `lease` (longer than one
@@ -259,11 +278,7 @@ impl WorkQueue for PostgresQueue {
                 .map_err(db("finish run"))?;
         }
         tx.commit().await.map_err(db("commit task outcome"))?;
-        let mut updated = Vec::with_capacity(touched.len());
-        for id in touched {
-            updated.push(runs::read_run(&self.pool, id).await?);
-        }
-        Ok(updated)
+        self.reread(touched).await
     }
 
     async fn supersede(&self, job: &str, now: DateTime<Utc>) -> Result<Vec<SyncRun>, StoreError> {

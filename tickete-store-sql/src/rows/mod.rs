@@ -1,10 +1,14 @@
 //! Row structs both stores decode into, generic over the column types where the dialects
 //! spell a value differently (see [`crate::stored`]), with their conversion to domain values.
 
+mod catalogue;
 mod feed;
 mod learning;
 mod runs;
 
+pub use catalogue::{
+    product_views, EntryRow, ProductRow, SlotCountRow, PRODUCT_COLUMNS, VIEW_COLUMNS,
+};
 pub use feed::{
     ClaimRow, DeliveryRow, EventRow, WebhookRow, DELIVERY_COLUMNS, EVENT_COLUMNS, WEBHOOK_COLUMNS,
 };

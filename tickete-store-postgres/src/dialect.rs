@@ -1,0 +1,41 @@
+//! Postgres as a [`Dialect`] of the shared SQL store, and the capabilities written once there.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{PgPool, Postgres};
+use tickete_store_sql::Dialect;
+
+use crate::PostgresStore;
+
+impl Dialect for PostgresStore {
+    type Db = Postgres;
+    type Instant = DateTime<Utc>;
+    type Day = NaiveDate;
+    type Texts = Vec<String>;
+    type Integer = i32;
+
+    const NAME: &'static str = "Postgres";
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const BEGIN_READ: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    const GREATEST: &'static str = "GREATEST";
+    const INTERRUPTED_RUN_RESETS: &'static str = ", outstanding = 0";
+
+    fn instant(at: DateTime<Utc>) -> DateTime<Utc> {
+        at
+    }
+
+    fn day(date: NaiveDate) -> NaiveDate {
+        date
+    }
+
+    fn texts(list: &[String]) -> Vec<String> {
+        list.to_vec()
+    }
+
+    fn pool(&self) -> &PgPool {
+        self.pool()
+    }
+}
+
+tickete_store_sql::impl_catalogue!(PostgresStore);
+tickete_store_sql::impl_processes!(PostgresStore);
+tickete_store_sql::impl_runs!(PostgresStore);

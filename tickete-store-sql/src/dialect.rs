@@ -1,0 +1,56 @@
+//! What the shared SQL code asks of a database: how values are spelled in its columns, how a
+//! transaction opens, and the few SQL words the two databases spell differently.
+//!
+//! The capabilities written once in this crate ([`impl_catalogue!`](crate::impl_catalogue) and
+//! the like) expand in each store crate over its concrete driver types, so sqlx's generic
+//! bounds never appear; a store crate implements this trait and invokes the macros. Every
+//! statement spells its parameters `$1`, `$2`, …, which both drivers bind by number.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tickete_core::StoreError;
+
+use crate::stored::Stored;
+
+/// A SQL database the shared capabilities run on.
+pub trait Dialect {
+    /// The sqlx driver.
+    type Db: sqlx::Database;
+    /// How an instant is stored: microseconds since the epoch, or `timestamptz`.
+    type Instant: Stored<DateTime<Utc>>;
+    /// How a calendar date is stored: `YYYY-MM-DD` text, or `date`.
+    type Day: Stored<NaiveDate>;
+    /// How a list of texts is stored: JSON text, or `text[]`.
+    type Texts: Stored<Vec<String>>;
+    /// How an `integer` column reads back: SQLite's 64-bit integer, or Postgres' 32-bit one.
+    type Integer: Stored<i64>;
+
+    /// The database's name in error messages (`"SQLite"`, `"Postgres"`).
+    const NAME: &'static str;
+    /// Opens a transaction that writes. SQLite takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a transaction that read first never fails to upgrade.
+    const BEGIN_WRITE: &'static str;
+    /// Opens a read of several statements that must see one snapshot.
+    const BEGIN_READ: &'static str;
+    /// The larger of two values of a row: SQLite's two-argument `max`, Postgres' `GREATEST`.
+    const GREATEST: &'static str;
+    /// What else an interrupted run resets: the Postgres queue counts a run's outstanding
+    /// tasks in a column of its own (`, outstanding = 0`); SQLite has nothing more.
+    const INTERRUPTED_RUN_RESETS: &'static str;
+
+    /// An instant as its column stores it.
+    fn instant(at: DateTime<Utc>) -> Self::Instant;
+    /// A date as its column stores it.
+    fn day(date: NaiveDate) -> Self::Day;
+    /// A list of texts as its column stores it.
+    fn texts(list: &[String]) -> Self::Texts;
+    /// The connection pool.
+    fn pool(&self) -> &sqlx::Pool<Self::Db>;
+    /// Called after a commit that changed what the public reads serve (products, days), so
+    /// read caches the store keeps see it.
+    fn served_write(&self) {}
+
+    /// `map_err` adapter naming the operation: `.map_err(Self::db("list products"))`.
+    fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |error| crate::classify(Self::NAME, operation, error)
+    }
+}
