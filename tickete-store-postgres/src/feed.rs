@@ -1,17 +1,15 @@
-//! The change feed's outbox ([`Events`]): written by `apply_day` in its transaction, read by
-//! sequence, pruned by age. Each write notifies [`CHANNEL`] on commit, so the delivery worker
-//! and the event stream of every replica wake without waiting for a poll.
+//! Writing the change feed's events: by `apply_day` inside its transaction, or one on its own.
+//! Reading and pruning them is written once in `tickete-store-sql`.
 
-use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
-use tickete_core::feed::{Event, EventType, Events, NewEvent};
+use tickete_core::feed::{Event, NewEvent};
 use tickete_core::served::EncodedDay;
 use tickete_core::{DaySnapshot, ProductId, StoreError};
 
 use crate::error::db;
 use crate::PostgresStore;
-use tickete_store_sql::rows::{self, EVENT_COLUMNS};
+use tickete_store_sql::rows;
 
 /// The `LISTEN` channel notified when events commit.
 pub const CHANNEL: &str = "tickete_events";
@@ -59,60 +57,13 @@ pub(crate) async fn record_change(
     insert(tx, &event).await.map(drop)
 }
 
-#[async_trait]
-impl Events for PostgresStore {
-    async fn append_event(&self, event: &NewEvent) -> Result<Event, StoreError> {
+impl PostgresStore {
+    /// Records one event on its own (not part of applying a day).
+    pub(crate) async fn append_one_event(&self, event: &NewEvent) -> Result<Event, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db("record event"))?;
         let stored = insert(&mut tx, event).await?;
         tx.commit().await.map_err(db("record event"))?;
         Ok(stored)
-    }
-
-    async fn events_after(
-        &self,
-        after: u64,
-        types: &[EventType],
-        limit: u32,
-    ) -> Result<Vec<Event>, StoreError> {
-        let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-        let rows: Vec<EventRow> = sqlx::query_as(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events
-             WHERE seq > $1 AND (cardinality($2::text[]) = 0 OR type = ANY($2))
-             ORDER BY seq LIMIT $3"
-        ))
-        .bind(i64::try_from(after).unwrap_or(i64::MAX))
-        .bind(&types)
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await
-        .map_err(db("read events"))?;
-        rows.into_iter().map(EventRow::into_event).collect()
-    }
-
-    async fn latest_event_seq(&self) -> Result<u64, StoreError> {
-        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM events")
-            .fetch_one(self.pool())
-            .await
-            .map_err(db("read events"))?;
-        Ok(u64::try_from(seq).unwrap_or(0))
-    }
-
-    async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM events WHERE created_at < $1")
-            .bind(before)
-            .execute(self.pool())
-            .await
-            .map_err(db("prune events"))?;
-        // Settled deliveries go with their event; pending ones stay (their attempt reports
-        // the event gone).
-        sqlx::query(
-            "DELETE FROM deliveries WHERE status <> 'pending'
-             AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.seq = deliveries.event_seq)",
-        )
-        .execute(self.pool())
-        .await
-        .map_err(db("prune events"))?;
-        Ok(done.rows_affected())
     }
 }
 

@@ -1,191 +1,19 @@
-//! Webhook subscriptions and their deliveries ([`Webhooks`]).
+//! Fanning events out to webhooks and claiming due deliveries: each replica claims its own
+//! deliveries (`SKIP LOCKED`), and one fan-out runs at a time.
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tickete_core::feed::{
-    join_types, AttemptResult, ClaimedDelivery, Delivery, DeliveryStatus, Webhook, WebhookPatch,
-    WebhookSecret, Webhooks,
-};
-use tickete_core::{Page, PageRequest, StoreError};
+use tickete_core::feed::ClaimedDelivery;
+use tickete_core::StoreError;
+use tickete_store_sql::rows::{self, DELIVERY_COLUMNS};
+use tickete_store_sql::webhooks::DUE_DELIVERIES;
 
-use crate::error::{db, limit_offset};
+use crate::error::db;
 use crate::PostgresStore;
-use tickete_store_sql::rows::{self, DELIVERY_COLUMNS, WEBHOOK_COLUMNS};
 
-type WebhookRow = rows::WebhookRow<DateTime<Utc>>;
-type DeliveryRow = rows::DeliveryRow<DateTime<Utc>, i32>;
 type ClaimRow = rows::ClaimRow<DateTime<Utc>, i32>;
 
-/// Deliveries due at $1, not leased, of enabled webhooks, each the earliest pending one of its
-/// (product, date) line.
-const DUE: &str = "
-    FROM deliveries AS d
-    JOIN webhooks AS w ON w.id = d.webhook_id
-    LEFT JOIN events AS e ON e.seq = d.event_seq
-    WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-      AND (d.lease_until IS NULL OR d.lease_until <= $1) AND w.enabled
-      AND (d.subject IS NULL OR NOT EXISTS (
-          SELECT 1 FROM deliveries AS o
-          WHERE o.webhook_id = d.webhook_id AND o.subject = d.subject
-            AND o.event_seq < d.event_seq AND o.status = 'pending'))
-    ORDER BY d.event_seq LIMIT $2
-    FOR UPDATE OF d SKIP LOCKED";
-
-fn not_found(what: &str, id: &str) -> StoreError {
-    StoreError::NotFound(format!("{what} {id}"))
-}
-
-#[async_trait]
-impl Webhooks for PostgresStore {
-    async fn create_webhook(&self, webhook: &Webhook) -> Result<Webhook, StoreError> {
-        sqlx::query(
-            "INSERT INTO webhooks (id, url, events, description, enabled, secret, created_at,
-                                   failing_since, cursor)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-                     (SELECT COALESCE(max(seq), 0) FROM events))",
-        )
-        .bind(&webhook.id)
-        .bind(&webhook.url)
-        .bind(join_types(&webhook.events))
-        .bind(&webhook.description)
-        .bind(webhook.enabled)
-        .bind(webhook.secret.expose())
-        .bind(webhook.created_at)
-        .bind(webhook.failing_since)
-        .execute(self.pool())
-        .await
-        .map_err(db("create webhook"))?;
-        self.get_webhook(&webhook.id).await
-    }
-
-    async fn list_webhooks(&self, page: PageRequest) -> Result<Page<Webhook>, StoreError> {
-        let (limit, offset) = limit_offset(page);
-        let rows: Vec<WebhookRow> = sqlx::query_as(&format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY position LIMIT $1 OFFSET $2"
-        ))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db("list webhooks"))?;
-        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM webhooks")
-            .fetch_one(self.pool())
-            .await
-            .map_err(db("list webhooks"))?;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(WebhookRow::into_webhook)
-                .collect::<Result<_, _>>()?,
-            total: u64::try_from(total).unwrap_or(0),
-        })
-    }
-
-    async fn get_webhook(&self, id: &str) -> Result<Webhook, StoreError> {
-        let row: Option<WebhookRow> = sqlx::query_as(&format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db("read webhook"))?;
-        row.ok_or_else(|| not_found("webhook", id))?.into_webhook()
-    }
-
-    async fn update_webhook(&self, id: &str, patch: &WebhookPatch) -> Result<Webhook, StoreError> {
-        let done = sqlx::query(
-            "UPDATE webhooks SET
-                 url = COALESCE($2, url),
-                 events = COALESCE($3, events),
-                 description = CASE WHEN $4 THEN $5 ELSE description END,
-                 failing_since = CASE WHEN $6 AND NOT enabled THEN NULL ELSE failing_since END,
-                 enabled = COALESCE($6, enabled),
-                 secret = COALESCE($7, secret)
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(&patch.url)
-        .bind(patch.events.as_deref().map(join_types))
-        .bind(patch.description.is_some())
-        .bind(patch.description.clone().flatten())
-        .bind(patch.enabled)
-        .bind(patch.secret.as_ref().map(WebhookSecret::expose))
-        .execute(self.pool())
-        .await
-        .map_err(db("update webhook"))?;
-        if done.rows_affected() == 0 {
-            return Err(not_found("webhook", id));
-        }
-        self.get_webhook(id).await
-    }
-
-    async fn delete_webhook(&self, id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
-            .bind(id)
-            .execute(self.pool())
-            .await
-            .map_err(db("delete webhook"))?;
-        if done.rows_affected() == 0 {
-            return Err(not_found("webhook", id));
-        }
-        Ok(())
-    }
-
-    async fn list_deliveries(
-        &self,
-        webhook: &str,
-        page: PageRequest,
-    ) -> Result<Page<Delivery>, StoreError> {
-        self.get_webhook(webhook).await?;
-        let (limit, offset) = limit_offset(page);
-        let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries AS d WHERE d.webhook_id = $1
-             ORDER BY d.event_seq DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(webhook)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db("list deliveries"))?;
-        let total: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE webhook_id = $1")
-                .bind(webhook)
-                .fetch_one(self.pool())
-                .await
-                .map_err(db("list deliveries"))?;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(DeliveryRow::into_delivery)
-                .collect::<Result<_, _>>()?,
-            total: u64::try_from(total).unwrap_or(0),
-        })
-    }
-
-    async fn retry_delivery(
-        &self,
-        webhook: &str,
-        delivery: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Delivery, StoreError> {
-        self.get_webhook(webhook).await?;
-        let row: Option<DeliveryRow> = sqlx::query_as(&format!(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, lease_until = NULL
-             WHERE id = $1 AND webhook_id = $2 RETURNING {}",
-            DELIVERY_COLUMNS.replace("d.", "")
-        ))
-        .bind(delivery)
-        .bind(webhook)
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db("retry delivery"))?;
-        row.ok_or_else(|| not_found("delivery", delivery))?
-            .into_delivery()
-    }
-
-    async fn fan_out(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+impl PostgresStore {
+    pub(crate) async fn fan_out_events(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db("fan out events"))?;
         // One fan-out at a time across replicas (the deliveries' unique key would also hold).
         sqlx::query("SELECT pg_advisory_xact_lock(7469636)")
@@ -222,7 +50,7 @@ impl Webhooks for PostgresStore {
         Ok(created.rows_affected())
     }
 
-    async fn claim_deliveries(
+    pub(crate) async fn claim_due_deliveries(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
@@ -230,7 +58,8 @@ impl Webhooks for PostgresStore {
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db("claim deliveries"))?;
         let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
-            "SELECT {DELIVERY_COLUMNS}, w.url, w.secret, e.body {DUE}"
+            "SELECT {DELIVERY_COLUMNS}, w.url, w.secret, e.body {DUE_DELIVERIES}
+             FOR UPDATE OF d SKIP LOCKED"
         ))
         .bind(now)
         .bind(i64::from(limit))
@@ -249,84 +78,5 @@ impl Webhooks for PostgresStore {
         .map_err(db("claim deliveries"))?;
         tx.commit().await.map_err(db("claim deliveries"))?;
         rows.into_iter().map(ClaimRow::into_claimed).collect()
-    }
-
-    async fn release_claims(&self) -> Result<u64, StoreError> {
-        let done =
-            sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL")
-                .execute(self.pool())
-                .await
-                .map_err(db("release delivery claims"))?;
-        Ok(done.rows_affected())
-    }
-
-    async fn finish_attempt(
-        &self,
-        delivery: &str,
-        result: &AttemptResult,
-        now: DateTime<Utc>,
-        disable_before: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let (status, code, error, next, delivered) = match result {
-            AttemptResult::Delivered { status } => (
-                DeliveryStatus::Succeeded,
-                Some(*status),
-                None,
-                None,
-                Some(now),
-            ),
-            AttemptResult::Failed {
-                status,
-                error,
-                retry_at,
-            } => (
-                if retry_at.is_some() {
-                    DeliveryStatus::Pending
-                } else {
-                    DeliveryStatus::Failed
-                },
-                *status,
-                Some(error.as_str()),
-                *retry_at,
-                None,
-            ),
-        };
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(db("record delivery attempt"))?;
-        let webhook: Option<String> = sqlx::query_scalar(
-            "UPDATE deliveries SET attempts = attempts + 1, lease_until = NULL, status = $2,
-                 last_response_status = $3, last_error = $4, next_attempt_at = $5,
-                 delivered_at = COALESCE($6, delivered_at)
-             WHERE id = $1 RETURNING webhook_id",
-        )
-        .bind(delivery)
-        .bind(status.as_str())
-        .bind(code.map(i32::from))
-        .bind(error)
-        .bind(next)
-        .bind(delivered)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db("record delivery attempt"))?;
-        let webhook = webhook.ok_or_else(|| not_found("delivery", delivery))?;
-        let streak = if delivered.is_some() {
-            "UPDATE webhooks SET failing_since = NULL WHERE id = $1"
-        } else {
-            "UPDATE webhooks SET failing_since = COALESCE(failing_since, $2),
-                 enabled = CASE WHEN COALESCE(failing_since, $2) <= $3 THEN false ELSE enabled END
-             WHERE id = $1"
-        };
-        sqlx::query(streak)
-            .bind(&webhook)
-            .bind(now)
-            .bind(disable_before)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("record delivery attempt"))?;
-        tx.commit().await.map_err(db("record delivery attempt"))?;
-        Ok(())
     }
 }

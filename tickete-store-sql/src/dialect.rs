@@ -36,6 +36,11 @@ pub trait Dialect {
     /// What else an interrupted run resets: the Postgres queue counts a run's outstanding
     /// tasks in a column of its own (`, outstanding = 0`); SQLite has nothing more.
     const INTERRUPTED_RUN_RESETS: &'static str;
+    /// The highest event sequence ever used, as an SQL expression: SQLite keeps it in
+    /// `sqlite_sequence` (also after every event was pruned), Postgres reads the table.
+    const LATEST_EVENT_SEQ: &'static str;
+    /// The column that orders webhooks as they were created.
+    const INSERTION_ORDER: &'static str;
 
     /// An instant as its column stores it.
     fn instant(at: DateTime<Utc>) -> Self::Instant;

@@ -13,10 +13,12 @@
 
 mod catalogue;
 mod dialect;
+mod feed;
 mod processes;
 pub mod rows;
 mod runs;
 pub mod stored;
+pub mod webhooks;
 
 pub use dialect::Dialect;
 

@@ -39,7 +39,7 @@ pub(crate) fn parse_money(text: &str) -> Result<Decimal, StoreError> {
     Decimal::from_str(text).map_err(|_| corrupt(format!("amount `{text}`")))
 }
 
-pub(crate) use tickete_store_sql::{count, limit_offset, product_id};
+pub(crate) use tickete_store_sql::{count, product_id};
 
 #[cfg(test)]
 mod tests {

@@ -20,6 +20,9 @@ impl Dialect for SqliteStore {
     const BEGIN_READ: &'static str = "BEGIN";
     const GREATEST: &'static str = "max";
     const INTERRUPTED_RUN_RESETS: &'static str = "";
+    const LATEST_EVENT_SEQ: &'static str =
+        "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)";
+    const INSERTION_ORDER: &'static str = "rowid";
 
     fn instant(at: DateTime<Utc>) -> i64 {
         codec::instant(at)
@@ -44,5 +47,7 @@ impl Dialect for SqliteStore {
 }
 
 tickete_store_sql::impl_catalogue!(SqliteStore);
+tickete_store_sql::impl_events!(SqliteStore);
 tickete_store_sql::impl_processes!(SqliteStore);
 tickete_store_sql::impl_runs!(SqliteStore);
+tickete_store_sql::impl_webhooks!(SqliteStore);
