@@ -14,14 +14,3 @@ pub(crate) fn classify(operation: &str, error: sqlx::Error) -> StoreError {
 pub(crate) fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |error| classify(operation, error)
 }
-
-/// One column of a row by position, for the coordination's one- and two-column queries; a
-/// value of the wrong type is corrupt data.
-pub(crate) fn column<'r, T>(row: &'r sqlx::postgres::PgRow, index: usize) -> Result<T, StoreError>
-where
-    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
-{
-    use sqlx::Row;
-    row.try_get(index)
-        .map_err(|error| classify("read row", error))
-}

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use tickete_core::engine::{calls_from_rows, minute_of, PartnerBudget, CALLS_KEPT_MINUTES};
 use tickete_core::StoreError;
 
-use crate::error::{column, db};
+use crate::error::db;
 
 /// Advisory lock key serialising the count of live fetches across replicas.
 const LIVE_CALLS_LOCK: i64 = 0x7469_636b_6574_6502;
@@ -49,17 +49,14 @@ impl PostgresBudget {
     /// The 429 hold in force for the whole cluster, read from the database (the CLI's view:
     /// [`PartnerBudget::held_until`] is what this process last saw).
     pub async fn stored_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query(
+        let hold: Option<DateTime<Utc>> = sqlx::query_scalar(
             "SELECT CASE WHEN held_until > clock_timestamp() THEN held_until END
                FROM partner_budget WHERE id = 1",
         )
         .fetch_optional(&self.pool)
         .await
-        .map_err(db("read partner hold"))?;
-        let hold = match row {
-            Some(row) => column::<Option<DateTime<Utc>>>(&row, 0)?,
-            None => None,
-        };
+        .map_err(db("read partner hold"))?
+        .flatten();
         *self.known_hold.lock().expect("hold lock") = hold;
         Ok(hold)
     }
@@ -161,7 +158,7 @@ impl PartnerBudget for PostgresBudget {
     }
 
     async fn clear_hold(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query(
+        let lifted: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
             "UPDATE partner_budget
                 SET held_until = NULL
                FROM partner_budget AS old
@@ -172,10 +169,7 @@ impl PartnerBudget for PostgresBudget {
         .await
         .map_err(db("lift partner hold"))?;
         *self.known_hold.lock().expect("hold lock") = None;
-        match row {
-            Some(row) => column::<Option<DateTime<Utc>>>(&row, 0),
-            None => Ok(None),
-        }
+        Ok(lifted.flatten())
     }
 
     fn rate_per_minute(&self) -> u32 {

@@ -10,7 +10,7 @@ use tickete_core::{
     RunCounts, RunId, RunOwner, StoreError, SyncRun, SyncTask, TaskPriority, WorkClass,
 };
 
-use crate::error::{column, count, db, product_id};
+use crate::error::{count, db, product_id};
 use tickete_store_sql::rows::RUN_COLUMNS;
 
 /// A row of `runs` as Postgres stores it.
@@ -25,6 +25,17 @@ use super::replicas::{interrupt_all, join_replicas, others_alive, LIFECYCLE_LOCK
 /// A run still `running` with nothing outstanding after this long was cut off between being
 /// recorded and being queued (a crash); it is marked `interrupted` so its job can run again.
 pub(super) const STALE_RUN: &str = "5 minutes";
+
+/// A run's counts as settling a task left them.
+#[derive(sqlx::FromRow)]
+struct SettledRunRow {
+    id: i64,
+    outstanding: i64,
+    fetched: i64,
+    skipped_fresh: i64,
+    failed: i64,
+    missed: i64,
+}
 
 /// The durable task queue shared by every replica.
 ///
@@ -96,7 +107,7 @@ impl PostgresQueue {
 #[async_trait]
 impl WorkQueue for PostgresQueue {
     async fn is_running(&self, job: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query(&format!(
+        sqlx::query_scalar(&format!(
             "SELECT EXISTS (SELECT 1 FROM runs WHERE job = $1 AND status = 'running'
                 AND owner_kind IS DISTINCT FROM 'cli'
                 AND (outstanding > 0 OR started_at > now() - INTERVAL '{STALE_RUN}'))"
@@ -104,8 +115,7 @@ impl WorkQueue for PostgresQueue {
         .bind(job)
         .fetch_one(&self.pool)
         .await
-        .map_err(db("check running runs"))?;
-        column(&row, 0)
+        .map_err(db("check running runs"))
     }
 
     async fn enqueue(&self, run: &SyncRun, tasks: &[SyncTask]) -> Result<(), StoreError> {
@@ -234,7 +244,7 @@ impl WorkQueue for PostgresQueue {
             .map_err(db("remove task"))?;
         let add = outcome.counts();
         let error = outcome.error_line(task.product, task.date);
-        let counted = sqlx::query(
+        let counted: Vec<SettledRunRow> = sqlx::query_as(
             "UPDATE runs SET fetched = fetched + $2, changed = changed + $3,
                     unchanged = unchanged + $4, failed = failed + $5, missed = missed + $8,
                     errors = CASE WHEN $6::TEXT IS NOT NULL AND cardinality(errors) < $7
@@ -256,21 +266,19 @@ impl WorkQueue for PostgresQueue {
         .map_err(db("count task outcome"))?;
         let mut touched = Vec::with_capacity(counted.len());
         for row in &counted {
-            let id: i64 = column(row, 0)?;
-            let outstanding: i64 = column(row, 1)?;
-            touched.push(RunId(id));
-            if outstanding > 0 {
+            touched.push(RunId(row.id));
+            if row.outstanding > 0 {
                 continue;
             }
             let counts = RunCounts {
-                fetched: count(column(row, 2)?, "fetched")?,
-                skipped_fresh: count(column(row, 3)?, "skipped")?,
-                failed: count(column(row, 4)?, "failed")?,
-                missed: count(column(row, 5)?, "missed")?,
+                fetched: count(row.fetched, "fetched")?,
+                skipped_fresh: count(row.skipped_fresh, "skipped")?,
+                failed: count(row.failed, "failed")?,
+                missed: count(row.missed, "missed")?,
                 ..RunCounts::default()
             };
             sqlx::query("UPDATE runs SET status = $2, finished_at = $3 WHERE id = $1")
-                .bind(id)
+                .bind(row.id)
                 .bind(counts.final_status().as_str())
                 .bind(now)
                 .execute(&mut *tx)
@@ -294,7 +302,7 @@ impl WorkQueue for PostgresQueue {
         .execute(&mut *tx)
         .await
         .map_err(db("detach superseded runs"))?;
-        let rows = sqlx::query(
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT id, outstanding FROM runs WHERE job = $1 AND status = 'running'
                 AND owner_kind IS DISTINCT FROM 'cli' FOR UPDATE",
         )
@@ -302,11 +310,10 @@ impl WorkQueue for PostgresQueue {
         .fetch_all(&mut *tx)
         .await
         .map_err(db("lock running runs"))?;
-        let mut missing = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let outstanding: i64 = column(row, 1)?;
-            missing.push((column::<i64>(row, 0)?, outstanding.max(0)));
-        }
+        let missing: Vec<(i64, i64)> = rows
+            .into_iter()
+            .map(|(id, outstanding)| (id, outstanding.max(0)))
+            .collect();
         drop_orphan_tasks(&mut tx).await?;
         let ids: Vec<i64> = missing.iter().map(|&(id, _)| id).collect();
         sqlx::query(
@@ -335,7 +342,7 @@ impl WorkQueue for PostgresQueue {
         };
         let mut tx = self.begin().await?;
         // Tasks being fetched finish as they are; the rest leave now.
-        let dropped = sqlx::query(
+        let dropped: Vec<(i64, NaiveDate)> = sqlx::query_as(
             "SELECT product_id, day FROM sync_tasks
               WHERE (day < $1 OR product_id = $2)
                 AND (lease_until IS NULL OR lease_until <= clock_timestamp())
@@ -346,13 +353,8 @@ impl WorkQueue for PostgresQueue {
         .fetch_all(&mut *tx)
         .await
         .map_err(db("find dropped tasks"))?;
-        let mut products = Vec::with_capacity(dropped.len());
-        let mut days = Vec::with_capacity(dropped.len());
-        for row in &dropped {
-            products.push(column::<i64>(row, 0)?);
-            days.push(column::<NaiveDate>(row, 1)?);
-        }
-        let rows = sqlx::query(
+        let (products, days): (Vec<i64>, Vec<NaiveDate>) = dropped.into_iter().unzip();
+        let missing: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT run_id, count(*) FROM sync_task_runs
               WHERE (product_id, day) IN (SELECT * FROM UNNEST($1::BIGINT[], $2::DATE[]))
               GROUP BY run_id",
@@ -362,10 +364,6 @@ impl WorkQueue for PostgresQueue {
         .fetch_all(&mut *tx)
         .await
         .map_err(db("count runs of dropped tasks"))?;
-        let mut missing = Vec::with_capacity(rows.len());
-        for row in &rows {
-            missing.push((column::<i64>(row, 0)?, column::<i64>(row, 1)?));
-        }
         sqlx::query(
             "DELETE FROM sync_tasks
               WHERE (product_id, day) IN (SELECT * FROM UNNEST($1::BIGINT[], $2::DATE[]))",

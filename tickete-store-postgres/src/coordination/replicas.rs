@@ -6,7 +6,7 @@ use sqlx::{Postgres, Transaction};
 use tickete_core::{RunId, StoreError};
 
 use super::queue::STALE_RUN;
-use crate::error::{column, db};
+use crate::error::db;
 
 /// A replica not seen for this long is gone (it reports every few seconds).
 pub(super) const REPLICA_GONE: &str = "30 seconds";
@@ -35,15 +35,14 @@ pub(super) async fn others_alive(
     tx: &mut Transaction<'static, Postgres>,
     replica: &str,
 ) -> Result<bool, StoreError> {
-    let row = sqlx::query(&format!(
+    sqlx::query_scalar(&format!(
         "SELECT EXISTS (SELECT 1 FROM replicas
                          WHERE name <> $1 AND seen_at > now() - INTERVAL '{REPLICA_GONE}')"
     ))
     .bind(replica)
     .fetch_one(&mut **tx)
     .await
-    .map_err(db("look for live replicas"))?;
-    column(&row, 0)
+    .map_err(db("look for live replicas"))
 }
 
 /// No replica is left to finish the running runs of the shared queue: they end

@@ -5,7 +5,17 @@ use tickete_core::engine::{ClaimedTask, TaskChooser};
 use tickete_core::{StoreError, SyncTask, TaskPriority, WorkClass};
 
 use super::PostgresQueue;
-use crate::error::{column, count, db, product_id};
+use crate::error::{count, db, product_id};
+
+/// A ready row of `sync_tasks`.
+#[derive(sqlx::FromRow)]
+struct ReadyTaskRow {
+    product_id: i64,
+    day: NaiveDate,
+    synced_at: Option<DateTime<Utc>>,
+    attempts: i32,
+    manual: bool,
+}
 
 impl PostgresQueue {
     /// The refresh policy picks among the ready tasks of the first class that has any (manual
@@ -17,7 +27,7 @@ impl PostgresQueue {
         now: DateTime<Utc>,
         chooser: &dyn TaskChooser,
     ) -> Result<Option<ClaimedTask>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<ReadyTaskRow> = sqlx::query_as(
             "SELECT product_id, day, synced_at, attempts, manual FROM sync_tasks
               WHERE (lease_until IS NULL OR lease_until <= clock_timestamp())
                 AND (not_before IS NULL OR not_before <= $1)
@@ -29,9 +39,9 @@ impl PostgresQueue {
         .map_err(db("read ready tasks"))?;
         let mut candidates = Vec::with_capacity(rows.len());
         let mut attempts = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let date: NaiveDate = column(row, 1)?;
-            let class = WorkClass::of(column(row, 4)?);
+        for row in rows {
+            let date = row.day;
+            let class = WorkClass::of(row.manual);
             if candidates
                 .first()
                 .is_some_and(|first: &SyncTask| first.priority.class != class)
@@ -39,16 +49,15 @@ impl PostgresQueue {
                 break;
             }
             candidates.push(SyncTask {
-                product: product_id(column(row, 0)?)?,
+                product: product_id(row.product_id)?,
                 date,
                 priority: TaskPriority {
                     class,
                     date,
-                    synced_at: column(row, 2)?,
+                    synced_at: row.synced_at,
                 },
             });
-            let tries: i32 = column(row, 3)?;
-            attempts.push(count(i64::from(tries), "task attempts")?);
+            attempts.push(count(i64::from(row.attempts), "task attempts")?);
         }
         let Some(index) = chooser.choose(&candidates, now) else {
             return Ok(None);
