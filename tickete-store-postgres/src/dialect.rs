@@ -19,6 +19,7 @@ impl Dialect for PostgresStore {
     const GREATEST: &'static str = "GREATEST";
     const INTERRUPTED_RUN_RESETS: &'static str = ", outstanding = 0";
     const LATEST_EVENT_SEQ: &'static str = "(SELECT COALESCE(max(seq), 0) FROM events)";
+    const LOCK_ROW: &'static str = "FOR UPDATE";
     const INSERTION_ORDER: &'static str = "position";
 
     fn instant(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -40,6 +41,7 @@ impl Dialect for PostgresStore {
 
 tickete_store_sql::impl_catalogue!(PostgresStore);
 tickete_store_sql::impl_events!(PostgresStore);
+tickete_store_sql::impl_learning!(PostgresStore);
 tickete_store_sql::impl_processes!(PostgresStore);
 tickete_store_sql::impl_runs!(PostgresStore);
 tickete_store_sql::impl_webhooks!(PostgresStore);

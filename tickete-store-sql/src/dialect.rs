@@ -39,6 +39,9 @@ pub trait Dialect {
     /// The highest event sequence ever used, as an SQL expression: SQLite keeps it in
     /// `sqlite_sequence` (also after every event was pruned), Postgres reads the table.
     const LATEST_EVENT_SEQ: &'static str;
+    /// Locks the row a `SELECT` reads until the transaction ends: `FOR UPDATE` on Postgres;
+    /// nothing on SQLite, whose write transaction already excludes every other writer.
+    const LOCK_ROW: &'static str;
     /// The column that orders webhooks as they were created.
     const INSERTION_ORDER: &'static str;
 

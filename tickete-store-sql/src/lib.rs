@@ -14,6 +14,7 @@
 mod catalogue;
 mod dialect;
 mod feed;
+mod learning;
 mod processes;
 pub mod rows;
 mod runs;

@@ -22,6 +22,7 @@ impl Dialect for SqliteStore {
     const INTERRUPTED_RUN_RESETS: &'static str = "";
     const LATEST_EVENT_SEQ: &'static str =
         "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)";
+    const LOCK_ROW: &'static str = "";
     const INSERTION_ORDER: &'static str = "rowid";
 
     fn instant(at: DateTime<Utc>) -> i64 {
@@ -48,6 +49,7 @@ impl Dialect for SqliteStore {
 
 tickete_store_sql::impl_catalogue!(SqliteStore);
 tickete_store_sql::impl_events!(SqliteStore);
+tickete_store_sql::impl_learning!(SqliteStore);
 tickete_store_sql::impl_processes!(SqliteStore);
 tickete_store_sql::impl_runs!(SqliteStore);
 tickete_store_sql::impl_webhooks!(SqliteStore);

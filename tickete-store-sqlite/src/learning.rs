@@ -1,14 +1,11 @@
-//! What the refresh policy learns ([`Learning`]): learnt pairs, updated by the core's pair
-//! rule inside a `BEGIN IMMEDIATE` transaction, and merged read counts, added by one upsert.
+//! Reads of what the refresh policy learns, SQLite's way: read counts added as one JSON
+//! parameter per chunk, learnt pairs and read counts read off the runtime. Recording a fetch
+//! and pruning are written once in `tickete-store-sql`.
 
-use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
-use tickete_core::engine::policy::learnt::encode_observations;
+use chrono::{DateTime, NaiveDate, Utc};
 use tickete_core::engine::policy::reads::{period_carry, scaled};
-use tickete_core::learning::{
-    check_reads, Learning, LearntPair, PairStats, ReadDelta, StoredReads, MAX_PAIRS,
-};
-use tickete_core::{ProductId, StoreError};
+use tickete_core::learning::{LearntPair, ReadDelta, StoredReads};
+use tickete_core::StoreError;
 
 use tickete_store_sql::rows::{self, LEARNT_COLUMNS, READ_COLUMNS};
 
@@ -64,60 +61,9 @@ impl serde::Serialize for ReadRows<'_> {
     }
 }
 
-#[async_trait]
-impl Learning for SqliteStore {
-    async fn record_fetch(
-        &self,
-        product: ProductId,
-        date: NaiveDate,
-        changed: bool,
-        empty: bool,
-        at: DateTime<Utc>,
-    ) -> Result<PairStats, StoreError> {
-        // Instants are kept to the microsecond: the state returned is the one stored.
-        let at = at.trunc_subsecs(6);
-        let mut tx = self
-            .pool()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db("record fetch"))?;
-        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE id = ?1")
-            .bind(i64::from(product.get()))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("record fetch"))?;
-        if known.is_none() {
-            return Err(StoreError::NotFound(format!("product {product}")));
-        }
-        let row: Option<LearntPairRow> = sqlx::query_as(&format!(
-            "SELECT {LEARNT_COLUMNS} FROM learnt_pairs WHERE product_id = ?1 AND day = ?2"
-        ))
-        .bind(i64::from(product.get()))
-        .bind(day(date))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db("record fetch"))?;
-        let mut stats = row.map(|row| row.stats()).transpose()?.unwrap_or_default();
-        stats.record(changed, empty, at);
-        sqlx::query(
-            "INSERT INTO learnt_pairs (product_id, day, observations, last_fetched, empty_streak)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (product_id, day) DO UPDATE SET observations = excluded.observations,
-                 last_fetched = excluded.last_fetched, empty_streak = excluded.empty_streak",
-        )
-        .bind(i64::from(product.get()))
-        .bind(day(date))
-        .bind(encode_observations(&stats.observations))
-        .bind(instant(stats.last_fetched.unwrap_or(at)))
-        .bind(i64::from(stats.empty_streak))
-        .execute(&mut *tx)
-        .await
-        .map_err(db("record fetch"))?;
-        tx.commit().await.map_err(db("record fetch"))?;
-        Ok(stats)
-    }
-
-    async fn learnt_pairs(
+impl SqliteStore {
+    /// Learnt pairs from `from`, fetched since `fetched_since` when given.
+    pub(crate) async fn read_learnt_pairs(
         &self,
         from: NaiveDate,
         fetched_since: Option<DateTime<Utc>>,
@@ -148,11 +94,12 @@ impl Learning for SqliteStore {
         rows.into_iter().map(LearntPairRow::into_pair).collect()
     }
 
-    async fn add_reads(&self, reads: &[ReadDelta], at: DateTime<Utc>) -> Result<(), StoreError> {
-        check_reads(reads)?;
-        if reads.is_empty() {
-            return Ok(());
-        }
+    /// Adds a checked, non-empty batch of reads.
+    pub(crate) async fn add_read_batch(
+        &self,
+        reads: &[ReadDelta],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         // A flush after a busy minute holds a delta for each of tens of thousands of pairs:
         // written as JSON text a chunk at a time (no `serde_json::Value` per row, which cost
         // the server ~30 MB of RSS for 60,000 pairs), all chunks in one transaction.
@@ -175,7 +122,11 @@ impl Learning for SqliteStore {
         Ok(())
     }
 
-    async fn stored_reads(&self, from: NaiveDate) -> Result<Vec<StoredReads>, StoreError> {
+    /// Stored read counts from `from`.
+    pub(crate) async fn read_stored_reads(
+        &self,
+        from: NaiveDate,
+    ) -> Result<Vec<StoredReads>, StoreError> {
         let sql = format!(
             "SELECT {READ_COLUMNS} FROM read_counts WHERE day >= ?1
              ORDER BY product_id, day"
@@ -198,39 +149,6 @@ impl Learning for SqliteStore {
             .await
             .map_err(db("read reads"))?;
         rows.into_iter().map(ReadCountRow::into_reads).collect()
-    }
-
-    async fn prune_learning(
-        &self,
-        before: NaiveDate,
-        oldest_period: i64,
-    ) -> Result<u64, StoreError> {
-        let mut tx = self
-            .pool()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db("prune learning"))?;
-        let pairs = sqlx::query("DELETE FROM learnt_pairs WHERE day < ?1")
-            .bind(day(before))
-            .execute(&mut *tx)
-            .await
-            .map_err(db("prune learning"))?;
-        let reads = sqlx::query("DELETE FROM read_counts WHERE day < ?1 OR period < ?2")
-            .bind(day(before))
-            .bind(oldest_period)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("prune learning"))?;
-        let capped = sqlx::query(
-            "DELETE FROM read_counts WHERE rowid IN (SELECT rowid FROM read_counts
-             ORDER BY period DESC, scaled DESC LIMIT -1 OFFSET ?1)",
-        )
-        .bind(i64::try_from(MAX_PAIRS).unwrap_or(i64::MAX))
-        .execute(&mut *tx)
-        .await
-        .map_err(db("prune learning"))?;
-        tx.commit().await.map_err(db("prune learning"))?;
-        Ok(pairs.rows_affected() + reads.rows_affected() + capped.rows_affected())
     }
 }
 
