@@ -148,7 +148,7 @@ async fn prune_past_days(engine: &Engine) -> Option<u64> {
     }
     tickete_core::engine::upkeep::prune_learning(engine).await;
     let today = engine.today();
-    match engine.store().prune_before(today).await {
+    match engine.inventory().prune_before(today).await {
         Ok(0) => None,
         Ok(days) => {
             tracing::info!(days, before = %today, "pruned past days");

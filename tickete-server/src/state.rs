@@ -9,7 +9,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tickete_app::Actions;
-use tickete_core::{Engine, InventoryStore};
+use tickete_core::Engine;
 
 use crate::cache::ReadCache;
 
@@ -75,11 +75,6 @@ impl AppState {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         self.inner.actions.engine()
-    }
-
-    /// The store.
-    pub fn store(&self) -> &Arc<dyn InventoryStore> {
-        self.engine().store()
     }
 
     /// The read cache.

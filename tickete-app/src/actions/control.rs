@@ -25,7 +25,7 @@ impl Actions {
         let freshness = self.engine.freshness().await?;
         let last = self
             .engine
-            .store()
+            .run_log()
             .list_runs(None, PageRequest { page: 1, limit: 1 })
             .await?;
         let live = self.engine.config().live;

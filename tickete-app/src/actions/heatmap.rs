@@ -14,7 +14,7 @@ use crate::heatmap::{CellGrade, HeatmapBody, HeatmapCellBody, HeatmapRow};
 impl Actions {
     /// The targets of the enabled jobs as of now.
     async fn targets(&self) -> Result<Targets, ActionError> {
-        let jobs = self.engine.store().list_jobs().await?;
+        let jobs = self.engine.run_log().list_jobs().await?;
         Ok(Targets::of_jobs(
             &jobs,
             self.engine.config().time_zone,

@@ -22,7 +22,7 @@ pub struct JobUpdate {
 impl Actions {
     /// A job with its latest run and next tick.
     pub async fn job_view(&self, job: &SyncJob) -> Result<JobBody, ActionError> {
-        let last = self.engine.store().last_run(&job.name).await?;
+        let last = self.engine.run_log().last_run(&job.name).await?;
         let next = parse_schedule(&job.schedule).ok().and_then(|cron| {
             next_tick(
                 &cron,
@@ -35,7 +35,7 @@ impl Actions {
 
     /// Jobs ordered by name, one page.
     pub async fn list_jobs(&self, page: PageRequest) -> Result<PageEnvelope<JobBody>, ActionError> {
-        let jobs = self.engine.store().list_jobs().await?;
+        let jobs = self.engine.run_log().list_jobs().await?;
         let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
         let mut data = Vec::new();
         for job in jobs.iter().skip(offset).take(page.limit as usize) {
@@ -61,7 +61,7 @@ impl Actions {
             window_days: update.window_days,
             enabled: update.enabled,
         };
-        let job = self.engine.store().update_job(name, &patch).await?;
+        let job = self.engine.run_log().update_job(name, &patch).await?;
         self.job_view(&job).await
     }
 
@@ -79,7 +79,7 @@ impl Actions {
 
     /// Starts a run of a stored job now (refused while paused).
     pub async fn trigger_job(&self, name: &str) -> Result<SyncRun, ActionError> {
-        let job = self.engine.store().get_job(name).await?;
+        let job = self.engine.run_log().get_job(name).await?;
         Ok(self
             .engine
             .start_run(RunRequest::for_job(&job, Trigger::Manual))

@@ -44,7 +44,7 @@ impl Actions {
         &self,
         page: PageRequest,
     ) -> Result<PageEnvelope<ProductBody>, ActionError> {
-        let found = self.engine.store().list_products(page).await?;
+        let found = self.engine.catalogue().list_products(page).await?;
         let data = found.items.iter().map(ProductBody::from).collect();
         Ok(PageEnvelope::new(data, found.total, page))
     }
@@ -52,7 +52,7 @@ impl Actions {
     /// One product with its derived facts.
     pub async fn get_product(&self, id: ProductId) -> Result<ProductBody, ActionError> {
         Ok(ProductBody::from(
-            &self.engine.store().get_product(id).await?,
+            &self.engine.catalogue().get_product(id).await?,
         ))
     }
 
@@ -65,7 +65,7 @@ impl Actions {
         if let Some(name) = &update.name {
             check_product_name(name)?;
         }
-        let store = self.engine.store();
+        let store = self.engine.catalogue();
         let patch = ProductPatch {
             name: update.name.clone(),
             enabled: update.enabled,
@@ -94,7 +94,7 @@ impl Actions {
 
     /// Removes a product with its synced inventory; its queued work leaves the queue.
     pub async fn delete_product(&self, id: ProductId) -> Result<(), ActionError> {
-        self.engine.store().delete_product(id).await?;
+        self.engine.catalogue().delete_product(id).await?;
         upkeep::drop_product_work(&self.engine, id).await;
         Ok(())
     }
@@ -106,13 +106,13 @@ impl Actions {
         id: ProductId,
         days: u32,
     ) -> Result<Vec<crate::views::DayAgeBody>, ActionError> {
-        self.engine.store().get_product(id).await?;
+        self.engine.catalogue().get_product(id).await?;
         let today = self.engine.today();
         let dates = tickete_core::engine::window_dates(today, days);
         let until = dates
             .last()
             .map_or(today, |last| *last + chrono::Days::new(1));
-        let states = self.engine.store().day_states(today, until).await?;
+        let states = self.engine.inventory().day_states(today, until).await?;
         let now = self.engine.clock().now();
         Ok(dates
             .into_iter()

@@ -13,12 +13,16 @@ impl Actions {
     /// The slots body of a known product on `date` (`NotFound` for an unknown product), with
     /// when it was fetched and its content hash.
     pub async fn slots(&self, id: ProductId, date: NaiveDate) -> Result<ServedSlots, ActionError> {
-        Ok(self.engine.store().served_slots(id, date).await?)
+        Ok(self.engine.inventory().served_slots(id, date).await?)
     }
 
     /// Bookable dates of a known product from today for two months, with the lowest price.
     pub async fn dates(&self, id: ProductId) -> Result<ServedDates, ActionError> {
         let (today, until) = dates_window(self.engine.today());
-        Ok(self.engine.store().served_dates(id, today, until).await?)
+        Ok(self
+            .engine
+            .inventory()
+            .served_dates(id, today, until)
+            .await?)
     }
 }

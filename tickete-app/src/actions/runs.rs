@@ -14,14 +14,14 @@ impl Actions {
         job: Option<&str>,
         page: PageRequest,
     ) -> Result<PageEnvelope<RunBody>, ActionError> {
-        let runs = self.engine.store().list_runs(job, page).await?;
+        let runs = self.engine.run_log().list_runs(job, page).await?;
         let data = runs.items.iter().map(RunBody::from).collect();
         Ok(PageEnvelope::new(data, runs.total, page))
     }
 
     /// One run with its errors.
     pub async fn get_run(&self, id: RunId) -> Result<RunBody, ActionError> {
-        Ok(RunBody::from(&self.engine.store().get_run(id).await?))
+        Ok(RunBody::from(&self.engine.run_log().get_run(id).await?))
     }
 
     /// The live engine processes on the store (heartbeat within the owners' lease), oldest

@@ -18,24 +18,24 @@ impl Actions {
             created_at: self.engine.clock().now(),
             expires_at,
         };
-        Ok(self.engine.store().start_session(&record).await?)
+        Ok(self.engine.sessions().start_session(&record).await?)
     }
 
     /// Whether session `id` is signed in now.
     pub async fn session_active(&self, id: &str) -> Result<bool, ActionError> {
         let now = self.engine.clock().now();
-        Ok(self.engine.store().session_active(id, now).await?)
+        Ok(self.engine.sessions().session_active(id, now).await?)
     }
 
     /// Signs session `id` out.
     pub async fn end_session(&self, id: &str) -> Result<(), ActionError> {
-        Ok(self.engine.store().end_session(id).await?)
+        Ok(self.engine.sessions().end_session(id).await?)
     }
 
     /// Signs every session out; returns how many were signed in.
     pub async fn end_all_sessions(&self) -> Result<u64, ActionError> {
         let now = self.engine.clock().now();
-        let ended = self.engine.store().end_all_sessions(now).await?;
+        let ended = self.engine.sessions().end_all_sessions(now).await?;
         tracing::info!(sessions = ended, "every dashboard session signed out");
         Ok(ended)
     }
@@ -43,6 +43,6 @@ impl Actions {
     /// The signed-in sessions, newest first.
     pub async fn active_sessions(&self) -> Result<Vec<SessionRecord>, ActionError> {
         let now = self.engine.clock().now();
-        Ok(self.engine.store().active_sessions(now).await?)
+        Ok(self.engine.sessions().active_sessions(now).await?)
     }
 }

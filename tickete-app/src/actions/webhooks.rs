@@ -68,7 +68,7 @@ impl Actions {
         &self,
         page: PageRequest,
     ) -> Result<PageEnvelope<WebhookBody>, ActionError> {
-        let found = self.engine.store().list_webhooks(page).await?;
+        let found = self.engine.webhooks().list_webhooks(page).await?;
         let data = found.items.iter().map(WebhookBody::from).collect();
         Ok(PageEnvelope::new(data, found.total, page))
     }
@@ -77,7 +77,7 @@ impl Actions {
     pub async fn get_webhook(&self, id: &str) -> Result<WebhookBody, ActionError> {
         check_id(id, "wh_")?;
         Ok(WebhookBody::from(
-            &self.engine.store().get_webhook(id).await?,
+            &self.engine.webhooks().get_webhook(id).await?,
         ))
     }
 
@@ -102,7 +102,7 @@ impl Actions {
             created_at: self.engine.clock().now(),
             failing_since: None,
         };
-        let stored = self.engine.store().create_webhook(&webhook).await?;
+        let stored = self.engine.webhooks().create_webhook(&webhook).await?;
         tracing::info!(webhook = %stored.id, url = %crate::feed::guard::redacted(&stored.url), "webhook created");
         Ok(created(&stored))
     }
@@ -134,14 +134,14 @@ impl Actions {
             enabled: request.enabled,
             secret: None,
         };
-        let webhook = self.engine.store().update_webhook(id, &patch).await?;
+        let webhook = self.engine.webhooks().update_webhook(id, &patch).await?;
         Ok(WebhookBody::from(&webhook))
     }
 
     /// Removes a webhook and its delivery log.
     pub async fn delete_webhook(&self, id: &str) -> Result<(), ActionError> {
         check_id(id, "wh_")?;
-        self.engine.store().delete_webhook(id).await?;
+        self.engine.webhooks().delete_webhook(id).await?;
         Ok(())
     }
 
@@ -152,7 +152,7 @@ impl Actions {
             secret: Some(new_secret()),
             ..WebhookPatch::default()
         };
-        let webhook = self.engine.store().update_webhook(id, &patch).await?;
+        let webhook = self.engine.webhooks().update_webhook(id, &patch).await?;
         tracing::info!(webhook = %webhook.id, "webhook secret rotated");
         Ok(created(&webhook))
     }
@@ -164,7 +164,7 @@ impl Actions {
         page: PageRequest,
     ) -> Result<PageEnvelope<DeliveryBody>, ActionError> {
         check_id(id, "wh_")?;
-        let found = self.engine.store().list_deliveries(id, page).await?;
+        let found = self.engine.webhooks().list_deliveries(id, page).await?;
         let data = found.items.iter().map(DeliveryBody::from).collect();
         Ok(PageEnvelope::new(data, found.total, page))
     }
@@ -180,7 +180,7 @@ impl Actions {
         let now = self.engine.clock().now();
         let retried = self
             .engine
-            .store()
+            .webhooks()
             .retry_delivery(id, delivery, now)
             .await?;
         Ok(DeliveryBody::from(&retried))

@@ -22,7 +22,7 @@ pub async fn run_and_wait(ctx: &Ctx, engine: &Engine, request: RunRequest) -> Re
     worker.stop().await;
     let (run, interrupted) = outcome?;
     // The worker has stopped: what it saved last is the final record.
-    let run = engine.store().get_run(run.id).await.unwrap_or(run);
+    let run = engine.run_log().get_run(run.id).await.unwrap_or(run);
     report(ctx, &run)?;
     verdict(&run, interrupted)
 }
@@ -58,13 +58,13 @@ async fn drive(
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
-                    let latest = engine.store().get_run(run.id).await?;
+                    let latest = engine.run_log().get_run(run.id).await?;
                     if latest.finished_at.is_some() {
                         break Ok((latest, false));
                     }
                     show(&bar, &latest, queued, rate);
                 }
-                Err(RecvError::Closed) => break Ok((engine.store().get_run(run.id).await?, false)),
+                Err(RecvError::Closed) => break Ok((engine.run_log().get_run(run.id).await?, false)),
             },
         }
     };

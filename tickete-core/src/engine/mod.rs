@@ -57,7 +57,7 @@ pub use work_queue::{
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{EngineProcess, ProcessKind, ProductId, SyncRun};
 use crate::source::InventorySource;
-use crate::store::{InventoryStore, PauseState, StoreError};
+use crate::store::{Catalogue, Control, Inventory, InventoryStore, PauseState, RunLog, StoreError};
 
 /// Job name recorded for one-off window syncs (`POST /admin/cron/sync`, `tickete sync`).
 pub const MANUAL_SYNC_JOB: &str = "manual-sync";
@@ -260,9 +260,40 @@ impl Engine {
         &self.inner.process
     }
 
-    /// The store the engine writes to.
+    /// The store the engine writes to, with every capability. A caller that needs one
+    /// capability asks for it ([`Engine::catalogue`] and the like) instead.
     pub fn store(&self) -> &Arc<dyn InventoryStore> {
         &self.inner.store
+    }
+
+    /// The product catalogue.
+    pub fn catalogue(&self) -> &dyn Catalogue {
+        self.inner.store.as_ref()
+    }
+
+    /// Synced inventory and the served bodies.
+    pub fn inventory(&self) -> &dyn Inventory {
+        self.inner.store.as_ref()
+    }
+
+    /// Jobs and the run log.
+    pub fn run_log(&self) -> &dyn RunLog {
+        self.inner.store.as_ref()
+    }
+
+    /// The pause flag and the store's health.
+    pub fn control(&self) -> &dyn Control {
+        self.inner.store.as_ref()
+    }
+
+    /// Webhook subscriptions and their deliveries.
+    pub fn webhooks(&self) -> &dyn crate::feed::Webhooks {
+        self.inner.store.as_ref()
+    }
+
+    /// The dashboard's sign-in sessions.
+    pub fn sessions(&self) -> &dyn crate::sessions::Sessions {
+        self.inner.store.as_ref()
     }
 
     /// The engine's clock.

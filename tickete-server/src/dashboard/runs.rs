@@ -68,7 +68,12 @@ pub async fn list(
         page,
         limit: PAGE_SIZE,
     };
-    let jobs = state.store().list_jobs().await.unwrap_or_default();
+    let jobs = state
+        .engine()
+        .run_log()
+        .list_jobs()
+        .await
+        .unwrap_or_default();
     let body = match state.actions().list_runs(job.as_deref(), request).await {
         Err(error) => unavailable(error),
         Ok(runs) => {

@@ -49,7 +49,7 @@ pub async fn events(
         ),
         None => None,
     };
-    let store = state.store().clone();
+    let store = state.engine().store().clone();
     let subscription = match resume {
         Some(after) => Subscription::new(store, after, types),
         None => Subscription::from_now(store, types).await?,

@@ -25,7 +25,7 @@ pub async fn healthz() -> Response {
 /// Store reachable, else 503.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = OpsStatusBody)))]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<OpsStatusBody>> {
-    state.store().ping().await?;
+    state.engine().control().ping().await?;
     Ok(Json(OpsStatusBody {
         status: "ready".to_owned(),
     }))
@@ -58,12 +58,12 @@ async fn record_data_age(state: &AppState) {
     let engine = state.engine();
     let today = engine.today();
     let now = engine.clock().now();
-    let Ok(products) = state.store().enabled_products().await else {
+    let Ok(products) = state.engine().catalogue().enabled_products().await else {
         return;
     };
     for (window, days) in [("today", 1u64), ("7d", 7), ("30d", 30)] {
         let until = today + Days::new(days);
-        let Ok(states) = state.store().day_states(today, until).await else {
+        let Ok(states) = state.engine().inventory().day_states(today, until).await else {
             return;
         };
         let expected = products.len() as u64 * days;

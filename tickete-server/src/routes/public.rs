@@ -340,7 +340,7 @@ pub async fn product(
         wrapped: true,
     };
     cached(&state, key, &HeaderMap::new(), async {
-        let view = state.store().get_product(id).await?;
+        let view = state.engine().catalogue().get_product(id).await?;
         Ok(CachedBody::plain(serialise(
             ProductBody::from(&view),
             true,
@@ -359,7 +359,7 @@ pub async fn products(
     query: QueryParams,
 ) -> ApiResult<Json<PageEnvelope<ProductBody>>> {
     let page = query.page()?;
-    let found = state.store().list_products(page).await?;
+    let found = state.engine().catalogue().list_products(page).await?;
     Ok(Json(PageEnvelope {
         data: found.items.iter().map(ProductBody::from).collect(),
         total_length: found.total,
