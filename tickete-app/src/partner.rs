@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use tickete_core::InventorySource;
-use tickete_partner::sim::{SimConfig, Simulator};
 use tickete_partner::{PartnerClient, PartnerConfig};
+use tickete_partner_sim::{SimConfig, Simulator};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 

@@ -6,7 +6,7 @@ use clap_complete::Shell;
 use tickete_app::settings::CommonArgs;
 use tickete_core::engine::MAX_WINDOW_DAYS;
 use tickete_core::{ProductId, RunId};
-use tickete_partner::SimArgs;
+use tickete_partner_sim::SimArgs;
 
 /// Settings of `ConfigArgs` that every subcommand accepts (before or after its name).
 const GLOBAL_SETTINGS: &[&str] = &[

@@ -1,6 +1,6 @@
 //! `tickete partner-sim`: the partner simulator on its own port until Ctrl-C.
 
-use tickete_partner::{SimArgs, Simulator};
+use tickete_partner_sim::{SimArgs, Simulator};
 use tokio::net::TcpListener;
 
 use crate::error::CliError;

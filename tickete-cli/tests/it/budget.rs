@@ -12,7 +12,7 @@ use tickete_app::partner::Partner;
 use tickete_app::runtime::Running;
 use tickete_app::settings::{CommonArgs, PartnerArgs, StoreArgs, SyncArgs};
 use tickete_app::{App, Settings};
-use tickete_partner::sim::SimConfig;
+use tickete_partner_sim::SimConfig;
 
 use crate::support::{Sim, Store};
 

@@ -2,7 +2,7 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
-use tickete_partner::sim::{SimConfig, Simulator};
+use tickete_partner_sim::{SimConfig, Simulator};
 use tokio::runtime::Runtime;
 
 /// A partner simulator served on 127.0.0.1:0 by a runtime of its own, so tests stay plain

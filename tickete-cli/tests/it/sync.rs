@@ -6,7 +6,7 @@ use predicates::str::contains;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use tickete_core::ProductId;
-use tickete_partner::sim::SimConfig;
+use tickete_partner_sim::SimConfig;
 
 use tickete_core::testing::{assert_served_slots, decimal, lowest_open_price};
 

@@ -12,7 +12,7 @@ use url::Url;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{client, client_with, date, fixture, ManualClock};
+use crate::support::{client, client_with, date, fixture, FixedClock};
 
 const KEY: &str = "k3y-Sup3r-s3cret";
 
@@ -112,8 +112,8 @@ async fn base_url_with_a_path_prefix_is_kept() {
     assert_eq!(day.slots.len(), 1);
 }
 
-fn fixed_clock() -> (ManualClock, chrono::DateTime<Utc>) {
-    let clock = ManualClock::new();
+fn fixed_clock() -> (FixedClock, chrono::DateTime<Utc>) {
+    let clock = FixedClock::new();
     let now = clock.now();
     (clock, now)
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tickete_partner::sim::{SimConfig, Simulator};
+use tickete_partner_sim::{SimConfig, Simulator};
 
 use crate::replicas::{seed_with_jobs_disabled, serve, start_replica_at, PRODUCTS};
 use crate::support::{today, Database};

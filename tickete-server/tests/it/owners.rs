@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::Value;
 use tickete_core::engine::OWNER_LEASE;
-use tickete_partner::sim::{SimConfig, Simulator};
+use tickete_partner_sim::{SimConfig, Simulator};
 
 use crate::replicas::{
     admin, seed_with_jobs_disabled, serve, start_replica_at, start_sync, wait_run, Replica,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tickete_app::settings::{CommonArgs, StoreArgs, SyncArgs};
 use tickete_app::{App, Settings};
 use tickete_core::{JobPatch, ProductId};
-use tickete_partner::sim::{SimConfig, Simulator};
+use tickete_partner_sim::{SimConfig, Simulator};
 use tickete_store_postgres::PostgresStore;
 use tokio::net::TcpListener;
 use tokio::process::Child;

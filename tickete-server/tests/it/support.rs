@@ -7,7 +7,7 @@ use sqlx::Connection;
 use tickete_app::settings::{CommonArgs, PartnerArgs, ServerArgs, StoreArgs, SyncArgs};
 use tickete_app::{App, Settings};
 use tickete_core::JobPatch;
-use tickete_partner::sim::{SimConfig, Simulator};
+use tickete_partner_sim::{SimConfig, Simulator};
 use tickete_server::launch::{launch, LaunchError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;

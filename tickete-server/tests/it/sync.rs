@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 use tickete_core::ProductId;
-use tickete_partner::sim::SimConfig;
+use tickete_partner_sim::SimConfig;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

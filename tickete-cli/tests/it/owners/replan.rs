@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tickete_partner::sim::SimConfig;
+use tickete_partner_sim::SimConfig;
 
 use super::engine::{engine_runtime, Server};
 use super::{assert_fetched_once, fetches_of, Deployment, SYNCED};

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use tickete_partner::sim::SimConfig;
+use tickete_partner_sim::SimConfig;
 
 use super::engine::{engine_runtime, Server};
 use super::{assert_fetched_once, fetches_of, kinds, Deployment, SYNCED};

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use tickete_core::testing::{assert_served_slots, decimal};
 use tickete_core::validate::RawSlot;
-use tickete_partner::sim::SimConfig;
+use tickete_partner_sim::SimConfig;
 
 use super::{day_counts, id, open_day, read, slots_path, MAX_AGE_0};
 use crate::support::{Options, Partner, TestServer};

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use tickete_core::testing::assert_served_slots;
-use tickete_partner::sim::SimConfig;
+use tickete_partner_sim::SimConfig;
 
 use super::{fetches_of, id, open_day, read, slots_path, MAX_AGE_0};
 use crate::support::{Options, Partner, TestServer};

@@ -16,7 +16,7 @@ mod partner_failures;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde_json::Value;
 use tickete_core::ProductId;
-use tickete_partner::sim::Simulator;
+use tickete_partner_sim::Simulator;
 
 use crate::support::{today, TestServer};
 

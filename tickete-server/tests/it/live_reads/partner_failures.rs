@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{Days, NaiveDate, Utc};
 use serde_json::{json, Value};
 use tickete_core::testing::assert_served_slots;
-use tickete_partner::sim::SimConfig;
+use tickete_partner_sim::SimConfig;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -14,8 +14,8 @@ use serde_json::json;
 use tickete_core::validate::{RawPax, RawPrice, RawSlot};
 use tickete_core::ProductId;
 
-use super::limiter::Refused;
-use super::Simulator;
+use crate::limiter::Refused;
+use crate::Simulator;
 
 pub(super) fn router(sim: Simulator) -> Router {
     Router::new()

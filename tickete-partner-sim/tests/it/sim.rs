@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tickete_core::validate::validate_day;
 use tickete_core::{Clock, InventorySource, ProductId, SourceError, SystemClock};
-use tickete_partner::{SimConfig, Simulator};
+use tickete_partner_sim::{SimConfig, Simulator};
 use tokio::net::TcpListener;
 
 use crate::support::{client, client_with, date, quiet, ManualClock, RunningSim};
@@ -350,7 +350,7 @@ async fn inventory_changes_over_time_deterministically() {
 
 #[tokio::test]
 async fn the_router_mounts_under_a_prefix_and_serve_runs_from_a_config() {
-    let (router, sim) = tickete_partner::simulator_router(quiet()).unwrap();
+    let (router, sim) = tickete_partner_sim::simulator_router(quiet()).unwrap();
     let app = axum::Router::new().nest("/partner-sim", router);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/partner-sim", listener.local_addr().unwrap());
@@ -373,7 +373,7 @@ async fn the_router_mounts_under_a_prefix_and_serve_runs_from_a_config() {
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(tickete_partner::serve(quiet(), listener, async move {
+    let served = tokio::spawn(tickete_partner_sim::serve(quiet(), listener, async move {
         let _ = rx.await;
     }));
     tx.send(()).unwrap();
@@ -385,7 +385,7 @@ async fn the_router_mounts_under_a_prefix_and_serve_runs_from_a_config() {
         ..quiet()
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    assert!(tickete_partner::serve(invalid, listener, async {})
+    assert!(tickete_partner_sim::serve(invalid, listener, async {})
         .await
         .is_err());
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::SimConfig;
+use crate::SimConfig;
 
 /// Flags of `tickete partner-sim`; each has a `TICKETE_SIM_*` environment variable.
 ///

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::Simulator;
+use crate::Simulator;
 
 /// Running counters of the partner route.
 #[derive(Debug, Clone, Default)]

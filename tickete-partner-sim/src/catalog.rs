@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use tickete_core::validate::{RawPax, RawPrice, RawSlot};
 
-use super::rng::{mix, Rng};
+use crate::rng::{mix, Rng};
 
 /// How a product marks its primary pax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,11 @@
+//! # tickete-partner-sim
+//!
 //! A partner simulator faithful enough to run tickete, its end-to-end tests and its benches
-//! without a partner key.
+//! without a partner key: an axum router ([`Simulator::router`], [`simulator_router`]) and a
+//! server ([`serve`], [`Simulator::serve`]) that answer with the partner's exact shape (SPEC
+//! §1), enforce its rate limit, change their inventory over time and inject faults on demand.
+//! [`SimArgs`] are the flags of `tickete partner-sim`. The client is `tickete-partner`; it is
+//! kept apart so that the client carries no web server or command-line parser.
 //!
 //! Routes:
 //! - `GET /api/v1/inventory/{productId}?date=YYYY-MM-DD`: the partner route (SPEC §1), with

@@ -8,8 +8,8 @@
 use rust_decimal::Decimal;
 use tickete_core::validate::RawSlot;
 
-use super::catalog::{money, Profile};
-use super::rng::Rng;
+use crate::catalog::{money, Profile};
+use crate::rng::Rng;
 
 /// One (product, date) as the simulator currently sees it.
 #[derive(Debug, Clone)]
