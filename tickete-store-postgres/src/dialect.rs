@@ -10,6 +10,8 @@ impl Dialect for PostgresStore {
     type Db = Postgres;
     type Instant = DateTime<Utc>;
     type Day = NaiveDate;
+    type Time = chrono::NaiveTime;
+    type Money = rust_decimal::Decimal;
     type Texts = Vec<String>;
     type Integer = i32;
 
@@ -41,6 +43,7 @@ impl Dialect for PostgresStore {
 
 tickete_store_sql::impl_catalogue!(PostgresStore);
 tickete_store_sql::impl_events!(PostgresStore);
+tickete_store_sql::impl_inventory!(PostgresStore);
 tickete_store_sql::impl_learning!(PostgresStore);
 tickete_store_sql::impl_processes!(PostgresStore);
 tickete_store_sql::impl_runs!(PostgresStore);

@@ -3,7 +3,7 @@
 
 use tickete_core::StoreError;
 
-pub(crate) use tickete_store_sql::{corrupt, count, product_id};
+pub(crate) use tickete_store_sql::{count, product_id};
 
 /// Classifies a driver error raised while doing `operation`.
 pub(crate) fn classify(operation: &str, error: sqlx::Error) -> StoreError {

@@ -6,7 +6,8 @@
 //! bounds never appear; a store crate implements this trait and invokes the macros. Every
 //! statement spells its parameters `$1`, `$2`, …, which both drivers bind by number.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use rust_decimal::Decimal;
 use tickete_core::StoreError;
 
 use crate::stored::Stored;
@@ -19,6 +20,10 @@ pub trait Dialect {
     type Instant: Stored<DateTime<Utc>>;
     /// How a calendar date is stored: `YYYY-MM-DD` text, or `date`.
     type Day: Stored<NaiveDate>;
+    /// How a time of day is stored: `HH:MM:SS` text, or `time`.
+    type Time: Stored<NaiveTime>;
+    /// How an exact amount is stored: decimal text, or `NUMERIC(12,2)`.
+    type Money: Stored<Decimal>;
     /// How a list of texts is stored: JSON text, or `text[]`.
     type Texts: Stored<Vec<String>>;
     /// How an `integer` column reads back: SQLite's 64-bit integer, or Postgres' 32-bit one.

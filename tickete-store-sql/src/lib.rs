@@ -14,6 +14,7 @@
 mod catalogue;
 mod dialect;
 mod feed;
+pub mod inventory;
 mod learning;
 mod processes;
 pub mod rows;
@@ -29,7 +30,7 @@ pub use dialect::Dialect;
 pub mod macro_support {
     pub use crate::Dialect;
     pub use async_trait::async_trait;
-    pub use {chrono, sqlx, tickete_core};
+    pub use {chrono, sqlx, tickete_core, tracing};
 }
 
 use sqlx::error::ErrorKind;

@@ -2,7 +2,10 @@
 //! Postgres keeps instants as `timestamptz` and lists as `text[]`, SQLite as microseconds and
 //! JSON text. The shared row structs are generic over the column type and call [`Stored::load`].
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use rust_decimal::Decimal;
 use tickete_core::StoreError;
 
 use crate::corrupt;
@@ -36,6 +39,33 @@ impl Stored<NaiveDate> for NaiveDate {
 impl Stored<NaiveDate> for String {
     fn load(self) -> Result<NaiveDate, StoreError> {
         NaiveDate::parse_from_str(&self, "%Y-%m-%d").map_err(|_| corrupt(format!("date `{self}`")))
+    }
+}
+
+impl Stored<NaiveTime> for NaiveTime {
+    fn load(self) -> Result<NaiveTime, StoreError> {
+        Ok(self)
+    }
+}
+
+/// SQLite: `HH:MM:SS` with optional fractions.
+impl Stored<NaiveTime> for String {
+    fn load(self) -> Result<NaiveTime, StoreError> {
+        NaiveTime::parse_from_str(&self, "%H:%M:%S%.f")
+            .map_err(|_| corrupt(format!("time `{self}`")))
+    }
+}
+
+impl Stored<Decimal> for Decimal {
+    fn load(self) -> Result<Decimal, StoreError> {
+        Ok(self)
+    }
+}
+
+/// SQLite: the exact decimal as text (never a float).
+impl Stored<Decimal> for String {
+    fn load(self) -> Result<Decimal, StoreError> {
+        Decimal::from_str(&self).map_err(|_| corrupt(format!("amount `{self}`")))
     }
 }
 
@@ -83,6 +113,12 @@ mod tests {
         assert_eq!(Stored::<DateTime<Utc>>::load(at), Ok(at));
         let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         assert_eq!(Stored::<NaiveDate>::load("2026-11-22".to_owned()), Ok(day));
+        let time = NaiveTime::from_hms_opt(9, 30, 0).unwrap();
+        assert_eq!(Stored::<NaiveTime>::load("09:30:00".to_owned()), Ok(time));
+        assert_eq!(Stored::<NaiveTime>::load(time), Ok(time));
+        let amount = Decimal::new(21214, 2);
+        assert_eq!(Stored::<Decimal>::load("212.14".to_owned()), Ok(amount));
+        assert_eq!(Stored::<Decimal>::load(amount), Ok(amount));
         let texts = vec!["a".to_owned(), "b".to_owned()];
         assert_eq!(
             Stored::<Vec<String>>::load(r#"["a","b"]"#.to_owned()),
@@ -98,6 +134,14 @@ mod tests {
         ));
         assert!(matches!(
             Stored::<NaiveDate>::load("22/11/2026".to_owned()),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            Stored::<NaiveTime>::load("9h30".to_owned()),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            Stored::<Decimal>::load("212,14".to_owned()),
             Err(StoreError::Corrupt(_))
         ));
         assert!(matches!(

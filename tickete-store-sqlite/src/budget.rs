@@ -62,7 +62,7 @@ impl SqliteBudget {
     async fn count_call(&self, at: DateTime<Utc>) {
         let minute = minute_of(at);
         let counted: Result<i64, sqlx::Error> = sqlx::query_scalar(
-            "INSERT INTO partner_calls (minute, calls) VALUES (?1, 1)
+            "INSERT INTO partner_calls (minute, calls) VALUES ($1, 1)
                  ON CONFLICT (minute) DO UPDATE SET calls = calls + 1
               RETURNING calls",
         )
@@ -70,7 +70,7 @@ impl SqliteBudget {
         .fetch_one(&self.pool)
         .await;
         let pruned = match counted {
-            Ok(1) => sqlx::query("DELETE FROM partner_calls WHERE minute < ?1")
+            Ok(1) => sqlx::query("DELETE FROM partner_calls WHERE minute < $1")
                 .bind(minute - CALLS_KEPT_MINUTES)
                 .execute(&self.pool)
                 .await
@@ -89,8 +89,8 @@ impl PartnerBudget for SqliteBudget {
         loop {
             let now = instant(self.clock.now());
             let taken = sqlx::query(
-                "UPDATE partner_budget SET next_at = ?1 + ?2
-                  WHERE id = 1 AND next_at <= ?1 AND (held_until IS NULL OR held_until <= ?1)",
+                "UPDATE partner_budget SET next_at = $1 + $2
+                  WHERE id = 1 AND next_at <= $1 AND (held_until IS NULL OR held_until <= $1)",
             )
             .bind(now)
             .bind(self.period_micros)
@@ -121,7 +121,7 @@ impl PartnerBudget for SqliteBudget {
         let jitter = chrono::Duration::milliseconds(i64::from(rand::random::<u16>() % 1000));
         let until = until + jitter;
         sqlx::query(
-            "UPDATE partner_budget SET held_until = MAX(COALESCE(held_until, ?1), ?1) WHERE id = 1",
+            "UPDATE partner_budget SET held_until = MAX(COALESCE(held_until, $1), $1) WHERE id = 1",
         )
         .bind(instant(until))
         .execute(&self.pool)
@@ -136,7 +136,7 @@ impl PartnerBudget for SqliteBudget {
         since: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, u32)>, StoreError> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT minute, calls FROM partner_calls WHERE minute >= ?1 ORDER BY minute",
+            "SELECT minute, calls FROM partner_calls WHERE minute >= $1 ORDER BY minute",
         )
         .bind(minute_of(since))
         .fetch_all(&self.pool)

@@ -23,10 +23,6 @@ pub(crate) fn time(time: NaiveTime) -> String {
     time.format("%H:%M:%S%.f").to_string()
 }
 
-pub(crate) fn parse_time(text: &str) -> Result<NaiveTime, StoreError> {
-    NaiveTime::parse_from_str(text, "%H:%M:%S%.f").map_err(|_| corrupt(format!("time `{text}`")))
-}
-
 pub(crate) fn instant(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
@@ -38,8 +34,6 @@ pub(crate) fn parse_instant(micros: i64) -> Result<DateTime<Utc>, StoreError> {
 pub(crate) fn parse_money(text: &str) -> Result<Decimal, StoreError> {
     Decimal::from_str(text).map_err(|_| corrupt(format!("amount `{text}`")))
 }
-
-pub(crate) use tickete_store_sql::{count, product_id};
 
 #[cfg(test)]
 mod tests {

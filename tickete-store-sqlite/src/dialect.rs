@@ -11,6 +11,8 @@ impl Dialect for SqliteStore {
     type Db = Sqlite;
     type Instant = i64;
     type Day = String;
+    type Time = String;
+    type Money = String;
     type Texts = String;
     type Integer = i64;
 
@@ -49,6 +51,7 @@ impl Dialect for SqliteStore {
 
 tickete_store_sql::impl_catalogue!(SqliteStore);
 tickete_store_sql::impl_events!(SqliteStore);
+tickete_store_sql::impl_inventory!(SqliteStore);
 tickete_store_sql::impl_learning!(SqliteStore);
 tickete_store_sql::impl_processes!(SqliteStore);
 tickete_store_sql::impl_runs!(SqliteStore);

@@ -16,7 +16,7 @@ type EventRow = rows::EventRow<String, i64>;
 
 const INSERT_EVENT: &str = "
     INSERT INTO events (id, type, product_id, day, created_at, body)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+    VALUES ($1, $2, $3, $4, $5, $6)
     RETURNING seq, id, type, product_id, day, created_at, body";
 
 async fn insert(tx: &mut SqliteConnection, event: &NewEvent) -> Result<Event, StoreError> {

@@ -63,11 +63,6 @@ impl Columns {
     }
 }
 
-/// The whole of an unchanged apply: moves `synced_at` when the stored hash is the new one.
-pub(super) const TOUCH_UNCHANGED_DAY: &str = "
-    UPDATE day_states SET synced_at = $3, last_error = NULL
-    WHERE product_id = $1 AND day = $2 AND hash = $4";
-
 /// One day inside the caller's transaction. `touch_first` tries the unchanged case with one
 /// statement before anything else (worth it when the caller has not just tried).
 pub(super) async fn apply_in(
@@ -81,7 +76,7 @@ pub(super) async fn apply_in(
     let (id, day) = (i64::from(product.get()), snapshot.date);
     let fail = || db("apply day");
     let touch = || {
-        sqlx::query(TOUCH_UNCHANGED_DAY)
+        sqlx::query(tickete_store_sql::inventory::TOUCH_UNCHANGED_DAY)
             .bind(id)
             .bind(day)
             .bind(synced_at)

@@ -3,19 +3,15 @@
 mod apply;
 mod rows;
 
-use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use tickete_core::pricing::{lowest_prices, DatePrice};
 use tickete_core::served::{slots_body, ServedDates, ServedSlots};
-use tickete_core::store::check_storable;
-use tickete_core::{
-    ApplyOutcome, DayApply, DaySnapshot, DayState, Inventory, ProductId, Slot, StoreError,
-};
+use tickete_core::{ApplyOutcome, DaySnapshot, DayState, Inventory, ProductId, StoreError};
 
 use crate::error::db;
 use crate::PostgresStore;
-use apply::{apply_in, TOUCH_UNCHANGED_DAY};
-use rows::{assemble, DayStateRow, ServedDayRow, SlotPaxRow, SLOT_PAX_COLUMNS};
+use rows::{DayStateRow, ServedDayRow};
+use sqlx::PgConnection;
 
 /// What a slots read needs: the body, not the dates summary.
 const SERVED_SLOTS: &str = "
@@ -34,138 +30,27 @@ const SERVED_DATES: &str = "
     LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day >= $2 AND d.day < $3
     WHERE p.id = $1 ORDER BY d.day";
 
-#[async_trait]
-impl Inventory for PostgresStore {
-    #[tracing::instrument(skip_all, fields(product = %product, date = %snapshot.date))]
-    async fn apply_day(
-        &self,
+impl PostgresStore {
+    /// Records `$3` as the last error of (`$1`, `$2`) when the product exists.
+    pub(crate) const RECORD_DAY_ERROR: &str = "
+        INSERT INTO day_states (product_id, day, last_error)
+        SELECT $1::int8, $2::date, $3::text WHERE EXISTS (SELECT 1 FROM products WHERE id = $1)
+        ON CONFLICT (product_id, day) DO UPDATE SET last_error = excluded.last_error";
+
+    /// One day's rows inside the caller's transaction, under the day state's row lock.
+    pub(crate) async fn apply_in(
+        tx: &mut PgConnection,
         product: ProductId,
         snapshot: &DaySnapshot,
+        hash: &str,
         synced_at: DateTime<Utc>,
+        touch_first: bool,
     ) -> Result<ApplyOutcome, StoreError> {
-        check_storable(snapshot)?;
-        let hash = snapshot.content_hash();
-        // Most fetches find the day unchanged: one statement, no explicit transaction.
-        let touched = sqlx::query(TOUCH_UNCHANGED_DAY)
-            .bind(i64::from(product.get()))
-            .bind(snapshot.date)
-            .bind(synced_at)
-            .bind(&hash)
-            .execute(&self.pool)
-            .await
-            .map_err(db("apply day"))?;
-        if touched.rows_affected() > 0 {
-            return Ok(ApplyOutcome::Unchanged);
-        }
-        let mut tx = self.pool.begin().await.map_err(db("apply day"))?;
-        let outcome = apply_in(&mut tx, product, snapshot, &hash, synced_at, false).await?;
-        tx.commit().await.map_err(db("apply day"))?;
-        Ok(outcome)
+        apply::apply_in(tx, product, snapshot, hash, synced_at, touch_first).await
     }
 
-    /// Applies several days in one transaction; any failure rolls back all. Days are locked in
-    /// (product, date) order whatever the order given, so two batches never deadlock each other.
-    #[tracing::instrument(skip_all, fields(days = days.len()))]
-    async fn apply_days(&self, days: &[DayApply<'_>]) -> Result<Vec<ApplyOutcome>, StoreError> {
-        for apply in days {
-            check_storable(apply.snapshot)?;
-        }
-        if days.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut order: Vec<usize> = (0..days.len()).collect();
-        // Stable: a day given twice is applied in the order given.
-        order.sort_by_key(|&i| (days[i].product, days[i].snapshot.date));
-        let mut outcomes = vec![ApplyOutcome::Unchanged; days.len()];
-        let mut tx = self.pool.begin().await.map_err(db("apply days"))?;
-        for i in order {
-            let apply = &days[i];
-            let hash = apply.snapshot.content_hash();
-            let (product, snapshot) = (apply.product, apply.snapshot);
-            outcomes[i] =
-                apply_in(&mut tx, product, snapshot, &hash, apply.synced_at, true).await?;
-        }
-        tx.commit().await.map_err(db("apply days"))?;
-        Ok(outcomes)
-    }
-
-    async fn record_day_error(
-        &self,
-        product: ProductId,
-        date: NaiveDate,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        let written = sqlx::query(
-            "INSERT INTO day_states (product_id, day, last_error)
-             SELECT $1::int8, $2::date, $3::text WHERE EXISTS (SELECT 1 FROM products WHERE id = $1)
-             ON CONFLICT (product_id, day) DO UPDATE SET last_error = excluded.last_error",
-        )
-        .bind(i64::from(product.get()))
-        .bind(date)
-        .bind(error)
-        .execute(&self.pool)
-        .await
-        .map_err(db("record day error"))?;
-        if written.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("product {product}")));
-        }
-        Ok(())
-    }
-
-    async fn slots(&self, product: ProductId, date: NaiveDate) -> Result<Vec<Slot>, StoreError> {
-        let rows: Vec<SlotPaxRow> = sqlx::query_as(&format!(
-            "{SLOT_PAX_COLUMNS}
-             WHERE s.product_id = $1 AND s.day = $2
-             ORDER BY s.start_time, s.provider_slot_id, p.position"
-        ))
-        .bind(i64::from(product.get()))
-        .bind(date)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("read slots"))?;
-        assemble(rows)
-    }
-
-    /// Slots of `[from, until)`; one statement, so it reads one committed state of every day.
-    async fn slots_between(
-        &self,
-        product: ProductId,
-        from: NaiveDate,
-        until: NaiveDate,
-    ) -> Result<Vec<Slot>, StoreError> {
-        let rows: Vec<SlotPaxRow> = sqlx::query_as(&format!(
-            "{SLOT_PAX_COLUMNS}
-             WHERE s.product_id = $1 AND s.day >= $2 AND s.day < $3
-             ORDER BY s.day, s.start_time, s.provider_slot_id, p.position"
-        ))
-        .bind(i64::from(product.get()))
-        .bind(from)
-        .bind(until)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("read slots"))?;
-        assemble(rows)
-    }
-
-    /// Deletes the slots (their pax cascade) and day states of dates before `date`, in one
-    /// transaction; returns the number of day states removed.
-    async fn prune_before(&self, date: NaiveDate) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db("begin prune"))?;
-        sqlx::query("DELETE FROM slots WHERE day < $1")
-            .bind(date)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("prune slots"))?;
-        let days = sqlx::query("DELETE FROM day_states WHERE day < $1")
-            .bind(date)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("prune day states"))?;
-        tx.commit().await.map_err(db("commit prune"))?;
-        Ok(days.rows_affected())
-    }
-
-    async fn day_states(
+    /// A window's day states.
+    pub(crate) async fn read_day_states(
         &self,
         from: NaiveDate,
         until: NaiveDate,
@@ -183,7 +68,7 @@ impl Inventory for PostgresStore {
     }
 
     /// The served slots of (product, date): one lookup of the product and its day state.
-    async fn served_slots(
+    pub(crate) async fn read_served_slots(
         &self,
         product: ProductId,
         date: NaiveDate,
@@ -214,7 +99,7 @@ impl Inventory for PostgresStore {
     }
 
     /// The served dates of `[from, until)`: one range scan of the product's day states.
-    async fn served_dates(
+    pub(crate) async fn read_served_dates(
         &self,
         product: ProductId,
         from: NaiveDate,

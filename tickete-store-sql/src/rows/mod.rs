@@ -3,6 +3,7 @@
 
 mod catalogue;
 mod feed;
+mod inventory;
 mod learning;
 mod runs;
 
@@ -12,6 +13,7 @@ pub use catalogue::{
 pub use feed::{
     ClaimRow, DeliveryRow, EventRow, WebhookRow, DELIVERY_COLUMNS, EVENT_COLUMNS, WEBHOOK_COLUMNS,
 };
+pub use inventory::{assemble, DayStateRow, SlotPaxRow, DAY_STATE_COLUMNS, SLOT_PAX_COLUMNS};
 pub use learning::{LearntPairRow, ReadCountRow, LEARNT_COLUMNS, READ_COLUMNS};
 pub use runs::{
     products_text, JobRow, PauseRow, ProcessRow, RunRow, JOB_COLUMNS, PROCESS_COLUMNS, RUN_COLUMNS,

@@ -66,15 +66,15 @@ fn pax_payload(
 
 const DELETE_VANISHED_SLOTS: &str = "
     DELETE FROM slots
-    WHERE product_id = ?1 AND day = ?2
-      AND provider_slot_id NOT IN (SELECT s.value ->> '$.id' FROM json_each(?3) AS s)";
+    WHERE product_id = $1 AND day = $2
+      AND provider_slot_id NOT IN (SELECT s.value ->> '$.id' FROM json_each($3) AS s)";
 
 const UPSERT_SLOTS: &str = "
     INSERT INTO slots (product_id, day, provider_slot_id, start_time, end_time, remaining,
                        currency_code, variant_id)
-    SELECT ?1, ?2, s.value ->> '$.id', s.value ->> '$.start', s.value ->> '$.end',
+    SELECT $1, $2, s.value ->> '$.id', s.value ->> '$.start', s.value ->> '$.end',
            s.value ->> '$.remaining', s.value ->> '$.currency', s.value ->> '$.variant'
-    FROM json_each(?3) AS s
+    FROM json_each($3) AS s
     WHERE true
     ON CONFLICT (product_id, day, provider_slot_id) DO UPDATE SET
         start_time = excluded.start_time,
@@ -88,7 +88,7 @@ const UPSERT_SLOTS: &str = "
 /// them): pax have no identity beyond (slot, type), so this ends exactly where an upsert by
 /// (slot, type) plus a delete of vanished types would, in two linear statements.
 const DELETE_DAY_PAX: &str = "
-    DELETE FROM pax WHERE slot_id IN (SELECT id FROM slots WHERE product_id = ?1 AND day = ?2)";
+    DELETE FROM pax WHERE slot_id IN (SELECT id FROM slots WHERE product_id = $1 AND day = $2)";
 
 const INSERT_PAX: &str = "
     INSERT INTO pax (slot_id, pax_type, position, name, description, min_count, max_count,
@@ -98,7 +98,7 @@ const INSERT_PAX: &str = "
            p.value ->> '$.max', p.value ->> '$.remaining', p.value ->> '$.primary',
            p.value ->> '$.final', p.value ->> '$.original', p.value ->> '$.discount',
            p.value ->> '$.currency'
-    FROM json_each(?1) AS p";
+    FROM json_each($1) AS p";
 
 /// The row's id is its key ([`super::day_key`]), computed from the same parameters.
 const UPSERT_DAY_STATE: &str = concat!(
@@ -108,7 +108,7 @@ const UPSERT_DAY_STATE: &str = concat!(
                             open_currency_code)
     VALUES (",
     super::day_key_sql!(),
-    ", ?1, ?2, ?3, ?4, NULL, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    ", $1, $2, $3, $4, NULL, $4, $5, $6, $7, $8, $9, $10)
     ON CONFLICT (product_id, day) DO UPDATE SET
         synced_at = excluded.synced_at, hash = excluded.hash, last_error = NULL,
         served_hash = excluded.served_hash, body = excluded.body,
@@ -116,11 +116,6 @@ const UPSERT_DAY_STATE: &str = concat!(
         open_original_price = excluded.open_original_price,
         open_discount = excluded.open_discount, open_currency_code = excluded.open_currency_code"
 );
-
-/// The whole of an unchanged apply: moves `synced_at` when the stored hash is the new one.
-pub(super) const TOUCH_UNCHANGED_DAY: &str = "
-    UPDATE day_states SET synced_at = ?3, last_error = NULL
-    WHERE product_id = ?1 AND day = ?2 AND hash = ?4";
 
 /// One day inside the caller's write transaction. `touch_first` tries the unchanged case
 /// with one statement before anything else (worth it when the caller has not just tried).
@@ -135,7 +130,7 @@ pub(super) async fn apply_in(
     let (id, date) = (i64::from(product.get()), day(snapshot.date));
     let fail = || db("apply day");
     let touch = || {
-        sqlx::query(TOUCH_UNCHANGED_DAY)
+        sqlx::query(tickete_store_sql::inventory::TOUCH_UNCHANGED_DAY)
             .bind(id)
             .bind(date.clone())
             .bind(instant(synced_at))
@@ -153,8 +148,8 @@ pub(super) async fn apply_in(
     }
     let known: Option<(i64, Option<String>)> = sqlx::query_as(
         "SELECT p.id, d.hash FROM products AS p
-         LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day = ?2
-         WHERE p.id = ?1",
+         LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day = $2
+         WHERE p.id = $1",
     )
     .bind(id)
     .bind(&date)

@@ -3,21 +3,17 @@
 mod apply;
 mod rows;
 
-use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::OptionalExtension;
 use tickete_core::pricing::lowest_prices;
 use tickete_core::served::{slots_body, ServedDates, ServedSlots};
-use tickete_core::store::check_storable;
-use tickete_core::{
-    ApplyOutcome, DayApply, DaySnapshot, DayState, Inventory, ProductId, Slot, StoreError,
-};
+use tickete_core::{ApplyOutcome, DaySnapshot, DayState, Inventory, ProductId, StoreError};
 
-use crate::codec::{day, instant, parse_instant};
+use crate::codec::{day, parse_instant};
 use crate::error::db;
 use crate::SqliteStore;
-use apply::{apply_in, TOUCH_UNCHANGED_DAY};
-use rows::{assemble, DatesRow, DayStateRow, ServedDayRow, SlotPaxRow, SLOT_PAX_COLUMNS};
+use rows::{day_state_of, DatesRow, DayStateRow, ServedDayRow};
+use sqlx::SqliteConnection;
 
 /// What a slots read needs of the day state: the body, not the dates summary. One rowid
 /// lookup ([`day_key`]); the product and day are compared too, so a key that two (product,
@@ -29,11 +25,11 @@ const SERVED_SLOTS: &str = "
 /// Whether a product is in the catalogue (a slots read that found no day state).
 const PRODUCT_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM products WHERE id = ?1)";
 
-/// The SQL of [`day_key`] over a statement's `?1` (product id) and `?2` (day text), for the
+/// The SQL of [`day_key`] over a statement's `$1` (product id) and `$2` (day text), for the
 /// statements that insert day states (`concat!` needs a literal, hence a macro).
 macro_rules! day_key_sql {
     () => {
-        "?1 * 1048576 + CAST(julianday(?2) - 2440587.5 AS INTEGER)"
+        "$1 * 1048576 + CAST(julianday($2) - 2440587.5 AS INTEGER)"
     };
 }
 use day_key_sql;
@@ -69,152 +65,32 @@ const DAY_STATES: &str = "
     SELECT product_id, day, synced_at, hash, last_error FROM day_states
     WHERE day >= ?1 AND day < ?2";
 
-#[async_trait]
-impl Inventory for SqliteStore {
-    #[tracing::instrument(skip_all, fields(product = %product, date = %snapshot.date))]
-    async fn apply_day(
-        &self,
+impl SqliteStore {
+    /// Records `$3` as the last error of (`$1`, `$2`) when the product exists; the row's id is
+    /// its key ([`day_key`]).
+    pub(crate) const RECORD_DAY_ERROR: &str = concat!(
+        "INSERT INTO day_states (id, product_id, day, synced_at, hash, last_error)
+         SELECT ",
+        day_key_sql!(),
+        ", $1, $2, NULL, NULL, $3
+         WHERE EXISTS (SELECT 1 FROM products WHERE id = $1)
+         ON CONFLICT (product_id, day) DO UPDATE SET last_error = excluded.last_error",
+    );
+
+    /// One day's rows inside the caller's write transaction.
+    pub(crate) async fn apply_in(
+        tx: &mut SqliteConnection,
         product: ProductId,
         snapshot: &DaySnapshot,
+        hash: &str,
         synced_at: DateTime<Utc>,
+        touch_first: bool,
     ) -> Result<ApplyOutcome, StoreError> {
-        check_storable(snapshot)?;
-        let hash = snapshot.content_hash();
-        // Most fetches find the day unchanged: one statement, no explicit transaction.
-        let touched = sqlx::query(TOUCH_UNCHANGED_DAY)
-            .bind(i64::from(product.get()))
-            .bind(day(snapshot.date))
-            .bind(instant(synced_at))
-            .bind(&hash)
-            .execute(&self.pool)
-            .await
-            .map_err(db("apply day"))?;
-        if touched.rows_affected() > 0 {
-            // `synced_at` is served too (`Last-Modified`).
-            self.note_served_write();
-            return Ok(ApplyOutcome::Unchanged);
-        }
-        // IMMEDIATE takes the write lock up front: concurrent applies queue on the busy timeout
-        // instead of failing when a read transaction would have to be upgraded.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db("apply day"))?;
-        let outcome = apply_in(&mut tx, product, snapshot, &hash, synced_at, false).await?;
-        tx.commit().await.map_err(db("apply day"))?;
-        self.note_served_write();
-        Ok(outcome)
+        apply::apply_in(tx, product, snapshot, hash, synced_at, touch_first).await
     }
 
-    /// Applies several days in one `BEGIN IMMEDIATE` transaction; any failure rolls back all.
-    #[tracing::instrument(skip_all, fields(days = days.len()))]
-    async fn apply_days(&self, days: &[DayApply<'_>]) -> Result<Vec<ApplyOutcome>, StoreError> {
-        for apply in days {
-            check_storable(apply.snapshot)?;
-        }
-        if days.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db("apply days"))?;
-        let mut outcomes = Vec::with_capacity(days.len());
-        for apply in days {
-            let hash = apply.snapshot.content_hash();
-            let (product, snapshot) = (apply.product, apply.snapshot);
-            outcomes
-                .push(apply_in(&mut tx, product, snapshot, &hash, apply.synced_at, true).await?);
-        }
-        tx.commit().await.map_err(db("apply days"))?;
-        self.note_served_write();
-        Ok(outcomes)
-    }
-
-    async fn record_day_error(
-        &self,
-        product: ProductId,
-        date: NaiveDate,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        let written = sqlx::query(concat!(
-            "INSERT INTO day_states (id, product_id, day, synced_at, hash, last_error)
-             SELECT ",
-            day_key_sql!(),
-            ", ?1, ?2, NULL, NULL, ?3
-             WHERE EXISTS (SELECT 1 FROM products WHERE id = ?1)
-             ON CONFLICT (product_id, day) DO UPDATE SET last_error = excluded.last_error",
-        ))
-        .bind(i64::from(product.get()))
-        .bind(day(date))
-        .bind(error)
-        .execute(&self.pool)
-        .await
-        .map_err(db("record day error"))?;
-        self.note_served_write();
-        if written.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("product {product}")));
-        }
-        Ok(())
-    }
-
-    async fn slots(&self, product: ProductId, date: NaiveDate) -> Result<Vec<Slot>, StoreError> {
-        let rows: Vec<SlotPaxRow> = sqlx::query_as(&format!(
-            "{SLOT_PAX_COLUMNS}
-             WHERE s.product_id = ?1 AND s.day = ?2
-             ORDER BY s.start_time, s.provider_slot_id, p.position"
-        ))
-        .bind(i64::from(product.get()))
-        .bind(day(date))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("read slots"))?;
-        assemble(rows)
-    }
-
-    /// Slots of `[from, until)`; one statement, so it reads one committed state of every day.
-    async fn slots_between(
-        &self,
-        product: ProductId,
-        from: NaiveDate,
-        until: NaiveDate,
-    ) -> Result<Vec<Slot>, StoreError> {
-        let rows: Vec<SlotPaxRow> = sqlx::query_as(&format!(
-            "{SLOT_PAX_COLUMNS}
-             WHERE s.product_id = ?1 AND s.day >= ?2 AND s.day < ?3
-             ORDER BY s.day, s.start_time, s.provider_slot_id, p.position"
-        ))
-        .bind(i64::from(product.get()))
-        .bind(day(from))
-        .bind(day(until))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("read slots"))?;
-        assemble(rows)
-    }
-
-    /// Deletes the slots (their pax cascade) and day states of dates before `date`, in one
-    /// transaction; returns the number of day states removed.
-    async fn prune_before(&self, date: NaiveDate) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db("begin prune"))?;
-        sqlx::query("DELETE FROM slots WHERE day < ?1")
-            .bind(day(date))
-            .execute(&mut *tx)
-            .await
-            .map_err(db("prune slots"))?;
-        let days = sqlx::query("DELETE FROM day_states WHERE day < ?1")
-            .bind(day(date))
-            .execute(&mut *tx)
-            .await
-            .map_err(db("prune day states"))?;
-        tx.commit().await.map_err(db("commit prune"))?;
-        self.note_served_write();
-        Ok(days.rows_affected())
-    }
-
-    async fn day_states(
+    /// A window's day states, off the runtime on a file database.
+    pub(crate) async fn read_day_states(
         &self,
         from: NaiveDate,
         until: NaiveDate,
@@ -226,7 +102,7 @@ impl Inventory for SqliteStore {
                     "read day states",
                     DAY_STATES.to_owned(),
                     (from, until),
-                    DayStateRow::of,
+                    day_state_of,
                     DayStateRow::into_state,
                 )
                 .await;
@@ -241,7 +117,7 @@ impl Inventory for SqliteStore {
     }
 
     /// The served slots of (product, date): one lookup of the product and its day state.
-    async fn served_slots(
+    pub(crate) async fn read_served_slots(
         &self,
         product: ProductId,
         date: NaiveDate,
@@ -296,7 +172,7 @@ impl Inventory for SqliteStore {
     }
 
     /// The served dates of `[from, until)`: one range scan of the product's day states.
-    async fn served_dates(
+    pub(crate) async fn read_served_dates(
         &self,
         product: ProductId,
         from: NaiveDate,

@@ -1,121 +1,23 @@
 //! The rows inventory reads decode, one `FromRow` struct per query shape.
 
 use tickete_core::pricing::DatePrice;
-use tickete_core::{DayState, PaxAvailability, Price, Slot, StoreError};
+use tickete_core::{Price, StoreError};
 
-use crate::codec::{count, parse_day, parse_instant, parse_money, parse_time, product_id};
+use crate::codec::{parse_day, parse_money};
 use crate::error::corrupt;
 
-/// The joined columns of a slots read: a slot with one of its pax (none when it has none).
-pub(super) const SLOT_PAX_COLUMNS: &str = "
-    SELECT s.provider_slot_id, s.day, s.start_time, s.end_time, s.remaining AS slot_remaining,
-           s.currency_code AS slot_currency, s.variant_id, p.pax_type, p.name, p.description,
-           p.min_count, p.max_count, p.remaining AS pax_remaining, p.is_primary, p.final_price,
-           p.original_price, p.discount, p.currency_code AS pax_currency
-    FROM slots AS s LEFT JOIN pax AS p ON p.slot_id = s.id";
+/// A row of `day_states` as SQLite stores it.
+pub(super) type DayStateRow = tickete_store_sql::rows::DayStateRow<String, i64>;
 
-/// A row of `slots` left-joined with one row of `pax`.
-#[derive(sqlx::FromRow)]
-pub(super) struct SlotPaxRow {
-    provider_slot_id: String,
-    day: String,
-    start_time: String,
-    end_time: String,
-    slot_remaining: i64,
-    slot_currency: String,
-    variant_id: i64,
-    pax_type: Option<String>,
-    name: Option<String>,
-    description: Option<String>,
-    min_count: Option<i64>,
-    max_count: Option<i64>,
-    pax_remaining: Option<i64>,
-    is_primary: Option<bool>,
-    final_price: Option<String>,
-    original_price: Option<String>,
-    discount: Option<String>,
-    pax_currency: Option<String>,
-}
-
-impl SlotPaxRow {
-    /// The row's slot (without pax) and its pax, if any.
-    fn into_parts(self) -> Result<(Slot, Option<PaxAvailability>), StoreError> {
-        let slot = Slot {
-            provider_slot_id: self.provider_slot_id.clone(),
-            start_date: parse_day(&self.day)?,
-            start_time: parse_time(&self.start_time)?,
-            end_time: parse_time(&self.end_time)?,
-            remaining: count(self.slot_remaining, "slot remaining")?,
-            currency_code: self.slot_currency.clone(),
-            variant_id: self.variant_id,
-            pax: Vec::new(),
-        };
-        Ok((slot, self.pax()?))
-    }
-
-    fn pax(self) -> Result<Option<PaxAvailability>, StoreError> {
-        let Some(pax_type) = self.pax_type else {
-            return Ok(None);
-        };
-        let missing = |what: &str| corrupt(format!("pax {pax_type} without {what}"));
-        let optional = |value: Option<i64>, what: &str| value.map(|v| count(v, what)).transpose();
-        Ok(Some(PaxAvailability {
-            name: self.name,
-            description: self.description,
-            min: optional(self.min_count, "pax min")?,
-            max: optional(self.max_count, "pax max")?,
-            remaining: count(
-                self.pax_remaining.ok_or_else(|| missing("remaining"))?,
-                "pax remaining",
-            )?,
-            is_primary: self.is_primary.unwrap_or(false),
-            price: Price {
-                final_price: parse_money(&self.final_price.ok_or_else(|| missing("price"))?)?,
-                original_price: parse_money(&self.original_price.ok_or_else(|| missing("price"))?)?,
-                discount: parse_money(&self.discount.ok_or_else(|| missing("discount"))?)?,
-                currency_code: self.pax_currency.ok_or_else(|| missing("currency"))?,
-            },
-            pax_type,
-        }))
-    }
-}
-
-/// Folds joined (slot, pax) rows, already in order, into slots.
-pub(super) fn assemble(rows: Vec<SlotPaxRow>) -> Result<Vec<Slot>, StoreError> {
-    tickete_store_sql::fold_slots(rows.into_iter().map(SlotPaxRow::into_parts))
-}
-
-/// A row of `day_states` as the engine sees it.
-#[derive(sqlx::FromRow)]
-pub(super) struct DayStateRow {
-    product_id: i64,
-    day: String,
-    synced_at: Option<i64>,
-    hash: Option<String>,
-    last_error: Option<String>,
-}
-
-impl DayStateRow {
-    /// The row of a `rusqlite` read of the same columns ([`crate::readers`]).
-    pub(super) fn of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            product_id: row.get(0)?,
-            day: row.get(1)?,
-            synced_at: row.get(2)?,
-            hash: row.get(3)?,
-            last_error: row.get(4)?,
-        })
-    }
-
-    pub(super) fn into_state(self) -> Result<DayState, StoreError> {
-        Ok(DayState {
-            product: product_id(self.product_id)?,
-            date: parse_day(&self.day)?,
-            synced_at: self.synced_at.map(parse_instant).transpose()?,
-            hash: self.hash,
-            last_error: self.last_error,
-        })
-    }
+/// The [`DayStateRow`] of a `rusqlite` read of its columns ([`crate::readers`]).
+pub(super) fn day_state_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<DayStateRow> {
+    Ok(DayStateRow {
+        product_id: row.get(0)?,
+        day: row.get(1)?,
+        synced_at: row.get(2)?,
+        hash: row.get(3)?,
+        last_error: row.get(4)?,
+    })
 }
 
 /// The day-state columns a slots read needs.

@@ -1,0 +1,226 @@
+//! Synced inventory ([`Inventory`](tickete_core::Inventory)): the shape of an apply (the
+//! unchanged case first, then one write transaction), reading slots and pruning, written once
+//! for both dialects. Writing a day's rows and the public reads' fast paths stay with each
+//! store.
+
+/// The whole of an unchanged apply: moves `synced_at` (`$3`) of (`$1` product, `$2` day) when
+/// the stored hash is the new one (`$4`).
+pub const TOUCH_UNCHANGED_DAY: &str = "
+    UPDATE day_states SET synced_at = $3, last_error = NULL
+    WHERE product_id = $1 AND day = $2 AND hash = $4";
+
+/// Implements [`Inventory`](tickete_core::Inventory) for a store that implements
+/// [`Dialect`](crate::Dialect) and has these inherent items:
+/// - `async fn apply_in(tx: &mut <Db as Database>::Connection, product, snapshot, hash,
+///   synced_at, touch_first) -> Result<ApplyOutcome, StoreError>`: one day's rows inside the
+///   caller's write transaction;
+/// - `const RECORD_DAY_ERROR: &str`: records `$3` as the last error of (`$1`, `$2`) when the
+///   product exists;
+/// - `read_day_states(&self, from, until)`, `read_served_slots(&self, product, date)` and
+///   `read_served_dates(&self, product, from, until)`: the reads each database serves its way.
+#[macro_export]
+macro_rules! impl_inventory {
+    ($store:ty) => {
+        const _: () = {
+            use $crate::macro_support::chrono::{DateTime, NaiveDate, Utc};
+            use $crate::macro_support::tickete_core::served::{ServedDates, ServedSlots};
+            use $crate::macro_support::tickete_core::store::check_storable;
+            use $crate::macro_support::tickete_core::{
+                ApplyOutcome, DayApply, DaySnapshot, DayState, Inventory, ProductId, Slot,
+                StoreError,
+            };
+            use $crate::macro_support::{async_trait, sqlx, Dialect};
+            use $crate::rows::SLOT_PAX_COLUMNS;
+
+            type Store = $store;
+            type SlotPaxRow = $crate::rows::SlotPaxRow<
+                <Store as Dialect>::Day,
+                <Store as Dialect>::Time,
+                <Store as Dialect>::Money,
+            >;
+
+            #[async_trait]
+            impl Inventory for Store {
+                #[$crate::macro_support::tracing::instrument(skip_all, fields(product = %product, date = %snapshot.date))]
+                async fn apply_day(
+                    &self,
+                    product: ProductId,
+                    snapshot: &DaySnapshot,
+                    synced_at: DateTime<Utc>,
+                ) -> Result<ApplyOutcome, StoreError> {
+                    check_storable(snapshot)?;
+                    let hash = snapshot.content_hash();
+                    // Most fetches find the day unchanged: one statement, no explicit
+                    // transaction.
+                    let touched = sqlx::query($crate::inventory::TOUCH_UNCHANGED_DAY)
+                        .bind(i64::from(product.get()))
+                        .bind(Self::day(snapshot.date))
+                        .bind(Self::instant(synced_at))
+                        .bind(&hash)
+                        .execute(self.pool())
+                        .await
+                        .map_err(Self::db("apply day"))?;
+                    if touched.rows_affected() > 0 {
+                        // `synced_at` is served too (`Last-Modified`).
+                        self.served_write();
+                        return Ok(ApplyOutcome::Unchanged);
+                    }
+                    let mut tx = self
+                        .pool()
+                        .begin_with(Self::BEGIN_WRITE)
+                        .await
+                        .map_err(Self::db("apply day"))?;
+                    let outcome =
+                        Self::apply_in(&mut tx, product, snapshot, &hash, synced_at, false).await?;
+                    tx.commit().await.map_err(Self::db("apply day"))?;
+                    self.served_write();
+                    Ok(outcome)
+                }
+
+                /// Applies several days in one transaction; any failure rolls back all. Days
+                /// are written in (product, date) order whatever the order given, so two
+                /// batches never deadlock each other.
+                #[$crate::macro_support::tracing::instrument(skip_all, fields(days = days.len()))]
+                async fn apply_days(
+                    &self,
+                    days: &[DayApply<'_>],
+                ) -> Result<Vec<ApplyOutcome>, StoreError> {
+                    for apply in days {
+                        check_storable(apply.snapshot)?;
+                    }
+                    if days.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut order: Vec<usize> = (0..days.len()).collect();
+                    // Stable: a day given twice is applied in the order given.
+                    order.sort_by_key(|&i| (days[i].product, days[i].snapshot.date));
+                    let mut outcomes = vec![ApplyOutcome::Unchanged; days.len()];
+                    let mut tx = self
+                        .pool()
+                        .begin_with(Self::BEGIN_WRITE)
+                        .await
+                        .map_err(Self::db("apply days"))?;
+                    for i in order {
+                        let apply = &days[i];
+                        let hash = apply.snapshot.content_hash();
+                        let (product, snapshot) = (apply.product, apply.snapshot);
+                        outcomes[i] =
+                            Self::apply_in(&mut tx, product, snapshot, &hash, apply.synced_at, true)
+                                .await?;
+                    }
+                    tx.commit().await.map_err(Self::db("apply days"))?;
+                    self.served_write();
+                    Ok(outcomes)
+                }
+
+                async fn record_day_error(
+                    &self,
+                    product: ProductId,
+                    date: NaiveDate,
+                    error: &str,
+                ) -> Result<(), StoreError> {
+                    let written = sqlx::query(Self::RECORD_DAY_ERROR)
+                        .bind(i64::from(product.get()))
+                        .bind(Self::day(date))
+                        .bind(error)
+                        .execute(self.pool())
+                        .await
+                        .map_err(Self::db("record day error"))?;
+                    self.served_write();
+                    if written.rows_affected() == 0 {
+                        return Err(StoreError::NotFound(format!("product {product}")));
+                    }
+                    Ok(())
+                }
+
+                async fn slots(
+                    &self,
+                    product: ProductId,
+                    date: NaiveDate,
+                ) -> Result<Vec<Slot>, StoreError> {
+                    let rows: Vec<SlotPaxRow> = sqlx::query_as(&format!(
+                        "{SLOT_PAX_COLUMNS}
+                         WHERE s.product_id = $1 AND s.day = $2
+                         ORDER BY s.start_time, s.provider_slot_id, p.position"
+                    ))
+                    .bind(i64::from(product.get()))
+                    .bind(Self::day(date))
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(Self::db("read slots"))?;
+                    $crate::rows::assemble(rows)
+                }
+
+                /// Slots of `[from, until)`; one statement, so it reads one committed state of
+                /// every day.
+                async fn slots_between(
+                    &self,
+                    product: ProductId,
+                    from: NaiveDate,
+                    until: NaiveDate,
+                ) -> Result<Vec<Slot>, StoreError> {
+                    let rows: Vec<SlotPaxRow> = sqlx::query_as(&format!(
+                        "{SLOT_PAX_COLUMNS}
+                         WHERE s.product_id = $1 AND s.day >= $2 AND s.day < $3
+                         ORDER BY s.day, s.start_time, s.provider_slot_id, p.position"
+                    ))
+                    .bind(i64::from(product.get()))
+                    .bind(Self::day(from))
+                    .bind(Self::day(until))
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(Self::db("read slots"))?;
+                    $crate::rows::assemble(rows)
+                }
+
+                /// Deletes the slots (their pax cascade) and day states of dates before
+                /// `date`, in one transaction; returns the number of day states removed.
+                async fn prune_before(&self, date: NaiveDate) -> Result<u64, StoreError> {
+                    let mut tx = self
+                        .pool()
+                        .begin_with(Self::BEGIN_WRITE)
+                        .await
+                        .map_err(Self::db("begin prune"))?;
+                    sqlx::query("DELETE FROM slots WHERE day < $1")
+                        .bind(Self::day(date))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(Self::db("prune slots"))?;
+                    let days = sqlx::query("DELETE FROM day_states WHERE day < $1")
+                        .bind(Self::day(date))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(Self::db("prune day states"))?;
+                    tx.commit().await.map_err(Self::db("commit prune"))?;
+                    self.served_write();
+                    Ok(days.rows_affected())
+                }
+
+                async fn day_states(
+                    &self,
+                    from: NaiveDate,
+                    until: NaiveDate,
+                ) -> Result<Vec<DayState>, StoreError> {
+                    self.read_day_states(from, until).await
+                }
+
+                async fn served_slots(
+                    &self,
+                    product: ProductId,
+                    date: NaiveDate,
+                ) -> Result<ServedSlots, StoreError> {
+                    self.read_served_slots(product, date).await
+                }
+
+                async fn served_dates(
+                    &self,
+                    product: ProductId,
+                    from: NaiveDate,
+                    until: NaiveDate,
+                ) -> Result<ServedDates, StoreError> {
+                    self.read_served_dates(product, from, until).await
+                }
+            }
+        };
+    };
+}
