@@ -1,15 +1,12 @@
-//! Writing the change feed's events: by `apply_day` inside its transaction, or one on its own.
-//! Reading and pruning them is written once in `tickete-store-sql`.
+//! Postgres' side of the change feed's outbox (written once in `tickete-store-sql`): event
+//! writers are ordered by one lock and each write notifies [`CHANNEL`] on commit, so the
+//! delivery worker and the event stream of every replica wake without waiting for a poll.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
-use tickete_core::feed::{Event, NewEvent};
-use tickete_core::served::EncodedDay;
-use tickete_core::{DaySnapshot, ProductId, StoreError};
+use tickete_core::StoreError;
 
 use crate::error::db;
 use crate::PostgresStore;
-use tickete_store_sql::rows;
 
 /// The `LISTEN` channel notified when events commit.
 pub const CHANNEL: &str = "tickete_events";
@@ -17,53 +14,17 @@ pub const CHANNEL: &str = "tickete_events";
 /// The advisory lock that orders event writers (see the migration).
 const EVENT_LOCK: i64 = 0x7469_636b_6576_7473;
 
-type EventRow = rows::EventRow<NaiveDate, DateTime<Utc>>;
-
-async fn insert(tx: &mut PgConnection, event: &NewEvent) -> Result<Event, StoreError> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, '')")
-        .bind(EVENT_LOCK)
-        .bind(CHANNEL)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("record event"))?;
-    let row: EventRow = sqlx::query_as(
-        "INSERT INTO events (id, type, product_id, day, created_at, body)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING seq, id, type, product_id, day, created_at, body",
-    )
-    .bind(&event.id)
-    .bind(event.kind.as_str())
-    .bind(event.subject.map(|(p, _)| i64::from(p.get())))
-    .bind(event.subject.map(|(_, d)| d))
-    .bind(event.timestamp)
-    .bind(&event.body)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db("record event"))?;
-    row.into_event()
-}
-
-/// Records the `availability.changed` event of a day being applied, inside the apply's
-/// transaction (so the change and its event commit together or not at all).
-pub(crate) async fn record_change(
-    tx: &mut PgConnection,
-    product: ProductId,
-    snapshot: &DaySnapshot,
-    encoded: &EncodedDay,
-    synced_at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let event =
-        NewEvent::availability_changed(product, snapshot.date, &snapshot.slots, encoded, synced_at);
-    insert(tx, &event).await.map(drop)
-}
-
 impl PostgresStore {
-    /// Records one event on its own (not part of applying a day).
-    pub(crate) async fn append_one_event(&self, event: &NewEvent) -> Result<Event, StoreError> {
-        let mut tx = self.pool().begin().await.map_err(db("record event"))?;
-        let stored = insert(&mut tx, event).await?;
-        tx.commit().await.map_err(db("record event"))?;
-        Ok(stored)
+    /// Before an event is written: takes the lock that orders event writers, so sequences
+    /// commit in order, and notifies [`CHANNEL`], delivered when the transaction commits.
+    pub(crate) async fn order_event_write(tx: &mut PgConnection) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, '')")
+            .bind(EVENT_LOCK)
+            .bind(CHANNEL)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("record event"))?;
+        Ok(())
     }
 }
 

@@ -208,6 +208,6 @@ pub(super) async fn apply_in(
         .execute(&mut *tx)
         .await
         .map_err(fail())?;
-    crate::feed::record_change(tx, product, snapshot, &encoded, synced_at).await?;
+    crate::SqliteStore::record_change(tx, product, snapshot, &encoded, synced_at).await?;
     Ok(ApplyOutcome::Changed)
 }
