@@ -21,6 +21,9 @@ impl Dialect for PostgresStore {
     const GREATEST: &'static str = "GREATEST";
     const INTERRUPTED_RUN_RESETS: &'static str = ", outstanding = 0";
     const LATEST_EVENT_SEQ: &'static str = "(SELECT COALESCE(max(seq), 0) FROM events)";
+    const NEW_DELIVERY_ID: &'static str = "'dlv_' || replace(gen_random_uuid()::text, '-', '')";
+    const CLAIM_LOCK: &'static str = "FOR UPDATE OF d SKIP LOCKED";
+    const IN_TEXTS: &'static str = "= ANY({texts})";
     const LOCK_ROW: &'static str = "FOR UPDATE";
     const INSERTION_ORDER: &'static str = "position";
 

@@ -44,6 +44,15 @@ pub trait Dialect {
     /// The highest event sequence ever used, as an SQL expression: SQLite keeps it in
     /// `sqlite_sequence` (also after every event was pruned), Postgres reads the table.
     const LATEST_EVENT_SEQ: &'static str;
+    /// A new delivery's id, as an SQL expression: `dlv_` and random hex digits.
+    const NEW_DELIVERY_ID: &'static str;
+    /// Locks the deliveries a claim reads, skipping those another process holds: `FOR UPDATE
+    /// OF d SKIP LOCKED` on Postgres; nothing on SQLite, whose write lock is held already.
+    const CLAIM_LOCK: &'static str;
+    /// `IN` a list of texts bound as one parameter ([`Dialect::texts`]), with `{texts}`
+    /// standing for the parameter: `IN (SELECT value FROM json_each({texts}))`, or
+    /// `= ANY({texts})`.
+    const IN_TEXTS: &'static str;
     /// Locks the row a `SELECT` reads until the transaction ends: `FOR UPDATE` on Postgres;
     /// nothing on SQLite, whose write transaction already excludes every other writer.
     const LOCK_ROW: &'static str;

@@ -1,6 +1,6 @@
 //! Webhook subscriptions and their deliveries ([`Webhooks`](tickete_core::feed::Webhooks)),
-//! written once for both dialects but for fanning events out and claiming due deliveries,
-//! which take each database's own locks.
+//! written once for both dialects; fanning events out and claiming due deliveries open their
+//! transaction each database's way.
 
 /// Deliveries due at `$1`, not leased, of enabled webhooks, each the earliest pending one of
 /// its (product, date) line, at most `$2`, in event order.
@@ -17,9 +17,9 @@ pub const DUE_DELIVERIES: &str = "
     ORDER BY d.event_seq LIMIT $2";
 
 /// Implements [`Webhooks`](tickete_core::feed::Webhooks) for a store that implements
-/// [`Dialect`](crate::Dialect) and has the inherent methods
-/// `fan_out_events(&self, now) -> Result<u64, StoreError>` and
-/// `claim_due_deliveries(&self, now, lease_until, limit) -> Result<Vec<ClaimedDelivery>, _>`.
+/// [`Dialect`](crate::Dialect) and has the inherent methods `begin_fan_out(&self)` and
+/// `begin_claim(&self, now)`, each `-> Result<Option<Transaction>, StoreError>`: the
+/// transaction to fan out or claim in, or `None` when there is nothing to do.
 #[macro_export]
 macro_rules! impl_webhooks {
     ($store:ty) => {
@@ -37,6 +37,7 @@ macro_rules! impl_webhooks {
             type Integer = <Store as Dialect>::Integer;
             type WebhookRow = $crate::rows::WebhookRow<<Store as Dialect>::Instant>;
             type DeliveryRow = $crate::rows::DeliveryRow<<Store as Dialect>::Instant, Integer>;
+            type ClaimRow = $crate::rows::ClaimRow<<Store as Dialect>::Instant, Integer>;
 
             fn not_found(what: &str, id: &str) -> StoreError {
                 StoreError::NotFound(format!("{what} {id}"))
@@ -204,7 +205,42 @@ macro_rules! impl_webhooks {
                 }
 
                 async fn fan_out(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-                    self.fan_out_events(now).await
+                    let Some(mut tx) = self.begin_fan_out().await? else {
+                        return Ok(0);
+                    };
+                    let upto: i64 = sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM events")
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(Self::db("fan out events"))?;
+                    // A webhook's `events` lists the types it wants joined by commas; empty
+                    // means all.
+                    let created = sqlx::query(&format!(
+                        "INSERT INTO deliveries (id, webhook_id, event_seq, event_id, type,
+                                                 subject, status, next_attempt_at)
+                         SELECT {}, w.id, e.seq, e.id, e.type,
+                                CASE WHEN e.product_id IS NULL THEN NULL
+                                     ELSE e.product_id || '/' || CAST(e.day AS TEXT) END,
+                                'pending', $1
+                         FROM webhooks AS w JOIN events AS e ON e.seq > w.cursor AND e.seq <= $2
+                         WHERE w.enabled
+                           AND (w.events = ''
+                                OR ',' || w.events || ',' LIKE '%,' || e.type || ',%')
+                         ORDER BY e.seq
+                         ON CONFLICT DO NOTHING",
+                        Self::NEW_DELIVERY_ID
+                    ))
+                    .bind(Self::instant(now))
+                    .bind(upto)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(Self::db("fan out events"))?;
+                    sqlx::query("UPDATE webhooks SET cursor = $1 WHERE enabled AND cursor < $1")
+                        .bind(upto)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(Self::db("fan out events"))?;
+                    tx.commit().await.map_err(Self::db("fan out events"))?;
+                    Ok(created.rows_affected())
                 }
 
                 async fn claim_deliveries(
@@ -213,7 +249,31 @@ macro_rules! impl_webhooks {
                     lease_until: DateTime<Utc>,
                     limit: u32,
                 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-                    self.claim_due_deliveries(now, lease_until, limit).await
+                    let Some(mut tx) = self.begin_claim(now).await? else {
+                        return Ok(Vec::new());
+                    };
+                    let rows: Vec<ClaimRow> = sqlx::query_as(&format!(
+                        "SELECT {DELIVERY_COLUMNS}, w.url, w.secret, e.body {} {}",
+                        $crate::webhooks::DUE_DELIVERIES,
+                        Self::CLAIM_LOCK
+                    ))
+                    .bind(Self::instant(now))
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(Self::db("claim deliveries"))?;
+                    let ids: Vec<String> = rows.iter().map(|r| r.delivery.id.clone()).collect();
+                    sqlx::query(&format!(
+                        "UPDATE deliveries SET lease_until = $1 WHERE id {}",
+                        Self::IN_TEXTS.replace("{texts}", "$2")
+                    ))
+                    .bind(Self::instant(lease_until))
+                    .bind(Self::texts(&ids))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(Self::db("claim deliveries"))?;
+                    tx.commit().await.map_err(Self::db("claim deliveries"))?;
+                    rows.into_iter().map(ClaimRow::into_claimed).collect()
                 }
 
                 async fn release_claims(&self) -> Result<u64, StoreError> {

@@ -24,6 +24,9 @@ impl Dialect for SqliteStore {
     const INTERRUPTED_RUN_RESETS: &'static str = "";
     const LATEST_EVENT_SEQ: &'static str =
         "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)";
+    const NEW_DELIVERY_ID: &'static str = "'dlv_' || lower(hex(randomblob(12)))";
+    const CLAIM_LOCK: &'static str = "";
+    const IN_TEXTS: &'static str = "IN (SELECT value FROM json_each({texts}))";
     const LOCK_ROW: &'static str = "";
     const INSERTION_ORDER: &'static str = "rowid";
 
