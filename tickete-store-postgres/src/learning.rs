@@ -7,15 +7,8 @@ use tickete_core::engine::policy::reads::{period_carry, scaled};
 use tickete_core::learning::{LearntPair, ReadDelta, StoredReads};
 use tickete_core::StoreError;
 
-use tickete_store_sql::rows::{self, LEARNT_COLUMNS, READ_COLUMNS};
-
 use crate::error::db;
 use crate::PostgresStore;
-
-/// A row of `learnt_pairs`.
-type LearntPairRow = rows::LearntPairRow<NaiveDate, DateTime<Utc>>;
-/// A row of `read_counts`.
-type ReadCountRow = rows::ReadCountRow<NaiveDate>;
 
 /// Adds a batch of reads: the CASE is [`tickete_core::engine::policy::reads::combine`]
 /// (the store contract suite proves they agree); `$5` is its carry from one period to the next.
@@ -36,23 +29,13 @@ const ADD_READS: &str = "
         period = GREATEST(excluded.period, r.period)";
 
 impl PostgresStore {
-    /// Learnt pairs from `from`, fetched since `fetched_since` when given.
-    pub(crate) async fn read_learnt_pairs(
+    /// Learnt pairs are read by the shared code.
+    pub(crate) async fn learnt_pairs_off_runtime(
         &self,
-        from: NaiveDate,
-        fetched_since: Option<DateTime<Utc>>,
-    ) -> Result<Vec<LearntPair>, StoreError> {
-        let rows: Vec<LearntPairRow> = sqlx::query_as(&format!(
-            "SELECT {LEARNT_COLUMNS} FROM learnt_pairs
-             WHERE day >= $1 AND ($2::timestamptz IS NULL OR last_fetched >= $2)
-             ORDER BY product_id, day"
-        ))
-        .bind(from)
-        .bind(fetched_since)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db("read learnt pairs"))?;
-        rows.into_iter().map(LearntPairRow::into_pair).collect()
+        _from: NaiveDate,
+        _fetched_since: Option<DateTime<Utc>>,
+    ) -> Option<Result<Vec<LearntPair>, StoreError>> {
+        None
     }
 
     /// Adds a checked, non-empty batch of reads.
@@ -78,19 +61,11 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Stored read counts from `from`.
-    pub(crate) async fn read_stored_reads(
+    /// Read counts are read by the shared code.
+    pub(crate) async fn stored_reads_off_runtime(
         &self,
-        from: NaiveDate,
-    ) -> Result<Vec<StoredReads>, StoreError> {
-        let rows: Vec<ReadCountRow> = sqlx::query_as(&format!(
-            "SELECT {READ_COLUMNS} FROM read_counts WHERE day >= $1
-             ORDER BY product_id, day"
-        ))
-        .bind(from)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db("read reads"))?;
-        rows.into_iter().map(ReadCountRow::into_reads).collect()
+        _from: NaiveDate,
+    ) -> Option<Result<Vec<StoredReads>, StoreError>> {
+        None
     }
 }

@@ -16,8 +16,10 @@ pub const TOUCH_UNCHANGED_DAY: &str = "
 ///   caller's write transaction;
 /// - `const RECORD_DAY_ERROR: &str`: records `$3` as the last error of (`$1`, `$2`) when the
 ///   product exists;
-/// - `read_day_states(&self, from, until)`, `read_served_slots(&self, product, date)` and
-///   `read_served_dates(&self, product, from, until)`: the reads each database serves its way.
+/// - `day_states_off_runtime(&self, from, until)`: `Some` when the store reads a window of day
+///   states its own way (SQLite off the async runtime), `None` to read it here;
+/// - `read_served_slots(&self, product, date)` and `read_served_dates(&self, product, from,
+///   until)`: the public reads, each database's fastest way.
 #[macro_export]
 macro_rules! impl_inventory {
     ($store:ty) => {
@@ -33,6 +35,8 @@ macro_rules! impl_inventory {
             use $crate::rows::SLOT_PAX_COLUMNS;
 
             type Store = $store;
+            type DayStateRow =
+                $crate::rows::DayStateRow<<Store as Dialect>::Day, <Store as Dialect>::Instant>;
             type SlotPaxRow = $crate::rows::SlotPaxRow<
                 <Store as Dialect>::Day,
                 <Store as Dialect>::Time,
@@ -201,7 +205,16 @@ macro_rules! impl_inventory {
                     from: NaiveDate,
                     until: NaiveDate,
                 ) -> Result<Vec<DayState>, StoreError> {
-                    self.read_day_states(from, until).await
+                    if let Some(read) = self.day_states_off_runtime(from, until).await {
+                        return read;
+                    }
+                    let rows: Vec<DayStateRow> = sqlx::query_as($crate::rows::DAY_STATES_BETWEEN)
+                        .bind(Self::day(from))
+                        .bind(Self::day(until))
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err(Self::db("read day states"))?;
+                    rows.into_iter().map(DayStateRow::into_state).collect()
                 }
 
                 async fn served_slots(

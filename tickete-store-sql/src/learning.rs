@@ -3,8 +3,10 @@
 //! stay with each store (SQLite feeds JSON and reads off the runtime, Postgres `UNNEST`s arrays).
 
 /// Implements [`Learning`](tickete_core::learning::Learning) for a store that implements
-/// [`Dialect`](crate::Dialect) and has the inherent methods `read_learnt_pairs(&self, from,
-/// fetched_since)`, `add_read_batch(&self, reads, at)` and `read_stored_reads(&self, from)`.
+/// [`Dialect`](crate::Dialect) and has the inherent methods `add_read_batch(&self, reads,
+/// at)`, and `learnt_pairs_off_runtime(&self, from, fetched_since)` and
+/// `stored_reads_off_runtime(&self, from)`, which answer `Some` when the store reads those
+/// windows its own way (SQLite off the async runtime) and `None` to read them here.
 #[macro_export]
 macro_rules! impl_learning {
     ($store:ty) => {
@@ -21,6 +23,7 @@ macro_rules! impl_learning {
             type Store = $store;
             type LearntPairRow =
                 $crate::rows::LearntPairRow<<Store as Dialect>::Day, <Store as Dialect>::Instant>;
+            type ReadCountRow = $crate::rows::ReadCountRow<<Store as Dialect>::Day>;
 
             #[async_trait]
             impl Learning for Store {
@@ -88,7 +91,16 @@ macro_rules! impl_learning {
                     from: NaiveDate,
                     fetched_since: Option<DateTime<Utc>>,
                 ) -> Result<Vec<LearntPair>, StoreError> {
-                    self.read_learnt_pairs(from, fetched_since).await
+                    if let Some(read) = self.learnt_pairs_off_runtime(from, fetched_since).await {
+                        return read;
+                    }
+                    let rows: Vec<LearntPairRow> = sqlx::query_as($crate::rows::LEARNT_PAIRS_FROM)
+                        .bind(Self::day(from))
+                        .bind(fetched_since.map(Self::instant))
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err(Self::db("read learnt pairs"))?;
+                    rows.into_iter().map(LearntPairRow::into_pair).collect()
                 }
 
                 async fn add_reads(
@@ -107,7 +119,15 @@ macro_rules! impl_learning {
                     &self,
                     from: NaiveDate,
                 ) -> Result<Vec<StoredReads>, StoreError> {
-                    self.read_stored_reads(from).await
+                    if let Some(read) = self.stored_reads_off_runtime(from).await {
+                        return read;
+                    }
+                    let rows: Vec<ReadCountRow> = sqlx::query_as($crate::rows::READS_FROM)
+                        .bind(Self::day(from))
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err(Self::db("read reads"))?;
+                    rows.into_iter().map(ReadCountRow::into_reads).collect()
                 }
 
                 async fn prune_learning(

@@ -7,7 +7,7 @@ use tickete_core::engine::policy::reads::{period_carry, scaled};
 use tickete_core::learning::{LearntPair, ReadDelta, StoredReads};
 use tickete_core::StoreError;
 
-use tickete_store_sql::rows::{self, LEARNT_COLUMNS, READ_COLUMNS};
+use tickete_store_sql::rows::{self, LEARNT_PAIRS_FROM, READS_FROM};
 
 use crate::codec::{day, instant};
 use crate::error::db;
@@ -62,36 +62,21 @@ impl serde::Serialize for ReadRows<'_> {
 }
 
 impl SqliteStore {
-    /// Learnt pairs from `from`, fetched since `fetched_since` when given.
-    pub(crate) async fn read_learnt_pairs(
+    /// Learnt pairs from `from`, read off the runtime on a file database.
+    pub(crate) async fn learnt_pairs_off_runtime(
         &self,
         from: NaiveDate,
         fetched_since: Option<DateTime<Utc>>,
-    ) -> Result<Vec<LearntPair>, StoreError> {
-        let sql = format!(
-            "SELECT {LEARNT_COLUMNS} FROM learnt_pairs
-             WHERE day >= ?1 AND (?2 IS NULL OR last_fetched >= ?2)
-             ORDER BY product_id, day"
+    ) -> Option<Result<Vec<LearntPair>, StoreError>> {
+        let readers = self.readers()?;
+        let read = readers.collect_off_runtime(
+            "read learnt pairs",
+            LEARNT_PAIRS_FROM.to_owned(),
+            (day(from), fetched_since.map(instant)),
+            learnt_row,
+            LearntPairRow::into_pair,
         );
-        let (from, since) = (day(from), fetched_since.map(instant));
-        if let Some(readers) = self.readers() {
-            return readers
-                .collect_off_runtime(
-                    "read learnt pairs",
-                    sql,
-                    (from, since),
-                    learnt_row,
-                    LearntPairRow::into_pair,
-                )
-                .await;
-        }
-        let rows: Vec<LearntPairRow> = sqlx::query_as(&sql)
-            .bind(from)
-            .bind(since)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db("read learnt pairs"))?;
-        rows.into_iter().map(LearntPairRow::into_pair).collect()
+        Some(read.await)
     }
 
     /// Adds a checked, non-empty batch of reads.
@@ -122,33 +107,20 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Stored read counts from `from`.
-    pub(crate) async fn read_stored_reads(
+    /// Read counts from `from`, read off the runtime on a file database.
+    pub(crate) async fn stored_reads_off_runtime(
         &self,
         from: NaiveDate,
-    ) -> Result<Vec<StoredReads>, StoreError> {
-        let sql = format!(
-            "SELECT {READ_COLUMNS} FROM read_counts WHERE day >= ?1
-             ORDER BY product_id, day"
+    ) -> Option<Result<Vec<StoredReads>, StoreError>> {
+        let readers = self.readers()?;
+        let read = readers.collect_off_runtime(
+            "read reads",
+            READS_FROM.to_owned(),
+            [day(from)],
+            read_count_row,
+            ReadCountRow::into_reads,
         );
-        let from = day(from);
-        if let Some(readers) = self.readers() {
-            return readers
-                .collect_off_runtime(
-                    "read reads",
-                    sql,
-                    [from],
-                    read_count_row,
-                    ReadCountRow::into_reads,
-                )
-                .await;
-        }
-        let rows: Vec<ReadCountRow> = sqlx::query_as(&sql)
-            .bind(from)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db("read reads"))?;
-        rows.into_iter().map(ReadCountRow::into_reads).collect()
+        Some(read.await)
     }
 }
 

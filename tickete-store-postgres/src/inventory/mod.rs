@@ -8,9 +8,8 @@ use tickete_core::pricing::{lowest_prices, DatePrice};
 use tickete_core::served::{slots_body, ServedDates, ServedSlots};
 use tickete_core::{ApplyOutcome, DaySnapshot, DayState, Inventory, ProductId, StoreError};
 
-use crate::error::db;
 use crate::PostgresStore;
-use rows::{DayStateRow, ServedDayRow};
+use rows::ServedDayRow;
 use sqlx::PgConnection;
 
 /// What a slots read needs: the body, not the dates summary.
@@ -49,22 +48,13 @@ impl PostgresStore {
         apply::apply_in(tx, product, snapshot, hash, synced_at, touch_first).await
     }
 
-    /// A window's day states.
-    pub(crate) async fn read_day_states(
+    /// Day states are read by the shared code.
+    pub(crate) async fn day_states_off_runtime(
         &self,
-        from: NaiveDate,
-        until: NaiveDate,
-    ) -> Result<Vec<DayState>, StoreError> {
-        let rows: Vec<DayStateRow> = sqlx::query_as(
-            "SELECT product_id, day, synced_at, hash, last_error FROM day_states
-             WHERE day >= $1 AND day < $2 ORDER BY product_id, day",
-        )
-        .bind(from)
-        .bind(until)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("read day states"))?;
-        rows.into_iter().map(DayStateRow::into_state).collect()
+        _from: NaiveDate,
+        _until: NaiveDate,
+    ) -> Option<Result<Vec<DayState>, StoreError>> {
+        None
     }
 
     /// The served slots of (product, date): one lookup of the product and its day state.

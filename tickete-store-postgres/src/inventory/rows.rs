@@ -4,9 +4,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use tickete_core::Price;
 
-/// A row of `day_states` as Postgres stores it.
-pub(super) type DayStateRow = tickete_store_sql::rows::DayStateRow<NaiveDate, DateTime<Utc>>;
-
 /// The day-state columns a read of the served forms needs.
 #[derive(sqlx::FromRow)]
 pub(super) struct ServedDayRow {

@@ -15,8 +15,11 @@ pub const SLOT_PAX_COLUMNS: &str = "
            p.original_price, p.discount, p.currency_code AS pax_currency
     FROM slots AS s LEFT JOIN pax AS p ON p.slot_id = s.id";
 
-/// The columns of [`DayStateRow`].
-pub const DAY_STATE_COLUMNS: &str = "product_id, day, synced_at, hash, last_error";
+/// The sync state of the days of `[$1, $2)`, in no particular order (SQLite reads them from
+/// its narrow day-ordered index alone; sorting by product would sort the whole window).
+pub const DAY_STATES_BETWEEN: &str = "
+    SELECT product_id, day, synced_at, hash, last_error FROM day_states
+    WHERE day >= $1 AND day < $2";
 
 /// A row of `slots` left-joined with one row of `pax`, with dates stored as `D`, times as `T`
 /// and amounts as `M`.

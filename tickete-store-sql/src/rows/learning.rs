@@ -13,6 +13,17 @@ pub const LEARNT_COLUMNS: &str = "product_id, day, observations, last_fetched, e
 /// The columns of [`ReadCountRow`].
 pub const READ_COLUMNS: &str = "product_id, day, period, scaled";
 
+/// The learnt pairs of dates from `$1`, fetched since `$2` when it is not NULL.
+pub const LEARNT_PAIRS_FROM: &str = "
+    SELECT product_id, day, observations, last_fetched, empty_streak FROM learnt_pairs
+    WHERE day >= $1 AND ($2 IS NULL OR last_fetched >= $2)
+    ORDER BY product_id, day";
+
+/// The read counts of dates from `$1`.
+pub const READS_FROM: &str = "
+    SELECT product_id, day, period, scaled FROM read_counts WHERE day >= $1
+    ORDER BY product_id, day";
+
 /// A row of `learnt_pairs`, with dates stored as `D` and instants as `I`.
 #[derive(sqlx::FromRow)]
 pub struct LearntPairRow<D, I> {

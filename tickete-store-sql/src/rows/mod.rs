@@ -13,8 +13,10 @@ pub use catalogue::{
 pub use feed::{
     ClaimRow, DeliveryRow, EventRow, WebhookRow, DELIVERY_COLUMNS, EVENT_COLUMNS, WEBHOOK_COLUMNS,
 };
-pub use inventory::{assemble, DayStateRow, SlotPaxRow, DAY_STATE_COLUMNS, SLOT_PAX_COLUMNS};
-pub use learning::{LearntPairRow, ReadCountRow, LEARNT_COLUMNS, READ_COLUMNS};
+pub use inventory::{assemble, DayStateRow, SlotPaxRow, DAY_STATES_BETWEEN, SLOT_PAX_COLUMNS};
+pub use learning::{
+    LearntPairRow, ReadCountRow, LEARNT_COLUMNS, LEARNT_PAIRS_FROM, READS_FROM, READ_COLUMNS,
+};
 pub use runs::{
     products_text, JobRow, PauseRow, ProcessRow, RunRow, JOB_COLUMNS, PROCESS_COLUMNS, RUN_COLUMNS,
 };

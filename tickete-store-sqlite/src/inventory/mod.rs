@@ -14,6 +14,7 @@ use crate::error::db;
 use crate::SqliteStore;
 use rows::{day_state_of, DatesRow, DayStateRow, ServedDayRow};
 use sqlx::SqliteConnection;
+use tickete_store_sql::rows::DAY_STATES_BETWEEN;
 
 /// What a slots read needs of the day state: the body, not the dates summary. One rowid
 /// lookup ([`day_key`]); the product and day are compared too, so a key that two (product,
@@ -59,12 +60,6 @@ const SERVED_DATES: &str = "
     WHERE p.id = ?1
     GROUP BY p.id";
 
-/// The sync state of a window, in day order, from `day_states_sync_by_day` alone (callers
-/// take any order; sorting by product would cost a sort of the whole window).
-const DAY_STATES: &str = "
-    SELECT product_id, day, synced_at, hash, last_error FROM day_states
-    WHERE day >= ?1 AND day < ?2";
-
 impl SqliteStore {
     /// Records `$3` as the last error of (`$1`, `$2`) when the product exists; the row's id is
     /// its key ([`day_key`]).
@@ -89,31 +84,21 @@ impl SqliteStore {
         apply::apply_in(tx, product, snapshot, hash, synced_at, touch_first).await
     }
 
-    /// A window's day states, off the runtime on a file database.
-    pub(crate) async fn read_day_states(
+    /// A window's day states, read off the runtime on a file database.
+    pub(crate) async fn day_states_off_runtime(
         &self,
         from: NaiveDate,
         until: NaiveDate,
-    ) -> Result<Vec<DayState>, StoreError> {
-        let (from, until) = (day(from), day(until));
-        if let Some(readers) = &self.readers {
-            return readers
-                .collect_off_runtime(
-                    "read day states",
-                    DAY_STATES.to_owned(),
-                    (from, until),
-                    day_state_of,
-                    DayStateRow::into_state,
-                )
-                .await;
-        }
-        let rows: Vec<DayStateRow> = sqlx::query_as(DAY_STATES)
-            .bind(from)
-            .bind(until)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("read day states"))?;
-        rows.into_iter().map(DayStateRow::into_state).collect()
+    ) -> Option<Result<Vec<DayState>, StoreError>> {
+        let readers = self.readers.as_ref()?;
+        let read = readers.collect_off_runtime(
+            "read day states",
+            DAY_STATES_BETWEEN.to_owned(),
+            (day(from), day(until)),
+            day_state_of,
+            DayStateRow::into_state,
+        );
+        Some(read.await)
     }
 
     /// The served slots of (product, date): one lookup of the product and its day state.
@@ -314,7 +299,7 @@ mod tests {
     /// index, never the wide rows that hold the served bodies, and without a sort.
     #[tokio::test]
     async fn a_window_of_day_states_is_read_from_the_narrow_index_alone() {
-        let plan = plan_of(DAY_STATES).await;
+        let plan = plan_of(DAY_STATES_BETWEEN).await;
         assert!(
             plan.contains("USING COVERING INDEX day_states_sync_by_day"),
             "{plan}"
