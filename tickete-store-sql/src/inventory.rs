@@ -12,14 +12,17 @@ pub const TOUCH_UNCHANGED_DAY: &str = "
 /// Implements [`Inventory`](tickete_core::Inventory) for a store that implements
 /// [`Dialect`](crate::Dialect) and has these inherent items:
 /// - `async fn apply_in(tx: &mut <Db as Database>::Connection, product, snapshot, hash,
-///   synced_at, touch_first) -> Result<ApplyOutcome, StoreError>`: one day's rows inside the
-///   caller's write transaction;
+///   synced_at) -> Result<ApplyOutcome, StoreError>`: one day's rows inside the caller's
+///   write transaction, once the unchanged case was tried;
 /// - `const RECORD_DAY_ERROR: &str`: records `$3` as the last error of (`$1`, `$2`) when the
 ///   product exists;
 /// - `day_states_off_runtime(&self, from, until)`: `Some` when the store reads a window of day
 ///   states its own way (SQLite off the async runtime), `None` to read it here;
 /// - `read_served_slots(&self, product, date)` and `read_served_dates(&self, product, from,
 ///   until)`: the public reads, each database's fastest way.
+///
+/// Gives the store `touch_unchanged_day(conn, product, date, synced_at, hash) -> bool`, the
+/// whole of an unchanged apply.
 #[macro_export]
 macro_rules! impl_inventory {
     ($store:ty) => {
@@ -43,6 +46,30 @@ macro_rules! impl_inventory {
                 <Store as Dialect>::Money,
             >;
 
+            type Connection = <<Store as Dialect>::Db as sqlx::Database>::Connection;
+
+            impl Store {
+                /// Moves `synced_at` of (product, date) when the stored hash is `hash`; true
+                /// when it did (the day is unchanged).
+                pub(crate) async fn touch_unchanged_day(
+                    conn: &mut Connection,
+                    product: ProductId,
+                    date: NaiveDate,
+                    synced_at: DateTime<Utc>,
+                    hash: &str,
+                ) -> Result<bool, StoreError> {
+                    let touched = sqlx::query($crate::inventory::TOUCH_UNCHANGED_DAY)
+                        .bind(i64::from(product.get()))
+                        .bind(Self::day(date))
+                        .bind(Self::instant(synced_at))
+                        .bind(hash)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(Self::db("apply day"))?;
+                    Ok(touched.rows_affected() > 0)
+                }
+            }
+
             #[async_trait]
             impl Inventory for Store {
                 #[$crate::macro_support::tracing::instrument(skip_all, fields(product = %product, date = %snapshot.date))]
@@ -56,15 +83,12 @@ macro_rules! impl_inventory {
                     let hash = snapshot.content_hash();
                     // Most fetches find the day unchanged: one statement, no explicit
                     // transaction.
-                    let touched = sqlx::query($crate::inventory::TOUCH_UNCHANGED_DAY)
-                        .bind(i64::from(product.get()))
-                        .bind(Self::day(snapshot.date))
-                        .bind(Self::instant(synced_at))
-                        .bind(&hash)
-                        .execute(self.pool())
-                        .await
-                        .map_err(Self::db("apply day"))?;
-                    if touched.rows_affected() > 0 {
+                    let mut conn = self.pool().acquire().await.map_err(Self::db("apply day"))?;
+                    let unchanged =
+                        Self::touch_unchanged_day(&mut conn, product, snapshot.date, synced_at, &hash)
+                            .await?;
+                    drop(conn);
+                    if unchanged {
                         // `synced_at` is served too (`Last-Modified`).
                         self.served_write();
                         return Ok(ApplyOutcome::Unchanged);
@@ -74,8 +98,7 @@ macro_rules! impl_inventory {
                         .begin_with(Self::BEGIN_WRITE)
                         .await
                         .map_err(Self::db("apply day"))?;
-                    let outcome =
-                        Self::apply_in(&mut tx, product, snapshot, &hash, synced_at, false).await?;
+                    let outcome = Self::apply_in(&mut tx, product, snapshot, &hash, synced_at).await?;
                     tx.commit().await.map_err(Self::db("apply day"))?;
                     self.served_write();
                     Ok(outcome)
@@ -107,10 +130,12 @@ macro_rules! impl_inventory {
                     for i in order {
                         let apply = &days[i];
                         let hash = apply.snapshot.content_hash();
-                        let (product, snapshot) = (apply.product, apply.snapshot);
-                        outcomes[i] =
-                            Self::apply_in(&mut tx, product, snapshot, &hash, apply.synced_at, true)
-                                .await?;
+                        let (product, date, at) = (apply.product, apply.snapshot.date, apply.synced_at);
+                        outcomes[i] = if Self::touch_unchanged_day(&mut tx, product, date, at, &hash).await? {
+                            ApplyOutcome::Unchanged
+                        } else {
+                            Self::apply_in(&mut tx, product, apply.snapshot, &hash, at).await?
+                        };
                     }
                     tx.commit().await.map_err(Self::db("apply days"))?;
                     self.served_write();

@@ -1,16 +1,17 @@
-//! Synced inventory: applying a day, reading slots and served bodies, day states.
+//! Postgres' side of synced inventory (the rest is written once in `tickete-store-sql`): a
+//! day's rows written over `UNNEST`ed column arrays under the day state's row lock, and the
+//! public reads on their own connections.
 
 mod apply;
 mod rows;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use tickete_core::pricing::{lowest_prices, DatePrice};
 use tickete_core::served::{slots_body, ServedDates, ServedSlots};
-use tickete_core::{ApplyOutcome, DaySnapshot, DayState, Inventory, ProductId, StoreError};
+use tickete_core::{DayState, Inventory, ProductId, StoreError};
 
 use crate::PostgresStore;
 use rows::ServedDayRow;
-use sqlx::PgConnection;
 
 /// What a slots read needs: the body, not the dates summary.
 const SERVED_SLOTS: &str = "
@@ -35,18 +36,6 @@ impl PostgresStore {
         INSERT INTO day_states (product_id, day, last_error)
         SELECT $1::int8, $2::date, $3::text WHERE EXISTS (SELECT 1 FROM products WHERE id = $1)
         ON CONFLICT (product_id, day) DO UPDATE SET last_error = excluded.last_error";
-
-    /// One day's rows inside the caller's transaction, under the day state's row lock.
-    pub(crate) async fn apply_in(
-        tx: &mut PgConnection,
-        product: ProductId,
-        snapshot: &DaySnapshot,
-        hash: &str,
-        synced_at: DateTime<Utc>,
-        touch_first: bool,
-    ) -> Result<ApplyOutcome, StoreError> {
-        apply::apply_in(tx, product, snapshot, hash, synced_at, touch_first).await
-    }
 
     /// Day states are read by the shared code.
     pub(crate) async fn day_states_off_runtime(

@@ -117,97 +117,80 @@ const UPSERT_DAY_STATE: &str = concat!(
         open_discount = excluded.open_discount, open_currency_code = excluded.open_currency_code"
 );
 
-/// One day inside the caller's write transaction. `touch_first` tries the unchanged case
-/// with one statement before anything else (worth it when the caller has not just tried).
-pub(super) async fn apply_in(
-    tx: &mut SqliteConnection,
-    product: ProductId,
-    snapshot: &DaySnapshot,
-    hash: &str,
-    synced_at: DateTime<Utc>,
-    touch_first: bool,
-) -> Result<ApplyOutcome, StoreError> {
-    let (id, date) = (i64::from(product.get()), day(snapshot.date));
-    let fail = || db("apply day");
-    let touch = || {
-        sqlx::query(tickete_store_sql::inventory::TOUCH_UNCHANGED_DAY)
+impl crate::SqliteStore {
+    /// One day's rows inside the caller's write transaction, once the unchanged case was tried.
+    pub(crate) async fn apply_in(
+        tx: &mut SqliteConnection,
+        product: ProductId,
+        snapshot: &DaySnapshot,
+        hash: &str,
+        synced_at: DateTime<Utc>,
+    ) -> Result<ApplyOutcome, StoreError> {
+        let (id, date) = (i64::from(product.get()), day(snapshot.date));
+        let fail = || db("apply day");
+        let known: Option<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT p.id, d.hash FROM products AS p
+             LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day = $2
+             WHERE p.id = $1",
+        )
+        .bind(id)
+        .bind(&date)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail())?;
+        match known {
+            None => return Err(StoreError::NotFound(format!("product {product}"))),
+            Some((_, Some(stored))) if stored == hash => {
+                Self::touch_unchanged_day(tx, product, snapshot.date, synced_at, hash).await?;
+                return Ok(ApplyOutcome::Unchanged);
+            }
+            Some(_) => {}
+        }
+        let slots = slots_payload(snapshot);
+        sqlx::query(DELETE_VANISHED_SLOTS)
             .bind(id)
-            .bind(date.clone())
-            .bind(instant(synced_at))
-            .bind(hash.to_owned())
-    };
-    if touch_first
-        && touch()
+            .bind(&date)
+            .bind(&slots)
             .execute(&mut *tx)
             .await
+            .map_err(fail())?;
+        let slot_ids: HashMap<String, i64> = sqlx::query_as(UPSERT_SLOTS)
+            .bind(id)
+            .bind(&date)
+            .bind(&slots)
+            .fetch_all(&mut *tx)
+            .await
             .map_err(fail())?
-            .rows_affected()
-            > 0
-    {
-        return Ok(ApplyOutcome::Unchanged);
+            .into_iter()
+            .collect();
+        sqlx::query(DELETE_DAY_PAX)
+            .bind(id)
+            .bind(&date)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail())?;
+        sqlx::query(INSERT_PAX)
+            .bind(pax_payload(snapshot, &slot_ids)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail())?;
+        let encoded = EncodedDay::of(&snapshot.slots);
+        let open = encoded.summary.open_price.as_ref();
+        sqlx::query(UPSERT_DAY_STATE)
+            .bind(id)
+            .bind(&date)
+            .bind(instant(synced_at))
+            .bind(hash)
+            .bind(&encoded.body)
+            .bind(i64::from(encoded.summary.slot_count))
+            .bind(open.map(|p| p.final_price.to_string()))
+            .bind(open.map(|p| p.original_price.to_string()))
+            .bind(open.map(|p| p.discount.to_string()))
+            .bind(open.map(|p| p.currency_code.as_str()))
+            .execute(&mut *tx)
+            .await
+            .map_err(fail())?;
+        crate::SqliteStore::record_change(tx, product, snapshot, &encoded, synced_at).await?;
+        Ok(ApplyOutcome::Changed)
     }
-    let known: Option<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT p.id, d.hash FROM products AS p
-         LEFT JOIN day_states AS d ON d.product_id = p.id AND d.day = $2
-         WHERE p.id = $1",
-    )
-    .bind(id)
-    .bind(&date)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(fail())?;
-    match known {
-        None => return Err(StoreError::NotFound(format!("product {product}"))),
-        Some((_, Some(stored))) if stored == hash => {
-            touch().execute(&mut *tx).await.map_err(fail())?;
-            return Ok(ApplyOutcome::Unchanged);
-        }
-        Some(_) => {}
-    }
-    let slots = slots_payload(snapshot);
-    sqlx::query(DELETE_VANISHED_SLOTS)
-        .bind(id)
-        .bind(&date)
-        .bind(&slots)
-        .execute(&mut *tx)
-        .await
-        .map_err(fail())?;
-    let slot_ids: HashMap<String, i64> = sqlx::query_as(UPSERT_SLOTS)
-        .bind(id)
-        .bind(&date)
-        .bind(&slots)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(fail())?
-        .into_iter()
-        .collect();
-    sqlx::query(DELETE_DAY_PAX)
-        .bind(id)
-        .bind(&date)
-        .execute(&mut *tx)
-        .await
-        .map_err(fail())?;
-    sqlx::query(INSERT_PAX)
-        .bind(pax_payload(snapshot, &slot_ids)?)
-        .execute(&mut *tx)
-        .await
-        .map_err(fail())?;
-    let encoded = EncodedDay::of(&snapshot.slots);
-    let open = encoded.summary.open_price.as_ref();
-    sqlx::query(UPSERT_DAY_STATE)
-        .bind(id)
-        .bind(&date)
-        .bind(instant(synced_at))
-        .bind(hash)
-        .bind(&encoded.body)
-        .bind(i64::from(encoded.summary.slot_count))
-        .bind(open.map(|p| p.final_price.to_string()))
-        .bind(open.map(|p| p.original_price.to_string()))
-        .bind(open.map(|p| p.discount.to_string()))
-        .bind(open.map(|p| p.currency_code.as_str()))
-        .execute(&mut *tx)
-        .await
-        .map_err(fail())?;
-    crate::SqliteStore::record_change(tx, product, snapshot, &encoded, synced_at).await?;
-    Ok(ApplyOutcome::Changed)
 }

@@ -1,19 +1,20 @@
-//! Synced inventory: applying a day, reading slots and served bodies, day states.
+//! SQLite's side of synced inventory (the rest is written once in `tickete-store-sql`): a
+//! day's rows written by set-based statements fed one JSON parameter, and the public reads by
+//! rowid off the async runtime.
 
 mod apply;
 mod rows;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use rusqlite::OptionalExtension;
 use tickete_core::pricing::lowest_prices;
 use tickete_core::served::{slots_body, ServedDates, ServedSlots};
-use tickete_core::{ApplyOutcome, DaySnapshot, DayState, Inventory, ProductId, StoreError};
+use tickete_core::{DayState, Inventory, ProductId, StoreError};
 
 use crate::codec::{day, parse_instant};
 use crate::error::db;
 use crate::SqliteStore;
 use rows::{day_state_of, DatesRow, DayStateRow, ServedDayRow};
-use sqlx::SqliteConnection;
 use tickete_store_sql::rows::DAY_STATES_BETWEEN;
 
 /// What a slots read needs of the day state: the body, not the dates summary. One rowid
@@ -71,18 +72,6 @@ impl SqliteStore {
          WHERE EXISTS (SELECT 1 FROM products WHERE id = $1)
          ON CONFLICT (product_id, day) DO UPDATE SET last_error = excluded.last_error",
     );
-
-    /// One day's rows inside the caller's write transaction.
-    pub(crate) async fn apply_in(
-        tx: &mut SqliteConnection,
-        product: ProductId,
-        snapshot: &DaySnapshot,
-        hash: &str,
-        synced_at: DateTime<Utc>,
-        touch_first: bool,
-    ) -> Result<ApplyOutcome, StoreError> {
-        apply::apply_in(tx, product, snapshot, hash, synced_at, touch_first).await
-    }
 
     /// A window's day states, read off the runtime on a file database.
     pub(crate) async fn day_states_off_runtime(
