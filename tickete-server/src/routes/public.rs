@@ -340,12 +340,8 @@ pub async fn product(
         wrapped: true,
     };
     cached(&state, key, &HeaderMap::new(), async {
-        let view = state.engine().catalogue().get_product(id).await?;
-        Ok(CachedBody::plain(serialise(
-            ProductBody::from(&view),
-            true,
-            256,
-        )?))
+        let body = state.actions().get_product(id).await?;
+        Ok(CachedBody::plain(serialise(body, true, 256)?))
     })
     .await
 }
@@ -359,14 +355,7 @@ pub async fn products(
     query: QueryParams,
 ) -> ApiResult<Json<PageEnvelope<ProductBody>>> {
     let page = query.page()?;
-    let found = state.engine().catalogue().list_products(page).await?;
-    Ok(Json(PageEnvelope {
-        data: found.items.iter().map(ProductBody::from).collect(),
-        total_length: found.total,
-        page: page.page,
-        limit: page.limit,
-        status_code: 200,
-    }))
+    Ok(Json(state.actions().list_products(page).await?))
 }
 
 #[cfg(test)]
