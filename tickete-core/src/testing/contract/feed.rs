@@ -5,23 +5,13 @@ use std::sync::Arc;
 use chrono::Duration;
 use serde_json::Value;
 
-use super::support::{at, date, id, page, product};
+use super::support::{at, changes, date, id, page, product};
 use crate::domain::{NewRun, Trigger};
 use crate::feed::{
     AttemptResult, DeliveryStatus, EventType, NewEvent, Webhook, WebhookPatch, WebhookSecret,
 };
 use crate::store::{DayApply, InventoryStore, StoreError};
 use crate::testing::sample_day;
-
-async fn changes(store: &dyn InventoryStore) -> Vec<Value> {
-    store
-        .events_after(0, &[EventType::AvailabilityChanged], 1000)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| serde_json::from_str(&e.body).unwrap())
-        .collect()
-}
 
 /// An applied change has exactly one event with the day's summary; an unchanged apply, a
 /// refused apply and a failed batch have none; a day becoming empty is a change.

@@ -131,3 +131,14 @@ pub(super) async fn state_of(
         .find(|state| state.product == product)
         .unwrap_or_else(|| panic!("no day state for product {product} on {day}"))
 }
+
+/// The bodies of every `availability.changed` event, oldest first.
+pub(super) async fn changes(store: &dyn InventoryStore) -> Vec<serde_json::Value> {
+    store
+        .events_after(0, &[crate::feed::EventType::AvailabilityChanged], 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str(&e.body).unwrap())
+        .collect()
+}
