@@ -8,8 +8,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use reqwest::redirect::Policy;
 use tickete_core::engine::EngineEvent;
+use tickete_core::feed::Webhooks;
 use tickete_core::feed::{retry_delay, AttemptResult, ClaimedDelivery, DISABLE_AFTER};
-use tickete_core::{Clock, InventoryStore, StoreError};
+use tickete_core::{Clock, StoreError};
 use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -63,7 +64,7 @@ impl Default for WorkerConfig {
 /// Delivers webhook events until stopped.
 #[derive(Clone)]
 pub struct DeliveryWorker {
-    store: Arc<dyn InventoryStore>,
+    store: Arc<dyn Webhooks>,
     clock: Arc<dyn Clock>,
     client: reqwest::Client,
     config: WorkerConfig,
@@ -73,7 +74,7 @@ pub struct DeliveryWorker {
 impl DeliveryWorker {
     /// A worker over `store`, reading time from `clock`.
     pub fn new(
-        store: Arc<dyn InventoryStore>,
+        store: Arc<dyn Webhooks>,
         clock: Arc<dyn Clock>,
         config: WorkerConfig,
     ) -> Result<Self, String> {

@@ -14,7 +14,7 @@ use super::work_queue::{
     ClaimedTask, DropTasks, QueueDepth, Readiness, TaskChooser, TaskOutcome, WorkQueue,
 };
 use crate::domain::{RunId, RunStatus, SyncRun, SyncTask};
-use crate::store::{InventoryStore, StoreError};
+use crate::store::{RunLog, StoreError};
 
 /// Saves of a run before giving up.
 const SAVE_ATTEMPTS: u32 = 5;
@@ -23,7 +23,7 @@ const SAVE_RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 /// The in-process queue: priority order in memory, run counts saved to the store as they move.
 pub struct LocalQueue {
-    store: Arc<dyn InventoryStore>,
+    store: Arc<dyn RunLog>,
     work: Mutex<Work>,
 }
 
@@ -35,7 +35,7 @@ struct Work {
 
 impl LocalQueue {
     /// A queue whose runs are saved to `store`.
-    pub fn new(store: Arc<dyn InventoryStore>) -> Self {
+    pub fn new(store: Arc<dyn RunLog>) -> Self {
         Self {
             store,
             work: Mutex::default(),

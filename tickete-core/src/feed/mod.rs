@@ -34,7 +34,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use crate::engine::EngineEvent;
-use crate::store::{InventoryStore, StoreError};
+use crate::store::StoreError;
 
 mod event;
 mod store;
@@ -73,7 +73,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// Nothing is missed: it reads the store's outbox, so a subscriber that falls behind catches
 /// up from the kept events (7 days).
 pub struct Subscription {
-    store: Arc<dyn InventoryStore>,
+    store: Arc<dyn Events>,
     after: u64,
     types: Vec<EventType>,
     buffer: VecDeque<Event>,
@@ -82,7 +82,7 @@ pub struct Subscription {
 
 impl Subscription {
     /// Events after sequence `after` (0: from the oldest kept) of `types` (empty: all).
-    pub fn new(store: Arc<dyn InventoryStore>, after: u64, types: Vec<EventType>) -> Self {
+    pub fn new(store: Arc<dyn Events>, after: u64, types: Vec<EventType>) -> Self {
         Self {
             store,
             after,
@@ -94,7 +94,7 @@ impl Subscription {
 
     /// Events from now on (after the latest written).
     pub async fn from_now(
-        store: Arc<dyn InventoryStore>,
+        store: Arc<dyn Events>,
         types: Vec<EventType>,
     ) -> Result<Self, StoreError> {
         let after = store.latest_event_seq().await?;
