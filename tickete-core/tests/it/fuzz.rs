@@ -4,8 +4,7 @@
 //! printable message.
 //!
 //! CI runs the default case counts (well under a minute). A longer run sets `PROPTEST_CASES`,
-//! e.g. `PROPTEST_CASES=200000 cargo test --release -p tickete-core --test it fuzz` (figures in
-//! `docs/DECISIONS.md`).
+//! e.g. `PROPTEST_CASES=200000 cargo test --release -p tickete-core --test it fuzz`.
 
 use std::collections::HashSet;
 
