@@ -181,8 +181,9 @@ impl App {
             .allow_private_webhooks(self.settings.feed.webhook_allow_private)
     }
 
-    /// The webhook delivery worker over `engine`'s store and clock; on Postgres it also wakes
-    /// on the `NOTIFY` of events committed by any replica.
+    /// The webhook delivery worker over `engine`'s store and clock; on Postgres it also wakes,
+    /// and `engine`'s feed subscriptions are told, on the `NOTIFY` of events committed by any
+    /// replica.
     pub fn delivery_worker(&self, engine: &Engine) -> Result<DeliveryWorker, AppError> {
         let config = WorkerConfig {
             allow_private: self.settings.feed.webhook_allow_private,
@@ -201,6 +202,7 @@ impl App {
             tokio::spawn(tickete_store_postgres::feed::wake_on_events(
                 postgres.clone(),
                 worker.waker(),
+                engine.commits().clone(),
             ));
         }
         Ok(worker)

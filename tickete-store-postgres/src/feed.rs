@@ -28,9 +28,15 @@ impl PostgresStore {
     }
 }
 
-/// Wakes `wake` whenever events commit on any replica (`LISTEN` on [`CHANNEL`]); reconnects
-/// after a lost connection. Ends when the store closes or nothing else holds `wake`.
-pub async fn wake_on_events(store: PostgresStore, wake: std::sync::Arc<tokio::sync::Notify>) {
+/// Wakes `wake` (the delivery worker) and announces to `commits` (the event streams)
+/// whenever events commit on any replica (`LISTEN` on [`CHANNEL`]); reconnects after a lost
+/// connection, telling `commits` whether it is heard meanwhile. Ends when the store closes or
+/// nothing else holds `wake`.
+pub async fn wake_on_events(
+    store: PostgresStore,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    commits: std::sync::Arc<tickete_core::feed::Commits>,
+) {
     use std::time::Duration;
     while !store.pool().is_closed() && std::sync::Arc::strong_count(&wake) > 1 {
         let mut listener = match sqlx::postgres::PgListener::connect_with(store.pool()).await {
@@ -46,15 +52,20 @@ pub async fn wake_on_events(store: PostgresStore, wake: std::sync::Arc<tokio::sy
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
+        commits.set_heard(true);
         loop {
             match tokio::time::timeout(Duration::from_secs(5), listener.try_recv()).await {
-                Ok(Ok(Some(_))) => wake.notify_one(),
-                // The connection was lost: reconnect (notifications meanwhile are covered by
-                // the worker's poll).
+                Ok(Ok(Some(_))) => {
+                    wake.notify_one();
+                    commits.announce();
+                }
+                // The connection was lost: reconnect (commits meanwhile are found by the
+                // worker's and the streams' polls).
                 Ok(Ok(None)) | Ok(Err(_)) => break,
                 Err(_) if std::sync::Arc::strong_count(&wake) > 1 => {}
-                Err(_) => return,
+                Err(_) => break,
             }
         }
+        commits.set_heard(false);
     }
 }

@@ -151,6 +151,7 @@ struct Inner {
     wake: Notify,
     pause: watch::Sender<PauseState>,
     events: broadcast::Sender<EngineEvent>,
+    commits: Arc<crate::feed::Commits>,
 }
 
 /// Builds an [`Engine`].
@@ -233,6 +234,7 @@ impl EngineBuilder {
                 wake: Notify::new(),
                 pause: watch::Sender::new(pause),
                 events,
+                commits: Arc::default(),
             }),
         })
     }
@@ -318,6 +320,13 @@ impl Engine {
     /// Events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Announcements of change-feed events committed by any process on the store: whoever
+    /// listens for them (the Postgres `NOTIFY`) announces them here, and this engine's feed
+    /// subscriptions wake on them.
+    pub fn commits(&self) -> &Arc<crate::feed::Commits> {
+        &self.inner.commits
     }
 
     /// The pause flag as this engine last saw it.

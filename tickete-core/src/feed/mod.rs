@@ -36,9 +36,11 @@ use tokio::sync::broadcast;
 use crate::engine::EngineEvent;
 use crate::store::StoreError;
 
+mod commits;
 mod event;
 mod store;
 
+pub use commits::{Commits, ANNOUNCED_POLL_INTERVAL};
 pub use event::{join_types, new_event_id, parse_types, subject_key, Event, EventType, NewEvent};
 pub use store::{
     AttemptResult, ClaimedDelivery, Delivery, DeliveryStatus, Events, Webhook, WebhookPatch,
@@ -78,6 +80,7 @@ pub struct Subscription {
     types: Vec<EventType>,
     buffer: VecDeque<Event>,
     wake: Option<broadcast::Receiver<EngineEvent>>,
+    commits: Option<Arc<Commits>>,
 }
 
 impl Subscription {
@@ -89,6 +92,7 @@ impl Subscription {
             types,
             buffer: VecDeque::new(),
             wake: None,
+            commits: None,
         }
     }
 
@@ -101,9 +105,11 @@ impl Subscription {
         Ok(Self::new(store, after, types))
     }
 
-    /// Wakes at once when `engine` settles a task or ends a run, instead of at the next poll.
+    /// Wakes at once when `engine` settles a task or ends a run, or when another process's
+    /// commit is announced to it, instead of at the next poll.
     pub fn woken_by(mut self, engine: &crate::Engine) -> Self {
         self.wake = Some(engine.subscribe());
+        self.commits = Some(engine.commits().clone());
         self
     }
 
@@ -119,25 +125,42 @@ impl Subscription {
                 self.after = event.seq;
                 return Ok(event);
             }
+            // Listening before the read: a commit announced while it runs is not missed.
+            let commits = self.commits.clone();
+            let mut announced = commits.as_deref().map(|c| Box::pin(c.notified()));
+            if let Some(announced) = announced.as_mut() {
+                announced.as_mut().enable();
+            }
             let events = self
                 .store
                 .events_after(self.after, &self.types, 256)
                 .await?;
             if events.is_empty() {
-                self.wait().await;
+                let poll = match commits.as_deref() {
+                    Some(commits) if commits.heard() => ANNOUNCED_POLL_INTERVAL,
+                    _ => POLL_INTERVAL,
+                };
+                let announced = async {
+                    match announced {
+                        Some(announced) => announced.await,
+                        None => std::future::pending().await,
+                    }
+                };
+                self.wait(announced, poll).await;
             } else {
                 self.buffer.extend(events);
             }
         }
     }
 
-    async fn wait(&mut self) {
+    async fn wait(&mut self, announced: impl std::future::Future<Output = ()>, poll: Duration) {
         let Some(wake) = &mut self.wake else {
-            return tokio::time::sleep(POLL_INTERVAL).await;
+            return tokio::time::sleep(poll).await;
         };
         let closed = tokio::select! {
             woken = wake.recv() => matches!(woken, Err(broadcast::error::RecvError::Closed)),
-            () = tokio::time::sleep(POLL_INTERVAL) => false,
+            () = announced => false,
+            () = tokio::time::sleep(poll) => false,
         };
         if closed {
             // The engine is gone: polling alone from now on.

@@ -2,6 +2,7 @@
 mod budget_contract;
 mod cron_dst;
 mod engine;
+mod feed_wake;
 mod fuzz;
 mod harness;
 mod live;

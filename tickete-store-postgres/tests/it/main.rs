@@ -6,6 +6,7 @@ mod budget;
 mod budget_contract;
 mod harness;
 mod learning;
+mod notify;
 mod outage;
 mod queue_contract;
 mod restarts;
