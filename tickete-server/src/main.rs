@@ -20,7 +20,7 @@ struct Cli {
 }
 
 fn main() -> std::process::ExitCode {
-    // First, before the runtime's threads start: it may execute the program again.
+    // First, before the runtime's threads start: a thread keeps the arena it was given.
     let allocator = allocator::tune();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
