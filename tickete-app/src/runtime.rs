@@ -58,6 +58,9 @@ impl Running {
         partner: Partner,
         after_prune: Option<AfterPrune>,
     ) -> Result<Self, StoreError> {
+        // Recovery first: a run a request starts once the service is up is never taken for
+        // one a stopped process left.
+        engine.start_upkeep().await;
         let stop = CancellationToken::new();
         let worker = Worker::spawn(&engine);
         let background = vec![

@@ -109,8 +109,10 @@ impl Engine {
     }
 
     /// Start-up upkeep, once per engine, before its worker takes a task or its scheduler
-    /// plans: end the runs no process will finish, drop work for dates that have passed.
-    pub(crate) async fn start_upkeep(&self) {
+    /// plans: end the runs no process will finish, drop work for dates that have passed. A
+    /// service awaits it before it takes requests, so the recovery never ends a run a request
+    /// has just started (the worker and the scheduler call it too; it runs once).
+    pub async fn start_upkeep(&self) {
         self.inner
             .started
             .get_or_init(|| async {
